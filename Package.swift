@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "poyo-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "poyo", targets: ["poyo"]),
+        .library(name: "POYO", targets: ["POYO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+    ],
+    targets: [
+        // System-library shims: module maps plus inline accessors for C macros. Nothing else.
+        .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "_CHDF5", path: "Sources/_CHDF5", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "_COpenCL", path: "Sources/_COpenCL", pkgConfig: "OpenCL",
+                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(name: "_CCLBlast", path: "Sources/_CCLBlast", pkgConfig: "clblast",
+                       providers: [.apt(["libclblast-dev"])]),
+
+        // Tensors, the Device protocol and its backends. Knows nothing of POYO.
+        .target(name: "Compute", dependencies: ["_CBLAS"]),
+        // Recordings, readers/writers, synthetic data, sampling, tokenization. Host-only.
+        .target(name: "POYOData", dependencies: ["_CHDF5"]),
+        // The model graph, optimizers, trainer, evaluator, checkpoints.
+        .target(name: "POYO", dependencies: ["Compute", "POYOData", .product(name: "Yams", package: "Yams")]),
+        .executableTarget(name: "poyo", dependencies: [
+            "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "TestSupport", dependencies: ["Compute", "POYO"], path: "Tests/TestSupport"),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"]),
+        .testTarget(name: "DataTests", dependencies: ["POYOData", "TestSupport"]),
+        .testTarget(name: "POYOTests", dependencies: ["POYO", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["poyo", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,174 @@
+import Foundation
+import _CBLAS
+
+/// The reference backend: OpenBLAS for matrix products, Swift loops over raw buffers for the rest,
+/// spread across cores. Clear first, fast second; `OpenCLDevice` is tested against it.
+///
+/// OpenBLAS runs single-threaded here: this device parallelises every op itself (GEMMs by row
+/// blocks, attention by window × head) so the two thread pools never nest.
+public final class CPUDevice: Device, @unchecked Sendable {
+    public let name: String
+    public var kind: DeviceKind { .cpu }
+    let pool: ParallelRunner
+    private let counterLock = NSLock()
+    private var _readbacks = 0
+
+    /// - Parameter threads: worker count; default `POYO_NUM_THREADS` or the active core count.
+    public init(threads: Int? = nil) {
+        let env = ProcessInfo.processInfo.environment["POYO_NUM_THREADS"].flatMap { Int($0) }
+        let n = max(1, threads ?? env ?? ProcessInfo.processInfo.activeProcessorCount)
+        pool = ParallelRunner(workers: n)
+        openblas_set_num_threads(1)
+        name = "cpu (OpenBLAS, \(n) thread\(n == 1 ? "" : "s"))"
+    }
+
+    public var readbackCount: Int {
+        counterLock.lock(); defer { counterLock.unlock() }
+        return _readbacks
+    }
+
+    private func countReadback() {
+        counterLock.lock(); _readbacks += 1; counterLock.unlock()
+    }
+
+    // MARK: memory
+
+    public func makeTensor(_ shape: [Int], dtype: DType) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw ComputeError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
+        }
+        guard let buf = HostBuffer(bytes: count * dtype.byteSize) else {
+            throw ComputeError.allocationFailed(bytes: count * dtype.byteSize)
+        }
+        return Tensor(shape: shape, dtype: dtype, storage: buf, deviceID: ObjectIdentifier(self))
+    }
+
+    public func upload(_ values: [Float], shape: [Int]) throws -> Tensor {
+        let t = try makeTensor(shape, dtype: .float32)
+        try write(values, to: t)
+        return t
+    }
+
+    public func upload(_ values: [Int32], shape: [Int]) throws -> Tensor {
+        let t = try makeTensor(shape, dtype: .int32)
+        try write(values, to: t)
+        return t
+    }
+
+    public func write(_ values: [Float], to tensor: Tensor) throws {
+        guard tensor.dtype == .float32 else { throw ComputeError.wrongDType(op: "write") }
+        guard values.count == tensor.count else {
+            throw ComputeError.shapeMismatch(op: "write", detail: "\(values.count) values into \(tensor.shape)")
+        }
+        let b = try host(tensor, "write")
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { b.floats.update(from: base, count: values.count) }
+        }
+    }
+
+    public func write(_ values: [Int32], to tensor: Tensor) throws {
+        guard tensor.dtype == .int32 else { throw ComputeError.wrongDType(op: "write") }
+        guard values.count == tensor.count else {
+            throw ComputeError.shapeMismatch(op: "write", detail: "\(values.count) values into \(tensor.shape)")
+        }
+        let b = try host(tensor, "write")
+        values.withUnsafeBufferPointer { src in
+            if let base = src.baseAddress { b.ints.update(from: base, count: values.count) }
+        }
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        guard tensor.dtype == .float32 else { throw ComputeError.wrongDType(op: "download") }
+        let b = try host(tensor, "download")
+        countReadback()
+        return Array(UnsafeBufferPointer(start: b.floats, count: tensor.count))
+    }
+
+    public func downloadInt32(_ tensor: Tensor) throws -> [Int32] {
+        guard tensor.dtype == .int32 else { throw ComputeError.wrongDType(op: "download") }
+        let b = try host(tensor, "download")
+        countReadback()
+        return Array(UnsafeBufferPointer(start: b.ints, count: tensor.count))
+    }
+
+    func host(_ t: Tensor, _ op: String) throws -> HostBuffer {
+        guard t.deviceID == ObjectIdentifier(self), let b = t.storage as? HostBuffer else {
+            throw ComputeError.wrongDevice(op: op)
+        }
+        return b
+    }
+
+    /// Raw pointers for op implementations. Tensors reaching ops were made by this device
+    /// (the model allocates through it), so a foreign tensor is a programming error.
+    @inline(__always) func f(_ t: Tensor) -> UnsafeMutablePointer<Float> {
+        // Storage type is checked once at creation; `unsafeDowncast` keeps this off the hot path.
+        unsafeDowncast(t.storage, to: HostBuffer.self).floats
+    }
+
+    @inline(__always) func i(_ t: Tensor) -> UnsafeMutablePointer<Int32> {
+        unsafeDowncast(t.storage, to: HostBuffer.self).ints
+    }
+
+    @inline(__always) func f(_ v: MatrixView) -> UnsafeMutablePointer<Float> { f(v.tensor) + v.offset }
+
+    // MARK: elementwise
+
+    public func fill(_ tensor: Tensor, _ value: Float) {
+        let p = f(tensor)
+        pool.run(tensor.count, grain: 1 << 16) { _, r in
+            (p + r.lowerBound).update(repeating: value, count: r.count)
+        }
+    }
+
+    public func copy(_ src: Tensor, to dst: Tensor) {
+        let s = f(src), d = f(dst), n = min(src.count, dst.count)
+        pool.run(n, grain: 1 << 16) { _, r in
+            (d + r.lowerBound).update(from: s + r.lowerBound, count: r.count)
+        }
+    }
+
+    public func axpy(_ alpha: Float, _ x: Tensor, _ y: Tensor) {
+        let xp = f(x), yp = f(y)
+        pool.run(min(x.count, y.count), grain: 1 << 15) { _, r in
+            for j in r { yp[j] += alpha * xp[j] }
+        }
+    }
+
+    public func scale(_ tensor: Tensor, by factor: Float) {
+        let p = f(tensor)
+        pool.run(tensor.count, grain: 1 << 15) { _, r in
+            for j in r { p[j] *= factor }
+        }
+    }
+
+    public func dropout(_ x: Tensor, _ spec: DropoutSpec) {
+        guard spec.isActive else { return }
+        let p = f(x)
+        let thr = DropoutMask.threshold(spec.p), keepScale = 1 / (1 - spec.p), seed = spec.seed
+        pool.run(x.count, grain: 1 << 14) { _, r in
+            for j in r {
+                p[j] = DropoutMask.keep(seed, UInt64(j), threshold: thr) ? p[j] * keepScale : 0
+            }
+        }
+    }
+
+    // MARK: reductions
+
+    public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) {
+        let p = f(x), n = x.count
+        let c = pool.chunks(n, grain: 1 << 15)
+        var partial = [Double](repeating: 0, count: max(c, 1))
+        partial.withUnsafeMutableBufferPointer { part in
+            let pp = part.baseAddress!
+            pool.run(n, grain: 1 << 15) { ci, r in
+                var s: Double = 0
+                for j in r { let v = Double(p[j]); s += v * v }
+                pp[ci] = s
+            }
+        }
+        let total = Float(partial.reduce(0, +))
+        let o = f(out)
+        o[0] = accumulate ? o[0] + total : total
+    }
+}

@@ -1,0 +1,58 @@
+extension CPUDevice {
+    public func layerNormForward(x: Tensor, gamma: Tensor, beta: Tensor, out: Tensor, mean: Tensor, rstd: Tensor, eps: Float) {
+        let xp = f(x), gp = f(gamma), bp = f(beta), op = f(out), mp = f(mean), rp = f(rstd)
+        let d = gamma.count, rows = x.count / max(d, 1)
+        pool.run(rows, grain: 64) { _, r in
+            for row in r {
+                let xr = xp + row * d, orow = op + row * d
+                var s: Float = 0
+                for j in 0..<d { s += xr[j] }
+                let mu = s / Float(d)
+                var v: Float = 0
+                for j in 0..<d { let c = xr[j] - mu; v += c * c }
+                let rs = 1 / (v / Float(d) + eps).squareRoot()
+                for j in 0..<d { orow[j] = (xr[j] - mu) * rs * gp[j] + bp[j] }
+                mp[row] = mu
+                rp[row] = rs
+            }
+        }
+    }
+
+    public func layerNormBackward(dOut: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+                                  dX: Tensor, dGamma: Tensor, dBeta: Tensor) {
+        let gop = f(dOut), xp = f(x), gp = f(gamma), mp = f(mean), rp = f(rstd), dxp = f(dX)
+        let d = gamma.count, rows = x.count / max(d, 1)
+        // dX: rows are independent.
+        pool.run(rows, grain: 64) { _, r in
+            for row in r {
+                let g = gop + row * d, xr = xp + row * d, dx = dxp + row * d
+                let mu = mp[row], rs = rp[row]
+                var sumDy: Float = 0, sumDyXhat: Float = 0
+                for j in 0..<d {
+                    let dy = g[j] * gp[j]
+                    sumDy += dy
+                    sumDyXhat += dy * (xr[j] - mu) * rs
+                }
+                let invD = 1 / Float(d)
+                for j in 0..<d {
+                    let xhat = (xr[j] - mu) * rs
+                    dx[j] += rs * (g[j] * gp[j] - invD * sumDy - xhat * invD * sumDyXhat)
+                }
+            }
+        }
+        // dGamma, dBeta: column-parallel ordered sums (deterministic).
+        let dgp = f(dGamma), dbp = f(dBeta)
+        pool.run(d, grain: 8) { _, cols in
+            for j in cols {
+                var sg: Float = 0, sb: Float = 0
+                for row in 0..<rows {
+                    let dy = gop[row * d + j]
+                    sg += dy * (xp[row * d + j] - mp[row]) * rp[row]
+                    sb += dy
+                }
+                dgp[j] += sg
+                dbp[j] += sb
+            }
+        }
+    }
+}

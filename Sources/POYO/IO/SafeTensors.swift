@@ -1,0 +1,207 @@
+import Foundation
+
+/// Errors reading or writing `.safetensors` files; each names the file.
+public enum SafeTensorsError: Error, CustomStringConvertible {
+    case unreadable(path: String, reason: String)
+    case malformed(path: String, reason: String)
+    case missingTensor(path: String, name: String)
+    case wrongType(path: String, name: String, expected: String, found: String)
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let p, let r): return "\(p): cannot read (\(r))"
+        case .malformed(let p, let r): return "\(p): not a valid safetensors file (\(r))"
+        case .missingTensor(let p, let n): return "\(p): missing tensor '\(n)'"
+        case .wrongType(let p, let n, let e, let f): return "\(p): tensor '\(n)' is \(f), expected \(e)"
+        case .writeFailed(let p, let r): return "\(p): cannot write (\(r))"
+        }
+    }
+}
+
+/// A `.safetensors` file held in memory: little-endian u64 header length, JSON header, raw data.
+public struct SafeTensorsFile {
+    public struct Entry {
+        public let dtype: String
+        public let shape: [Int]
+        public let range: Range<Int>
+    }
+
+    public let path: String
+    public let entries: [String: Entry]
+    public let metadata: [String: String]
+    private let data: Data   // the whole file
+    private let dataStart: Int
+
+    public init(path: String) throws {
+        guard let d = FileManager.default.contents(atPath: path) else {
+            throw SafeTensorsError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission or I/O error" : "no such file")
+        }
+        try self.init(data: d, path: path)
+    }
+
+    public init(data d: Data, path: String) throws {
+        self.path = path
+        self.data = d
+        guard d.count >= 8 else { throw SafeTensorsError.malformed(path: path, reason: "shorter than 8 bytes") }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(d[d.startIndex + k]) << (8 * UInt64(k)) }
+        guard n <= UInt64(d.count - 8) else {
+            throw SafeTensorsError.malformed(path: path, reason: "header length \(n) exceeds file size \(d.count)")
+        }
+        dataStart = 8 + Int(n)
+        let header = d.subdata(in: (d.startIndex + 8)..<(d.startIndex + dataStart))
+        guard let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any] else {
+            throw SafeTensorsError.malformed(path: path, reason: "header is not a JSON object")
+        }
+        var entries: [String: Entry] = [:]
+        var meta: [String: String] = [:]
+        let payload = d.count - dataStart
+        for (key, value) in json {
+            if key == "__metadata__" {
+                guard let m = value as? [String: Any] else {
+                    throw SafeTensorsError.malformed(path: path, reason: "__metadata__ is not an object")
+                }
+                for (mk, mv) in m { meta[mk] = (mv as? String) ?? "\(mv)" }
+                continue
+            }
+            guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
+                  let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
+                  offs[0] >= 0, offs[0] <= offs[1], offs[1] <= payload
+            else { throw SafeTensorsError.malformed(path: path, reason: "bad entry for '\(key)'") }
+            guard let size = SafeTensorsFile.elementSize(dtype) else {
+                throw SafeTensorsError.malformed(path: path, reason: "unsupported dtype \(dtype) for '\(key)'")
+            }
+            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * size == offs[1] - offs[0] else {
+                throw SafeTensorsError.malformed(path: path, reason: "'\(key)': shape \(shape) does not match its byte range")
+            }
+            entries[key] = Entry(dtype: dtype, shape: shape, range: offs[0]..<offs[1])
+        }
+        self.entries = entries
+        self.metadata = meta
+    }
+
+    static func elementSize(_ dtype: String) -> Int? {
+        switch dtype {
+        case "F32", "I32", "U32": return 4
+        case "F64", "I64", "U64": return 8
+        case "F16", "BF16", "I16", "U16": return 2
+        case "U8", "I8", "BOOL": return 1
+        default: return nil
+        }
+    }
+
+    public var names: [String] { entries.keys.sorted() }
+
+    public func entry(_ name: String) throws -> Entry {
+        guard let e = entries[name] else { throw SafeTensorsError.missingTensor(path: path, name: name) }
+        return e
+    }
+
+    private func load<T>(_ e: Entry, as: T.Type) -> [T] {
+        let count = e.range.count / MemoryLayout<T>.size
+        return [T](unsafeUninitializedCapacity: count) { buf, n in
+            data.withUnsafeBytes { raw in
+                let src = UnsafeRawBufferPointer(rebasing: raw[(dataStart + e.range.lowerBound)..<(dataStart + e.range.upperBound)])
+                UnsafeMutableRawBufferPointer(buf).copyMemory(from: src)
+            }
+            n = count
+        }
+    }
+
+    /// A float tensor as Float32 (F64 is rounded).
+    public func floats(_ name: String) throws -> [Float] {
+        let e = try entry(name)
+        switch e.dtype {
+        case "F32": return load(e, as: Float.self)
+        case "F64": return load(e, as: Double.self).map { Float($0) }
+        default: throw SafeTensorsError.wrongType(path: path, name: name, expected: "F32 or F64", found: e.dtype)
+        }
+    }
+
+    public func doubles(_ name: String) throws -> [Double] {
+        let e = try entry(name)
+        switch e.dtype {
+        case "F64": return load(e, as: Double.self)
+        case "F32": return load(e, as: Float.self).map { Double($0) }
+        default: throw SafeTensorsError.wrongType(path: path, name: name, expected: "F32 or F64", found: e.dtype)
+        }
+    }
+
+    public func int64s(_ name: String) throws -> [Int64] {
+        let e = try entry(name)
+        switch e.dtype {
+        case "I64": return load(e, as: Int64.self)
+        case "I32": return load(e, as: Int32.self).map { Int64($0) }
+        default: throw SafeTensorsError.wrongType(path: path, name: name, expected: "I64 or I32", found: e.dtype)
+        }
+    }
+}
+
+/// Builds and atomically writes a `.safetensors` file.
+public struct SafeTensorsWriter {
+    private var tensors: [(name: String, dtype: String, shape: [Int], bytes: Data)] = []
+    public var metadata: [String: String] = [:]
+
+    public init() {}
+
+    public mutating func add(_ name: String, floats: [Float], shape: [Int]) {
+        tensors.append((name, "F32", shape, floats.withUnsafeBytes { Data($0) }))
+    }
+
+    public mutating func add(_ name: String, int64s: [Int64], shape: [Int]) {
+        tensors.append((name, "I64", shape, int64s.withUnsafeBytes { Data($0) }))
+    }
+
+    public mutating func add(_ name: String, doubles: [Double], shape: [Int]) {
+        tensors.append((name, "F64", shape, doubles.withUnsafeBytes { Data($0) }))
+    }
+
+    public func encoded() throws -> Data {
+        var header: [String: Any] = [:]
+        var offset = 0
+        let ordered = tensors.sorted { $0.name < $1.name }
+        for t in ordered {
+            header[t.name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
+            offset += t.bytes.count
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }   // pad with spaces to keep data 8-aligned
+        var out = Data(capacity: 8 + json.count + offset)
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(json)
+        for t in ordered { out.append(t.bytes) }
+        return out
+    }
+
+    /// Writes to a temporary file beside `path`, then renames it into place, so a crash never
+    /// leaves a half-written checkpoint under the final name.
+    public func write(to path: String) throws {
+        let data = try encoded()
+        try AtomicFile.write(data, to: path)
+    }
+}
+
+/// Temp file + rename in the same directory.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let tmp = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
+        do {
+            try data.write(to: tmp)
+            if rename(tmp.path, url.path) != 0 {
+                let err = String(cString: strerror(errno))
+                try? FileManager.default.removeItem(at: tmp)
+                throw SafeTensorsError.writeFailed(path: path, reason: err)
+            }
+        } catch let e as SafeTensorsError {
+            throw e
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw SafeTensorsError.writeFailed(path: path, reason: error.localizedDescription)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Compute
+
+/// An optimizer owns per-parameter state on the device and updates `params` from their gradients.
+public protocol Optimizer: AnyObject {
+    /// One update with the given learning rate and (for OneCycle's momentum cycling) β1.
+    func step(lr: Float, beta1: Float?) throws
+    /// Number of steps taken.
+    var stepCount: Int { get }
+    /// Moment tensors by name (`<param>.exp_avg`, `<param>.exp_avg_sq`), for checkpoints.
+    var state: [String: Tensor] { get }
+}
+
+/// Adam moments for every parameter.
+final class Moments {
+    let m: [String: Tensor]
+    let v: [String: Tensor]
+    init(_ params: ParameterSet) throws {
+        var m: [String: Tensor] = [:], v: [String: Tensor] = [:]
+        for s in params.specs {
+            m[s.name] = try params.device.makeTensor(s.shape, dtype: .float32)
+            v[s.name] = try params.device.makeTensor(s.shape, dtype: .float32)
+        }
+        self.m = m; self.v = v
+    }
+    var all: [String: Tensor] {
+        var d: [String: Tensor] = [:]
+        for (k, t) in m { d["\(k).exp_avg"] = t }
+        for (k, t) in v { d["\(k).exp_avg_sq"] = t }
+        return d
+    }
+}
+
+/// torch.optim.AdamW semantics (decoupled decay, bias correction), dense on every tensor.
+public final class AdamW: Optimizer {
+    let params: ParameterSet
+    let moments: Moments
+    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public private(set) var stepCount = 0
+
+    public init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 1e-4) throws {
+        self.params = params
+        self.moments = try Moments(params)
+        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+    }
+
+    public func step(lr: Float, beta1 b1: Float? = nil) throws {
+        stepCount += 1
+        let hp = AdamWParams(lr: lr, beta1: b1 ?? beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, step: stepCount)
+        for s in params.specs {
+            params.device.adamWStep(param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!, v: moments.v[s.name]!, hp)
+        }
+    }
+
+    public var state: [String: Tensor] { moments.all }
+}
+
+/// LAMB as POYO-SPEC §4.4: no bias correction, per-tensor trust ratio with ‖w‖ clamped at 10,
+/// weight decay on every tensor; the embedding tables are sparse (untouched rows stay put and
+/// have their moments reset). Consumes the gradient buffers (they hold the update direction after).
+public final class LAMB: Optimizer {
+    let params: ParameterSet
+    let moments: Moments
+    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
+    public private(set) var stepCount = 0
+
+    public init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4) throws {
+        self.params = params
+        self.moments = try Moments(params)
+        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+    }
+
+    public func step(lr: Float, beta1 b1: Float? = nil) throws {
+        stepCount += 1
+        let hp = LAMBParams(lr: lr, beta1: b1 ?? beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
+        for s in params.specs {
+            params.device.lambStep(param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!,
+                                   v: moments.v[s.name]!, sparseRows: s.sparse, hp)
+        }
+    }
+
+    public var state: [String: Tensor] { moments.all }
+}

@@ -1,0 +1,65 @@
+import Compute
+import Foundation
+import POYO
+import POYOData
+
+/// A torch_brain golden fixture (`../shared/golden/*.safetensors`): model, batch and references.
+public struct GoldenFixture {
+    public let file: SafeTensorsFile
+    public let config: POYOConfig
+    public let unitVocab: Vocabulary
+    public let sessionVocab: Vocabulary
+    public let batch: Batch
+    public var name: String { URL(fileURLWithPath: file.path).lastPathComponent }
+
+    /// The directory named by `POYO_GOLDEN_DIR`, else `../shared/golden` beside the repository.
+    public static var directory: URL {
+        if let d = ProcessInfo.processInfo.environment["POYO_GOLDEN_DIR"], !d.isEmpty { return URL(fileURLWithPath: d) }
+        return packageRoot().deletingLastPathComponent().appendingPathComponent("shared/golden")
+    }
+
+    public static func all() throws -> [URL] {
+        let items = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        return items.filter { $0.hasSuffix(".safetensors") }.sorted().map { directory.appendingPathComponent($0) }
+    }
+
+    public init(_ url: URL) throws {
+        file = try SafeTensorsFile(path: url.path)
+        let meta = file.metadata
+        guard let cfg = meta["config"], let uv = meta["unit_vocab"], let sv = meta["session_vocab"] else {
+            throw POYOError.checkpoint(path: url.path, reason: "golden metadata lacks config/unit_vocab/session_vocab")
+        }
+        config = try JSONDecoder().decode(POYOConfig.self, from: Data(cfg.utf8))
+        unitVocab = try Vocabulary(storedWords: try JSONDecoder().decode([String].self, from: Data(uv.utf8)))
+        sessionVocab = try Vocabulary(storedWords: try JSONDecoder().decode([String].self, from: Data(sv.utf8)))
+
+        func offsets(_ lengths: [Int64]) -> [Int32] {
+            var o: [Int32] = [0]
+            for l in lengths { o.append(o.last! + Int32(l)) }
+            return o
+        }
+        let inLen = try file.int64s("input.lengths"), outLen = try file.int64s("output.lengths")
+        batch = Batch(
+            windowCount: inLen.count,
+            inputUnitIndex: try file.int64s("input.unit_index").map { Int32($0) },
+            inputTokenType: try file.int64s("input.token_type").map { Int32($0) },
+            inputTimestamps: try file.doubles("input.timestamps"),
+            inputOffsets: offsets(inLen),
+            latentIndex: try file.int64s("latent.index").map { Int32($0) },
+            latentTimestamps: try file.doubles("latent.timestamps"),
+            outputTimestamps: try file.doubles("output.timestamps"),
+            outputOffsets: offsets(outLen),
+            sessionIndex: try file.int64s("output.session_index").map { Int32($0) },
+            targets: try file.floats("target.values"),
+            weights: try file.floats("target.weights"),
+            dimOut: config.dimOut)
+    }
+
+    /// The model with the fixture's weights and its stored rotary frequencies.
+    public func model(on device: Device) throws -> POYOModel {
+        let omega = try file.floats("rotary_emb.omega").prefix(config.dimHead / 4)
+        let m = try POYOModel(config: config, unitVocab: unitVocab, sessionVocab: sessionVocab, device: device, omega: Array(omega))
+        try m.params.load(from: file)
+        return m
+    }
+}
