@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "poyo", targets: ["poyo"]),
+        .executable(name: "poyo-bench", targets: ["poyo-bench"]),
         .library(name: "POYO", targets: ["POYO"]),
     ],
     dependencies: [
@@ -32,6 +33,9 @@ let package = Package(
         .executableTarget(name: "poyo", dependencies: [
             "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "poyo-bench", dependencies: [
+            "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tools/PoyoBench"),
 
         .target(name: "TestSupport", dependencies: ["Compute", "POYO"], path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"]),

@@ -1,0 +1,53 @@
+import Compute
+import Foundation
+import POYOData
+
+/// A `.safetensors` checkpoint: parameters under torch_brain's `state_dict` names, the rotary
+/// buffer, and metadata holding the resolved config and both vocabularies (as the golden files do),
+/// so any PyTorch user can load the weights and `poyo eval` can rebuild the model.
+public enum Checkpoint {
+    public static let formatVersion = "1"
+
+    /// Writes atomically (temp file + rename).
+    public static func save(_ model: POYOModel, to path: String, extra: [String: String] = [:]) throws {
+        var w = SafeTensorsWriter()
+        try model.params.save(into: &w)
+        var omega = model.omega
+        omega += [Float](repeating: 0, count: model.config.dimHead / 2 - omega.count)
+        w.add("rotary_emb.omega", floats: omega, shape: [omega.count])
+        w.metadata = extra
+        w.metadata["format"] = "poyo-swift checkpoint v\(formatVersion)"
+        w.metadata["config"] = model.config.jsonString()
+        w.metadata["unit_vocab"] = jsonList(model.unitVocab.words)
+        w.metadata["session_vocab"] = jsonList(model.sessionVocab.words)
+        try w.write(to: path)
+    }
+
+    /// Rebuilds a model from a checkpoint on `device`.
+    public static func load(_ path: String, device: Device) throws -> (model: POYOModel, metadata: [String: String]) {
+        let file = try SafeTensorsFile(path: path)
+        let meta = file.metadata
+        guard let cfg = meta["config"], let uv = meta["unit_vocab"], let sv = meta["session_vocab"] else {
+            throw POYOError.checkpoint(path: path, reason: "metadata lacks 'config', 'unit_vocab' or 'session_vocab' (not a POYO checkpoint?)")
+        }
+        let config: POYOConfig
+        let units: [String], sessions: [String]
+        do {
+            config = try JSONDecoder().decode(POYOConfig.self, from: Data(cfg.utf8))
+            units = try JSONDecoder().decode([String].self, from: Data(uv.utf8))
+            sessions = try JSONDecoder().decode([String].self, from: Data(sv.utf8))
+        } catch {
+            throw POYOError.checkpoint(path: path, reason: "unreadable metadata (\(error))")
+        }
+        let omega = file.entries["rotary_emb.omega"] != nil ? Array(try file.floats("rotary_emb.omega").prefix(config.dimHead / 4)) : nil
+        let model = try POYOModel(config: config, unitVocab: try Vocabulary(storedWords: units),
+                                  sessionVocab: try Vocabulary(storedWords: sessions), device: device, omega: omega)
+        try model.params.load(from: file)
+        return (model, meta)
+    }
+
+    static func jsonList(_ words: [String]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: words)) ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}

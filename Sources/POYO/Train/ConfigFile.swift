@@ -1,0 +1,110 @@
+import Foundation
+import POYOData
+import Yams
+
+/// A YAML run config with torch_brain's key names: model keys at the top level or under `model:`,
+/// and training keys `batch_size`, `steps`, `seed`, `optim: {base_lr, weight_decay, lr_decay_start}`,
+/// `eval_every`, `eval_batch_size`, `optimizer` and `train_transforms` (a `UnitDropout` entry).
+public struct ConfigFile {
+    public var model: POYOConfig
+    public var train: TrainOptions
+
+    public init(model: POYOConfig = .poyo1_3M, train: TrainOptions = TrainOptions()) {
+        self.model = model
+        self.train = train
+    }
+
+    public static func load(_ path: String) throws -> ConfigFile {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw POYOError.invalidConfig("\(path): cannot read the file")
+        }
+        let node: Any?
+        do { node = try Yams.load(yaml: text) } catch {
+            throw POYOError.invalidConfig("\(path): not valid YAML (\(error))")
+        }
+        guard let root = node as? [String: Any] else { throw POYOError.invalidConfig("\(path): top level must be a mapping") }
+        return try parse(root, path: path)
+    }
+
+    static let modelKeys: Set<String> = ["dim", "depth", "dim_head", "cross_heads", "self_heads", "num_latents_per_step",
+                                         "latent_step", "sequence_length", "dim_out", "t_min", "t_max", "emb_init_scale",
+                                         "ffn_dropout", "lin_dropout", "atn_dropout"]
+    static let ignoredKeys: Set<String> = ["_target_", "defaults", "data_root", "log_dir", "wandb", "precision", "nodes",
+                                           "gpus", "num_workers", "ckpt_path", "dataset", "train_transform", "eval_transform",
+                                           "sanity_check_validation", "epochs", "eval_epochs"]
+
+    static func parse(_ root: [String: Any], path: String) throws -> ConfigFile {
+        func bad(_ s: String) -> POYOError { .invalidConfig("\(path): \(s)") }
+        func number(_ v: Any, _ key: String) throws -> Double {
+            if let d = v as? Double { return d }
+            if let i = v as? Int { return Double(i) }
+            if let s = v as? String, let d = Double(s) { return d }   // YAML 1.1 reads "1e-4" as a string
+            throw bad("'\(key)' must be a number")
+        }
+        func integer(_ v: Any, _ key: String) throws -> Int {
+            let d = try number(v, key)
+            guard d == d.rounded(), abs(d) < 1e12 else { throw bad("'\(key)' must be an integer") }
+            return Int(d)
+        }
+        var modelDict: [String: Any] = [:]
+        if let m = root["model"] {
+            guard let md = m as? [String: Any] else { throw bad("'model' must be a mapping") }
+            modelDict = md
+        }
+        for (k, v) in root where modelKeys.contains(k) { modelDict[k] = v }
+        var cfg = ConfigFile()
+        // Normalise numbers, then decode through POYOConfig's Codable (unknown keys are rejected).
+        var clean: [String: Any] = [:]
+        for (k, v) in modelDict where k != "_target_" {
+            guard modelKeys.contains(k) else { throw bad("unknown model key '\(k)'") }
+            clean[k] = try number(v, k)
+        }
+        let data = try JSONSerialization.data(withJSONObject: clean)
+        do { cfg.model = try JSONDecoder().decode(POYOConfig.self, from: data) } catch {
+            throw bad("model section: \(error)")
+        }
+        for (k, v) in root where !modelKeys.contains(k) && k != "model" {
+            switch k {
+            case "batch_size": cfg.train.batchSize = try integer(v, k)
+            case "steps": cfg.train.steps = try integer(v, k)
+            case "seed": cfg.train.seed = UInt64(try integer(v, k))
+            case "eval_every": cfg.train.evalEvery = try integer(v, k)
+            case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try integer(v, k) }
+            case "optimizer":
+                guard let s = v as? String, let o = TrainOptions.OptimizerKind(rawValue: s.lowercased()) else {
+                    throw bad("'optimizer' must be lamb or adamw")
+                }
+                cfg.train.optimizer = o
+            case "optim":
+                guard let o = v as? [String: Any] else { throw bad("'optim' must be a mapping") }
+                for (ok, ov) in o {
+                    switch ok {
+                    case "base_lr": cfg.train.baseLR = try number(ov, "optim.base_lr")
+                    case "lr": cfg.train.maxLROverride = try number(ov, "optim.lr")
+                    case "weight_decay": cfg.train.weightDecay = try number(ov, "optim.weight_decay")
+                    case "lr_decay_start": cfg.train.lrDecayStart = try number(ov, "optim.lr_decay_start")
+                    default: throw bad("unknown key 'optim.\(ok)'")
+                    }
+                }
+            case "train_transforms":
+                guard let list = v as? [Any] else { throw bad("'train_transforms' must be a list") }
+                cfg.train.unitDropout = nil
+                for item in list {
+                    guard let t = item as? [String: Any] else { throw bad("each train transform must be a mapping") }
+                    let target = (t["_target_"] as? String) ?? ""
+                    guard target.hasSuffix("UnitDropout") else { throw bad("unsupported transform '\(target)' (only UnitDropout)") }
+                    cfg.train.unitDropout = UnitDropout(
+                        minUnits: try integer(t["min_units"] ?? 20, "min_units"),
+                        modeUnits: try integer(t["mode_units"] ?? 100, "mode_units"),
+                        maxUnits: try integer(t["max_units"] ?? 300, "max_units"),
+                        peak: try number(t["peak"] ?? 4, "peak"))
+                }
+            default:
+                guard ignoredKeys.contains(k) else { throw bad("unknown key '\(k)'") }
+            }
+        }
+        try cfg.model.validate()
+        try cfg.train.validate()
+        return cfg
+    }
+}

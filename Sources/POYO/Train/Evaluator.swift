@@ -1,0 +1,53 @@
+import Compute
+import Foundation
+import POYOData
+
+/// Which split an evaluation scores.
+public enum Split: String, Sendable, CaseIterable {
+    case train, valid, test
+
+    func domain(_ r: Recording) -> Intervals {
+        switch self {
+        case .train: return r.trainDomain
+        case .valid: return r.validDomain
+        case .test: return r.testDomain
+        }
+    }
+}
+
+/// Per-session R² over 1 s windows with 0.5 s stride, stitched by behaviour sample (POYO-SPEC §5).
+public struct EvaluationResult: Sendable {
+    /// Session id → R² (mean over output dims).
+    public var r2: [String: Double]
+    /// Mean of the per-session R².
+    public var mean: Double
+    public var windows: Int
+    public var seconds: Double
+}
+
+public enum Evaluator {
+    /// Runs the model without dropout over every window of `split` in `tokenizer.recordings`.
+    public static func evaluate(model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int) throws -> EvaluationResult {
+        let t0 = Date()
+        let recs = tokenizer.recordings
+        let sampler = SequentialFixedWindowSampler(intervals: recs.map { split.domain($0) },
+                                                   windowLength: tokenizer.config.sequenceLength, step: tokenizer.config.sequenceLength / 2)
+        guard !sampler.windows.isEmpty else {
+            throw POYOError.batch("no \(split.rawValue) windows of \(tokenizer.config.sequenceLength) s in \(recs.map(\.sessionID).joined(separator: ", "))")
+        }
+        var stitcher = Stitcher(dim: tokenizer.dimOut)
+        var at = 0
+        while at < sampler.windows.count {
+            let chunk = sampler.windows[at..<min(at + batchSize, sampler.windows.count)]
+            at += chunk.count
+            let batch = try tokenizer.batch(chunk.map { WindowRequest(recording: $0.recording, start: $0.start) }, evalKeys: true)
+            guard batch.outputCount > 0 else { continue }
+            let act = try model.forward(try model.prepare(batch))
+            try stitcher.add(keys: batch.evalKeys, predictions: try model.device.download(act.prediction), targets: batch.targets)
+        }
+        let report = stitcher.r2()
+        let bySession = report.bySession(recs.map(\.sessionID))
+        return EvaluationResult(r2: bySession, mean: report.mean, windows: sampler.windows.count,
+                                seconds: Date().timeIntervalSince(t0))
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import POYOData
+
+/// Everything a training run is configured by, besides the model config.
+/// Keys follow torch_brain's training config (`batch_size`, `optim.base_lr`, ...).
+public struct TrainOptions: Equatable, Sendable {
+    public var steps = 1000
+    public var batchSize = 32
+    /// torch_brain scales the LR by the batch: max_lr = base_lr × batch_size.
+    public var baseLR = 3.125e-5
+    /// Overrides `baseLR × batchSize` when set (`--lr`).
+    public var maxLROverride: Double?
+    public var weightDecay = 1e-4
+    /// Fraction of the steps at max LR before the cosine decay (`optim.lr_decay_start`).
+    public var lrDecayStart = 0.5
+    public var seed: UInt64 = 42
+    /// Validation every this many steps (and at the end); 0 = only at the end.
+    public var evalEvery = 250
+    public var evalBatchSize = 32
+    public var unitDropout: UnitDropout? = UnitDropout(minUnits: 30, modeUnits: 100, maxUnits: 300, peak: 4)
+    public var optimizer: OptimizerKind = .lamb
+
+    public enum OptimizerKind: String, Sendable, CaseIterable { case lamb, adamw }
+
+    public init() {}
+
+    public var maxLR: Double { maxLROverride ?? baseLR * Double(batchSize) }
+
+    public func validate() throws {
+        guard steps > 0 else { throw POYOError.invalidConfig("steps must be positive") }
+        guard batchSize > 0, evalBatchSize > 0 else { throw POYOError.invalidConfig("batch size must be positive") }
+        guard maxLR > 0, maxLR.isFinite else { throw POYOError.invalidConfig("learning rate must be positive") }
+        guard weightDecay >= 0 else { throw POYOError.invalidConfig("weight_decay must be >= 0") }
+        guard lrDecayStart > 0, lrDecayStart <= 1 else { throw POYOError.invalidConfig("lr_decay_start must be in (0, 1]") }
+        guard evalEvery >= 0 else { throw POYOError.invalidConfig("eval_every must be >= 0") }
+    }
+
+    /// A JSON object of the resolved options (saved with checkpoints and printed at start).
+    public var json: [String: Any] {
+        var d: [String: Any] = ["steps": steps, "batch_size": batchSize, "base_lr": baseLR, "max_lr": maxLR,
+                                "weight_decay": weightDecay, "lr_decay_start": lrDecayStart, "seed": seed,
+                                "eval_every": evalEvery, "eval_batch_size": evalBatchSize, "optimizer": optimizer.rawValue]
+        if let u = unitDropout {
+            d["unit_dropout"] = ["min_units": u.minUnits, "mode_units": u.modeUnits, "max_units": u.maxUnits, "peak": u.peak]
+        }
+        return d
+    }
+}

@@ -1,0 +1,39 @@
+/// Everything that can go wrong while reading, writing or preparing recordings.
+///
+/// Each case names the file (as the caller gave it) and the HDF5 path or field at fault, so the
+/// one-line `description` tells a user exactly what to fix.
+public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// Nothing exists at `path`.
+    case fileNotFound(String)
+    /// The file exists but has no HDF5 signature.
+    case notHDF5(String)
+    /// A group, dataset or attribute the layout requires is absent, e.g. `spikes/timestamps`.
+    case missing(file: String, field: String)
+    /// A field exists but its content is unusable (wrong type/shape, unsorted, out of range...).
+    case invalid(file: String, field: String, reason: String)
+    /// An HDF5 library call failed on `path` inside `file`.
+    case hdf5(file: String, call: String, path: String)
+    /// A directory holds no `.h5` recordings.
+    case noRecordings(directory: String)
+    /// A file-system operation (listing, creating a directory) failed.
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path):
+            return "\(path): no such file"
+        case .notHDF5(let path):
+            return "\(path): not an HDF5 file"
+        case .missing(let file, let field):
+            return "\(file): missing '\(field)'"
+        case .invalid(let file, let field, let reason):
+            return "\(file): invalid '\(field)': \(reason)"
+        case .hdf5(let file, let call, let path):
+            return "\(file): HDF5 call \(call) failed on '\(path)'"
+        case .noRecordings(let directory):
+            return "\(directory): no .h5 recordings found"
+        case .io(let path, let reason):
+            return "\(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,392 @@
+import _CHDF5
+import Foundation
+
+/// What a dataset or attribute stores, as far as our readers care.
+public enum HDF5TypeClass: Sendable, Equatable {
+    case integer, float, string, other
+}
+
+/// A thin, safe handle on one HDF5 file: whole or ranged reads of datasets, attributes, listing.
+///
+/// Objects are addressed by slash paths relative to the root (`"spikes/timestamps"`; `"/"` is the
+/// root). Every failure throws `DataError` naming this file and the HDF5 path at fault. Handles
+/// other than the file itself are opened and closed within each call, so nothing leaks on a throw.
+/// The Debian libhdf5 is built thread-safe, so one file may be read from several threads.
+public final class HDF5File: @unchecked Sendable {
+    /// The path as the caller gave it (used in error messages).
+    public let path: String
+    let id: hid_t
+
+    /// Opens an existing file read-only; `.fileNotFound` / `.notHDF5` come before any HDF5 error.
+    public init(readingAt path: String) throws {
+        HDF5File.silenceErrors()
+        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path) }
+        guard H5Fis_hdf5(path) > 0 else { throw DataError.notHDF5(path) }
+        let f = H5Fopen(path, poyo_h5f_acc_rdonly(), poyo_h5p_default())
+        guard f >= 0 else { throw DataError.hdf5(file: path, call: "H5Fopen", path: "/") }
+        self.path = path
+        self.id = f
+    }
+
+    /// Creates (or truncates) a file for writing.
+    public init(creatingAt path: String) throws {
+        HDF5File.silenceErrors()
+        let f = H5Fcreate(path, poyo_h5f_acc_trunc(), poyo_h5p_default(), poyo_h5p_default())
+        guard f >= 0 else { throw DataError.hdf5(file: path, call: "H5Fcreate", path: "/") }
+        self.path = path
+        self.id = f
+    }
+
+    deinit { H5Fclose(id) }
+
+    /// HDF5's error printing is per thread in a thread-safe build, so every entry point calls this.
+    static func silenceErrors() { poyo_h5_silence_errors() }
+
+    // MARK: - Structure
+
+    /// Whether a link exists at `p`, checking each component (H5Lexists fails on a missing parent).
+    public func exists(_ p: String) -> Bool {
+        HDF5File.silenceErrors()
+        var prefix = ""
+        for part in p.split(separator: "/") {
+            prefix += prefix.isEmpty ? String(part) : "/" + part
+            guard H5Lexists(id, prefix, poyo_h5p_default()) > 0 else { return false }
+        }
+        return true
+    }
+
+    /// Whether `p` names a group (false for datasets and for missing paths).
+    public func isGroup(_ p: String) -> Bool {
+        guard exists(p) else { return false }
+        let o = H5Oopen(id, p, poyo_h5p_default())
+        guard o >= 0 else { return false }
+        defer { H5Oclose(o) }
+        return H5Iget_type(o) == H5I_GROUP
+    }
+
+    /// Names of the links inside group `p`, in HDF5's name order.
+    public func children(of p: String) throws -> [String] {
+        try withGroup(p) { g in
+            var info = H5G_info_t()
+            guard H5Gget_info(g, &info) >= 0 else { throw fail("H5Gget_info", p) }
+            var names: [String] = []
+            names.reserveCapacity(Int(info.nlinks))
+            for i in 0..<info.nlinks {
+                let len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, poyo_h5p_default())
+                guard len >= 0 else { throw fail("H5Lget_name_by_idx", p) }
+                var buf = [CChar](repeating: 0, count: Int(len) + 1)
+                guard H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, buf.count,
+                                         poyo_h5p_default()) >= 0 else { throw fail("H5Lget_name_by_idx", p) }
+                names.append(decodeCString(buf))
+            }
+            return names
+        }
+    }
+
+    /// Dimensions of dataset `p` (`[]` for a scalar).
+    public func shape(_ p: String) throws -> [Int] {
+        try withDataset(p) { d in try dims(of: d, p) }
+    }
+
+    /// Storage class of dataset `p`.
+    public func typeClass(_ p: String) throws -> HDF5TypeClass {
+        try withDataset(p) { d in
+            let t = H5Dget_type(d)
+            guard t >= 0 else { throw fail("H5Dget_type", p) }
+            defer { H5Tclose(t) }
+            return HDF5File.typeClass(of: t)
+        }
+    }
+
+    // MARK: - Numeric datasets (row-major, flattened; HDF5 converts between numeric types)
+
+    public func readDoubles(_ p: String) throws -> [Double] {
+        try readNumeric(p, memType: poyo_h5t_native_double(), rows: nil)
+    }
+
+    public func readFloats(_ p: String) throws -> [Float] {
+        try readNumeric(p, memType: poyo_h5t_native_float(), rows: nil)
+    }
+
+    public func readInt64s(_ p: String) throws -> [Int64] {
+        try readNumeric(p, memType: poyo_h5t_native_int64(), rows: nil)
+    }
+
+    /// Rows `rows` of the first dimension (a hyperslab): for a `[T, 2]` dataset, `2·rows.count` values.
+    public func readDoubles(_ p: String, rows: Range<Int>) throws -> [Double] {
+        try readNumeric(p, memType: poyo_h5t_native_double(), rows: rows)
+    }
+
+    public func readFloats(_ p: String, rows: Range<Int>) throws -> [Float] {
+        try readNumeric(p, memType: poyo_h5t_native_float(), rows: rows)
+    }
+
+    public func readInt64s(_ p: String, rows: Range<Int>) throws -> [Int64] {
+        try readNumeric(p, memType: poyo_h5t_native_int64(), rows: rows)
+    }
+
+    private func readNumeric<T: BitwiseCopyable & Numeric>(_ p: String, memType: hid_t, rows: Range<Int>?) throws -> [T] {
+        try withDataset(p) { d in
+            let t = H5Dget_type(d)
+            guard t >= 0 else { throw fail("H5Dget_type", p) }
+            let cls = HDF5File.typeClass(of: t)
+            H5Tclose(t)
+            guard cls == .integer || cls == .float else {
+                throw DataError.invalid(file: path, field: p, reason: "expected numbers, found \(cls)")
+            }
+            let shape = try dims(of: d, p)
+            guard let rows else {
+                let n = shape.reduce(1, *)
+                guard n > 0 else { return [] }
+                var out = [T](repeating: 0, count: n)
+                let status = out.withUnsafeMutableBytes {
+                    H5Dread(d, memType, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), $0.baseAddress)
+                }
+                guard status >= 0 else { throw fail("H5Dread", p) }
+                return out
+            }
+            guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
+                throw DataError.invalid(file: path, field: p,
+                                        reason: "rows \(rows) outside dataset of shape \(shape)")
+            }
+            let rowSize = shape.dropFirst().reduce(1, *)
+            let n = rows.count * rowSize
+            guard n > 0 else { return [] }
+            let fileSpace = H5Dget_space(d)
+            guard fileSpace >= 0 else { throw fail("H5Dget_space", p) }
+            defer { H5Sclose(fileSpace) }
+            var start = [hsize_t](repeating: 0, count: shape.count)
+            start[0] = hsize_t(rows.lowerBound)
+            var count = shape.map { hsize_t($0) }
+            count[0] = hsize_t(rows.count)
+            guard H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil) >= 0 else {
+                throw fail("H5Sselect_hyperslab", p)
+            }
+            let memSpace = H5Screate_simple(Int32(count.count), count, nil)
+            guard memSpace >= 0 else { throw fail("H5Screate_simple", p) }
+            defer { H5Sclose(memSpace) }
+            var out = [T](repeating: 0, count: n)
+            let status = out.withUnsafeMutableBytes {
+                H5Dread(d, memType, memSpace, fileSpace, poyo_h5p_default(), $0.baseAddress)
+            }
+            guard status >= 0 else { throw fail("H5Dread", p) }
+            return out
+        }
+    }
+
+    // MARK: - String datasets
+
+    /// Reads fixed-length byte strings (numpy `S`, as brainsets writes them) or variable-length strings.
+    public func readStrings(_ p: String) throws -> [String] {
+        try withDataset(p) { d in
+            let space = H5Dget_space(d)
+            guard space >= 0 else { throw fail("H5Dget_space", p) }
+            defer { H5Sclose(space) }
+            let t = H5Dget_type(d)
+            guard t >= 0 else { throw fail("H5Dget_type", p) }
+            defer { H5Tclose(t) }
+            return try readStrings(fileType: t, space: space, field: p) { memType, buf in
+                H5Dread(d, memType, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), buf)
+            }
+        }
+    }
+
+    // MARK: - Attributes (on the group or dataset at `p`)
+
+    public func hasAttribute(_ name: String, at p: String) -> Bool {
+        HDF5File.silenceErrors()
+        guard exists(p) else { return false }
+        return H5Aexists_by_name(id, p, name, poyo_h5p_default()) > 0
+    }
+
+    /// A string attribute: scalar (h5py `str`) or the single element of a byte-string array.
+    public func attributeString(_ name: String, at p: String) throws -> String {
+        let values = try attributeStrings(name, at: p)
+        guard values.count == 1 else {
+            throw DataError.invalid(file: path, field: attributeField(name, p),
+                                    reason: "expected one string, found \(values.count)")
+        }
+        return values[0]
+    }
+
+    /// A string-array attribute (e.g. `timekeys`, fixed-length bytes as h5py writes `np.bytes_`).
+    public func attributeStrings(_ name: String, at p: String) throws -> [String] {
+        try withAttribute(name, at: p) { a, field in
+            let space = H5Aget_space(a)
+            guard space >= 0 else { throw fail("H5Aget_space", field) }
+            defer { H5Sclose(space) }
+            let t = H5Aget_type(a)
+            guard t >= 0 else { throw fail("H5Aget_type", field) }
+            defer { H5Tclose(t) }
+            return try readStrings(fileType: t, space: space, field: field) { memType, buf in
+                H5Aread(a, memType, buf)
+            }
+        }
+    }
+
+    /// A numeric attribute, scalar or array, as doubles.
+    public func attributeDoubles(_ name: String, at p: String) throws -> [Double] {
+        try withAttribute(name, at: p) { a, field in
+            let t = H5Aget_type(a)
+            guard t >= 0 else { throw fail("H5Aget_type", field) }
+            defer { H5Tclose(t) }
+            let cls = HDF5File.typeClass(of: t)
+            guard cls == .integer || cls == .float else {
+                throw DataError.invalid(file: path, field: field, reason: "expected a number, found \(cls)")
+            }
+            let space = H5Aget_space(a)
+            guard space >= 0 else { throw fail("H5Aget_space", field) }
+            let n = Int(H5Sget_simple_extent_npoints(space))
+            H5Sclose(space)
+            guard n > 0 else { return [] }
+            if H5Tget_class(t) == H5T_ENUM {
+                // numpy bools are enums of int8, which HDF5 will not convert: read raw values.
+                let size = H5Tget_size(t)
+                guard [1, 2, 4, 8].contains(size) else {
+                    throw DataError.invalid(file: path, field: field, reason: "unsupported enum size \(size)")
+                }
+                var raw = [UInt8](repeating: 0, count: n * size)
+                guard H5Aread(a, t, &raw) >= 0 else { throw fail("H5Aread", field) }
+                return (0..<n).map { i in
+                    var v: Int64 = 0
+                    for b in 0..<size { v |= Int64(raw[i * size + b]) << (8 * Int64(b)) }
+                    let shift = Int64(64 - 8 * size)
+                    return Double((v << shift) >> shift)  // sign-extend (little-endian host)
+                }
+            }
+            var out = [Double](repeating: 0, count: n)
+            guard H5Aread(a, poyo_h5t_native_double(), &out) >= 0 else { throw fail("H5Aread", field) }
+            return out
+        }
+    }
+
+    public func attributeDouble(_ name: String, at p: String) throws -> Double {
+        let values = try attributeDoubles(name, at: p)
+        guard values.count == 1 else {
+            throw DataError.invalid(file: path, field: attributeField(name, p),
+                                    reason: "expected one number, found \(values.count)")
+        }
+        return values[0]
+    }
+
+    /// An integer attribute (h5py `int` or numpy bool); non-integral values are rejected.
+    public func attributeInt(_ name: String, at p: String) throws -> Int {
+        let v = try attributeDouble(name, at: p)
+        guard v.rounded() == v, abs(v) < 0x1p53 else {
+            throw DataError.invalid(file: path, field: attributeField(name, p), reason: "expected an integer, found \(v)")
+        }
+        return Int(v)
+    }
+
+    // MARK: - Helpers
+
+    func attributeField(_ name: String, _ p: String) -> String {
+        p == "/" || p.isEmpty ? "@\(name)" : "\(p)/@\(name)"
+    }
+
+    /// A failed library call on `p` (missing paths are caught earlier and reported as `.missing`).
+    func fail(_ call: String, _ p: String) -> DataError {
+        .hdf5(file: path, call: call, path: p)
+    }
+
+    func withDataset<R>(_ p: String, _ body: (hid_t) throws -> R) throws -> R {
+        HDF5File.silenceErrors()
+        guard exists(p) else { throw DataError.missing(file: path, field: p) }
+        let d = H5Dopen2(id, p, poyo_h5p_default())
+        guard d >= 0 else {
+            throw DataError.invalid(file: path, field: p, reason: "not a dataset")
+        }
+        defer { H5Dclose(d) }
+        return try body(d)
+    }
+
+    func withGroup<R>(_ p: String, _ body: (hid_t) throws -> R) throws -> R {
+        HDF5File.silenceErrors()
+        guard exists(p) else { throw DataError.missing(file: path, field: p) }
+        let g = H5Gopen2(id, p, poyo_h5p_default())
+        guard g >= 0 else { throw DataError.invalid(file: path, field: p, reason: "not a group") }
+        defer { H5Gclose(g) }
+        return try body(g)
+    }
+
+    func withAttribute<R>(_ name: String, at p: String, _ body: (hid_t, String) throws -> R) throws -> R {
+        HDF5File.silenceErrors()
+        let field = attributeField(name, p)
+        guard exists(p) else { throw DataError.missing(file: path, field: p) }
+        guard H5Aexists_by_name(id, p, name, poyo_h5p_default()) > 0 else {
+            throw DataError.missing(file: path, field: field)
+        }
+        let a = H5Aopen_by_name(id, p, name, poyo_h5p_default(), poyo_h5p_default())
+        guard a >= 0 else { throw fail("H5Aopen_by_name", field) }
+        defer { H5Aclose(a) }
+        return try body(a, field)
+    }
+
+    func dims(of d: hid_t, _ p: String) throws -> [Int] {
+        let space = H5Dget_space(d)
+        guard space >= 0 else { throw fail("H5Dget_space", p) }
+        defer { H5Sclose(space) }
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank >= 0 else { throw fail("H5Sget_simple_extent_ndims", p) }
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        if rank > 0 { guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else { throw fail("H5Sget_simple_extent_dims", p) } }
+        return dims.map { Int($0) }
+    }
+
+    static func typeClass(of t: hid_t) -> HDF5TypeClass {
+        switch H5Tget_class(t) {
+        case H5T_INTEGER, H5T_ENUM: return .integer  // numpy bool is an HDF5 enum of int8
+        case H5T_FLOAT: return .float
+        case H5T_STRING: return .string
+        default: return .other
+        }
+    }
+
+    /// Shared by datasets and attributes: `read(memType, buffer)` performs the H5Dread / H5Aread.
+    private func readStrings(fileType t: hid_t, space: hid_t, field: String,
+                             read: (hid_t, UnsafeMutableRawPointer?) -> herr_t) throws -> [String] {
+        guard HDF5File.typeClass(of: t) == .string else {
+            throw DataError.invalid(file: path, field: field, reason: "expected strings, found \(HDF5File.typeClass(of: t))")
+        }
+        let n = Int(H5Sget_simple_extent_npoints(space))
+        guard n > 0 else { return [] }
+        if H5Tis_variable_str(t) > 0 {
+            let memType = H5Tcopy(poyo_h5t_c_s1())
+            guard memType >= 0 else { throw fail("H5Tcopy", field) }
+            defer { H5Tclose(memType) }
+            H5Tset_size(memType, h5tVariable)
+            H5Tset_cset(memType, H5Tget_cset(t))
+            var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+            let status = ptrs.withUnsafeMutableBytes { read(memType, $0.baseAddress) }
+            guard status >= 0 else { throw fail("read", field) }
+            let out = ptrs.map { p -> String in
+                guard let p else { return "" }
+                return String(decoding: UnsafeRawBufferPointer(start: p, count: strlen(p)), as: UTF8.self)
+            }
+            _ = ptrs.withUnsafeMutableBytes { H5Dvlen_reclaim(memType, space, poyo_h5p_default(), $0.baseAddress) }
+            return out
+        }
+        let size = H5Tget_size(t)
+        guard size > 0 else { throw fail("H5Tget_size", field) }
+        var bytes = [UInt8](repeating: 0, count: n * size)
+        let status = bytes.withUnsafeMutableBytes { read(t, $0.baseAddress) }
+        guard status >= 0 else { throw fail("read", field) }
+        var out: [String] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            let chunk = bytes[(i * size)..<((i + 1) * size)]
+            let end = chunk.firstIndex(of: 0) ?? chunk.endIndex  // NULLPAD / NULLTERM
+            out.append(String(decoding: chunk[chunk.startIndex..<end], as: UTF8.self))
+        }
+        return out
+    }
+}
+
+/// Decodes bytes up to the first NUL as UTF-8 (`String(cString:)` on arrays is deprecated).
+func decodeCString(_ buf: [CChar]) -> String {
+    let end = buf.firstIndex(of: 0) ?? buf.endIndex
+    return String(decoding: buf[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// `H5T_VARIABLE` is `(size_t)-1`; `size_t` imports as `Int`, so it is -1 here, not `Int.max`.
+let h5tVariable = Int(bitPattern: UInt.max)

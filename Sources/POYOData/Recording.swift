@@ -1,0 +1,160 @@
+/// A set of intervals whose behaviour samples get a loss weight (POYO-SPEC §4.3).
+public struct WeightedIntervals: Equatable, Sendable {
+    /// Source name, e.g. `"movement_phases/reach_period"`.
+    public var name: String
+    public var intervals: Intervals
+    public var weight: Float
+
+    public init(name: String, intervals: Intervals, weight: Float) {
+        self.name = name
+        self.intervals = intervals
+        self.weight = weight
+    }
+}
+
+/// One recording session held in memory: spikes, units, behaviour, splits, weights.
+///
+/// Times are absolute seconds within the recording (`absolute_start` 0). Unit ids are global
+/// (`"\(sessionID)/<local id>"`, the uniquification torch_brain applies on load).
+public struct Recording: Equatable, Sendable {
+    public var sessionID: String
+    public var subjectID: String
+    /// Marks a session kept out of pre-training ("new animal"), for fine-tuning experiments.
+    public var heldOut: Bool
+
+    /// Time span the recording covers.
+    public var domain: Intervals
+
+    /// `[S]` spike times (s), ascending.
+    public var spikeTimes: [Double]
+    /// `[S]` index into `unitIDs` of each spike.
+    public var spikeUnit: [Int32]
+    /// `[U]` global unit ids.
+    public var unitIDs: [String]
+
+    /// `[T]` behaviour sample times (s), ascending.
+    public var behaviourTimes: [Double]
+    /// `[T, behaviourDim]` raw behaviour (cursor velocity); may hold NaN (masked in training).
+    public var behaviour: [Float]
+    public var behaviourDim: Int
+    /// `[T, 2]` cursor position, or empty when the source has none. Not used for training.
+    public var position: [Float]
+    /// `[behaviourDim]` target normalisation: `(v − mean) / std`.
+    public var normalizationMean: [Float]
+    public var normalizationStd: [Float]
+
+    /// Trial intervals (temporaldata `trials`).
+    public var trials: Intervals
+    /// `movement_phases` children by name (`hold_period`, `reach_period`, `return_period`, ...).
+    public var movementPhases: [String: Intervals]
+
+    public var trainDomain: Intervals
+    public var validDomain: Intervals
+    public var testDomain: Intervals
+
+    /// A sample's loss weight is the product of the weights of the sets containing it (default 1).
+    public var lossWeights: [WeightedIntervals]
+    /// Samples scored in evaluation (e.g. reach periods); `nil` scores every sample.
+    public var evalIntervals: Intervals?
+
+    public init(sessionID: String, subjectID: String, heldOut: Bool = false, domain: Intervals,
+                spikeTimes: [Double], spikeUnit: [Int32], unitIDs: [String],
+                behaviourTimes: [Double], behaviour: [Float], behaviourDim: Int = 2, position: [Float] = [],
+                normalizationMean: [Float], normalizationStd: [Float],
+                trials: Intervals = Intervals(), movementPhases: [String: Intervals] = [:],
+                trainDomain: Intervals, validDomain: Intervals, testDomain: Intervals,
+                lossWeights: [WeightedIntervals] = [], evalIntervals: Intervals? = nil) {
+        self.sessionID = sessionID
+        self.subjectID = subjectID
+        self.heldOut = heldOut
+        self.domain = domain
+        self.spikeTimes = spikeTimes
+        self.spikeUnit = spikeUnit
+        self.unitIDs = unitIDs
+        self.behaviourTimes = behaviourTimes
+        self.behaviour = behaviour
+        self.behaviourDim = behaviourDim
+        self.position = position
+        self.normalizationMean = normalizationMean
+        self.normalizationStd = normalizationStd
+        self.trials = trials
+        self.movementPhases = movementPhases
+        self.trainDomain = trainDomain
+        self.validDomain = validDomain
+        self.testDomain = testDomain
+        self.lossWeights = lossWeights
+        self.evalIntervals = evalIntervals
+    }
+
+    public var unitCount: Int { unitIDs.count }
+    public var spikeCount: Int { spikeTimes.count }
+    public var sampleCount: Int { behaviourTimes.count }
+
+    /// The prefix that turns a local unit id into a global one.
+    public var unitPrefix: String { sessionID + "/" }
+
+    /// Indices of the spikes with `start <= t < end` (two binary searches).
+    public func spikeRange(from start: Double, to end: Double) -> Range<Int> {
+        let lo = lowerBound(spikeTimes, start)
+        return lo..<Swift.max(lo, lowerBound(spikeTimes, end))
+    }
+
+    /// Indices of the behaviour samples with `start <= t < end`.
+    public func sampleRange(from start: Double, to end: Double) -> Range<Int> {
+        let lo = lowerBound(behaviourTimes, start)
+        return lo..<Swift.max(lo, lowerBound(behaviourTimes, end))
+    }
+
+    /// Checks the invariants the sampler and tokenizer rely on; `file` names the source in errors.
+    public func validate(file: String) throws {
+        func bad(_ field: String, _ reason: String) -> DataError {
+            .invalid(file: file, field: field, reason: reason)
+        }
+        guard spikeUnit.count == spikeTimes.count else {
+            throw bad("spikes/unit_index", "\(spikeUnit.count) entries for \(spikeTimes.count) spikes")
+        }
+        try checkSortedFinite(spikeTimes, field: "spikes/timestamps", file: file)
+        let u = Int32(unitIDs.count)
+        for (i, k) in spikeUnit.enumerated() where k < 0 || k >= u {
+            throw bad("spikes/unit_index", "spike \(i) has unit \(k), outside 0..<\(u)")
+        }
+        guard Set(unitIDs).count == unitIDs.count else { throw bad("units/id", "unit ids are not unique") }
+        guard behaviourDim > 0, behaviour.count == behaviourTimes.count * behaviourDim else {
+            throw bad("behaviour", "\(behaviour.count) values for \(behaviourTimes.count) samples of dim \(behaviourDim)")
+        }
+        guard position.isEmpty || position.count == behaviourTimes.count * 2 else {
+            throw bad("cursor/pos", "\(position.count) values for \(behaviourTimes.count) samples")
+        }
+        try checkSortedFinite(behaviourTimes, field: "behaviour timestamps", file: file)
+        guard normalizationMean.count == behaviourDim, normalizationStd.count == behaviourDim,
+              normalizationStd.allSatisfy({ $0.isFinite && $0 > 0 }), normalizationMean.allSatisfy(\.isFinite) else {
+            throw bad("normalization", "need \(behaviourDim) finite means and positive stds")
+        }
+        var sets: [(String, Intervals)] = [("domain", domain), ("train_domain", trainDomain),
+                                           ("valid_domain", validDomain), ("test_domain", testDomain),
+                                           ("trials", trials)]
+        sets += movementPhases.sorted { $0.key < $1.key }.map { ("movement_phases/\($0.key)", $0.value) }
+        sets += lossWeights.map { ($0.name, $0.intervals) }
+        if let evalIntervals { sets.append(("eval intervals", evalIntervals)) }
+        for (name, set) in sets {
+            for iv in set where !(iv.start.isFinite && iv.end.isFinite && iv.start <= iv.end) {
+                throw bad(name, "interval [\(iv.start), \(iv.end)) is not finite and ordered")
+            }
+        }
+        for w in lossWeights where !(w.weight.isFinite && w.weight >= 0) {
+            throw bad(w.name, "loss weight \(w.weight) must be finite and >= 0")
+        }
+    }
+}
+
+/// Throws unless `a` is finite and ascending (equal neighbours allowed).
+func checkSortedFinite(_ a: [Double], field: String, file: String) throws {
+    var prev = -Double.infinity
+    for (i, t) in a.enumerated() {
+        guard t.isFinite else { throw DataError.invalid(file: file, field: field, reason: "entry \(i) is \(t)") }
+        guard t >= prev else {
+            throw DataError.invalid(file: file, field: field, reason: "not sorted: entry \(i) (\(t)) < entry \(i - 1) (\(prev))")
+        }
+        prev = t
+    }
+}

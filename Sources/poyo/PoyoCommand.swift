@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct Poyo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poyo",
+        abstract: "Train, evaluate and inspect POYO neural population decoders.",
+        discussion: "Run `poyo train` with no arguments to train the 1.3M model on the built-in synthetic dataset.",
+        subcommands: [Train.self, Eval.self, Synth.self])
+}
+
+/// Options every compute command takes.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "Compute device: auto, cpu, opencl or opencl:N.")
+    var device = "auto"
+}
+
+/// Runs a command body, turning errors into one line on stderr and a non-zero exit.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Compute
+import Foundation
+import POYO
+import POYOData
+
+/// Times POYO on a device. `step` runs full training steps (forward, backward, LAMB) on random
+/// packed batches shaped like real data.
+@main
+struct PoyoBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poyo-bench", abstract: "Time POYO training steps and kernels.",
+        subcommands: [Step.self])
+}
+
+struct Step: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Time full training steps.")
+
+    @Option(help: "Model config: 1.3M or 11.8M.") var model = "1.3M"
+    @Option(help: "Comma-separated batch sizes.") var batch = "8,32"
+    @Option(help: "Units per window.") var units = 100
+    @Option(help: "Spikes per window.") var spikes = 2000
+    @Option(help: "Timed steps per batch size.") var steps = 5
+    @Option(help: "Worker threads (CPU backend).") var threads: Int?
+    @Flag(help: "Print JSON lines.") var json = false
+
+    func run() throws {
+        let config = model == "11.8M" ? POYOConfig.poyo11_8M : POYOConfig.poyo1_3M
+        let device = CPUDevice(threads: threads)
+        let unitVocab = try Vocabulary(words: (0..<1000).map { "u\($0)" })
+        let sessionVocab = try Vocabulary(words: ["s0", "s1"])
+        let m = try POYOModel(config: config, unitVocab: unitVocab, sessionVocab: sessionVocab, device: device)
+        try m.params.initialize(seed: 1)
+        let opt = try LAMB(params: m.params)
+        for b in batch.split(separator: ",").compactMap({ Int($0) }) {
+            let batch = SyntheticBatch.make(config: config, windows: b, units: units, spikesPerWindow: spikes,
+                                            outputsPerWindow: 100, unitVocabSize: unitVocab.count,
+                                            sessionVocabSize: sessionVocab.count, seed: 7)
+            var times: [Double] = []
+            for s in 0..<(steps + 1) {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                let inputs = try m.prepare(batch)
+                let a = try m.forward(inputs, dropoutSeed: UInt64(s))
+                m.params.zeroGrads()
+                try m.backward(a)
+                try opt.step(lr: 1e-3, beta1: nil)
+                _ = try device.readScalar(a.loss)
+                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                if s > 0 { times.append(dt) }   // first step warms up
+            }
+            times.sort()
+            let median = times[times.count / 2]
+            let tokens = Double(batch.inputCount) / (median / 1000)
+            if json {
+                print("{\"device\":\"\(device.name)\",\"model\":\"\(model)\",\"batch\":\(b),\"ms_per_step\":\(median),\"min_ms\":\(times[0]),\"input_tokens_per_s\":\(Int(tokens))}")
+            } else {
+                print(String(format: "%@  %@  batch %3d  %8.1f ms/step (min %.1f)  %9.0f input tok/s", device.name, model, b, median, times[0], tokens))
+            }
+        }
+    }
+}
