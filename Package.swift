@@ -25,7 +25,9 @@ let package = Package(
                        providers: [.apt(["libclblast-dev"])]),
 
         // Tensors, the Device protocol and its backends. Knows nothing of POYO.
-        .target(name: "Compute", dependencies: ["_CBLAS"]),
+        // OpenCL C sources, shipped as resources and compiled at run time.
+        .target(name: "POYOKernels", path: "Kernels", resources: [.copy("cl")]),
+        .target(name: "Compute", dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels"]),
         // Recordings, readers/writers, synthetic data, sampling, tokenization. Host-only.
         .target(name: "POYOData", dependencies: ["_CHDF5"]),
         // The model graph, optimizers, trainer, evaluator, checkpoints.

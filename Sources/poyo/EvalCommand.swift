@@ -46,7 +46,7 @@ struct Eval: ParsableCommand {
             if json {
                 let obj: [String: Any] = ["split": split, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
                                           "checkpoint": checkpoint, "device": device.name]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys]), as: UTF8.self))
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
             }
         }
     }

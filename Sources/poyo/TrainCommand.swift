@@ -54,11 +54,11 @@ extension TrainOptions {
     /// converges within the default step budget on 2 CPU cores (see docs/training.md).
     static var builtInDefaults: TrainOptions {
         var o = TrainOptions()
-        o.steps = 600
+        o.steps = 500
         o.batchSize = 32
         o.baseLR = 3.125e-5
         o.maxLROverride = 4e-3
-        o.evalEvery = 200
+        o.evalEvery = 100
         return o
     }
 }

@@ -1,14 +1,6 @@
 import Foundation
+import TestSupport
 @testable import POYOData
-
-/// A fresh temporary directory per call; tests remove it when done.
-func makeTempDirectory(_ name: String = #function) throws -> URL {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("poyo-data-tests-\(safe)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
-}
 
 /// A small synthetic configuration that generates quickly in debug builds.
 func smallSyntheticConfig(trials: Int = 12) -> SyntheticConfig {

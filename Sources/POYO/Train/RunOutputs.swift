@@ -33,7 +33,7 @@ public final class RunOutputs {
     }
 
     public func writeSummary(_ object: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try AtomicFile.write(data + Data("\n".utf8), to: directory.appendingPathComponent("summary.json").path)
     }
 }

@@ -1,0 +1,116 @@
+import Foundation
+import POYOData
+import Testing
+import TestSupport
+
+/// End-to-end runs of the `poyo` binary: outputs, exit codes and one-line errors.
+@Suite(.serialized) struct CLITests {
+    /// A small synthetic dataset (2 + 1 held-out sessions, few trials) written once per test.
+    func smallDataset() throws -> URL {
+        let dir = try makeTempDirectory()
+        var c = SyntheticConfig()
+        c.trialsPerSession = 20
+        try SyntheticDataset.write(to: dir, sessions: 2, heldOut: 1, seed: 11, config: c)
+        return dir
+    }
+
+    @Test func synthWritesOneFilePerSession() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try CLI.run(["synth", "--out", dir.path, "--sessions", "2", "--seed", "3"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(files == ["synth_s00_center_out.h5", "synth_s01_center_out.h5", "synth_s02_center_out.h5"])
+    }
+
+    @Test func trainThenEvalReproducesValidation() throws {
+        let data = try smallDataset()
+        let out = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: out) }
+        let cfg = out.appendingPathComponent("tiny.yaml")
+        try tinyConfigYAML.write(to: cfg, atomically: true, encoding: .utf8)
+        let run = out.appendingPathComponent("run")
+        let t = try CLI.run(["train", "--config", cfg.path, "--data", data.path, "--out", run.path,
+                             "--steps", "4", "--seed", "3", "--device", "cpu"])
+        #expect(t.status == 0, "train failed: \(t.stderr)")
+        #expect(t.stderr.contains("step 4/4"), "no progress lines: \(t.stderr)")
+        #expect(t.stdout.contains("synth_s00_center_out") && t.stdout.contains("mean R²"))
+        for f in ["checkpoint.safetensors", "metrics.csv", "summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(f).path), "missing \(f)")
+        }
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as! [String: Any]
+        let val = summary["val_r2_mean"] as! Double
+        #expect((summary["val_r2"] as! [String: Double]).keys.sorted() == ["synth_s00_center_out", "synth_s01_center_out"])
+        #expect(summary["steps"] as? Int == 4 && summary["seconds"] is Double && summary["device"] is String)
+        let csv = try String(contentsOf: run.appendingPathComponent("metrics.csv"), encoding: .utf8)
+        #expect(csv.split(separator: "\n").count == 5, "header + 4 steps:\n\(csv)")
+
+        let e = try CLI.run(["eval", "--checkpoint", run.appendingPathComponent("checkpoint.safetensors").path,
+                             "--data", data.path, "--json", "--device", "cpu"])
+        #expect(e.status == 0, "eval failed: \(e.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+        let evalMean = json["r2_mean"] as! Double
+        #expect(abs(evalMean - val) <= 0.005, "eval \(evalMean) vs train's validation \(val)")
+        #expect(e.stderr.contains("synth_s02_center_out"), "held-out session should be reported as skipped")
+    }
+
+    @Test func missingDataFolderIsAOneLineError() throws {
+        let r = try CLI.run(["train", "--data", "/nonexistent/poyo-data", "--steps", "1", "--device", "cpu"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("/nonexistent/poyo-data"), "\(r.stderr)")
+        #expect(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last!.hasPrefix("error:"))
+    }
+
+    @Test func fileThatIsNotHDF5IsNamed() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "just text".write(to: dir.appendingPathComponent("broken.h5"), atomically: true, encoding: .utf8)
+        let r = try CLI.run(["train", "--data", dir.path, "--steps", "1", "--device", "cpu"])
+        #expect(r.status != 0)
+        let err = r.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(err.contains("broken.h5") && err.lowercased().contains("hdf5"), "\(r.stderr)")
+    }
+
+    @Test func hdf5WithoutSpikesIsNamed() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        do {   // the file closes when the handle goes out of scope
+            let f = try HDF5File(creatingAt: dir.appendingPathComponent("nospikes.h5").path)
+            try f.createGroup("/units")
+            try f.write(strings: ["a"], to: "/units/id")
+        }
+        let t = try CLI.run(["train", "--data", dir.path, "--steps", "1", "--device", "cpu"])
+        #expect(t.status != 0)
+        let err = t.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(err.contains("nospikes.h5") && err.contains("spikes"), "\(t.stderr)")
+    }
+
+    @Test func missingCheckpointIsNamed() throws {
+        let r = try CLI.run(["eval", "--checkpoint", "/nonexistent/ck.safetensors", "--data", "/tmp", "--device", "cpu"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("/nonexistent/ck.safetensors"), "\(r.stderr)")
+    }
+
+    @Test func unknownDeviceIsAnError() throws {
+        let r = try CLI.run(["train", "--device", "tpu", "--steps", "1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("tpu"), "\(r.stderr)")
+    }
+
+    @Test func badOptionValuesAreRejected() throws {
+        let r = try CLI.run(["train", "--steps", "0"])
+        #expect(r.status != 0 && r.stderr.contains("--steps"))
+        let e = try CLI.run(["eval", "--checkpoint", "x", "--data", "y", "--split", "nope"])
+        #expect(e.status != 0 && e.stderr.contains("--split"))
+    }
+
+    @Test func helpListsTheCommands() throws {
+        let r = try CLI.run(["--help"])
+        #expect(r.status == 0)
+        for c in ["train", "eval", "synth"] { #expect(r.stdout.contains(c)) }
+        let t = try CLI.run(["train", "--help"])
+        for o in ["--config", "--data", "--out", "--steps", "--batch-size", "--lr", "--device", "--seed"] {
+            #expect(t.stdout.contains(o), "train --help lacks \(o)")
+        }
+    }
+}
