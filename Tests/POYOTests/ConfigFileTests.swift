@@ -50,5 +50,8 @@ import TestSupport
         #expect(throws: POYOError.self) { try ConfigFile.load(try write("atn_dropout: 1.5\n")) }
         #expect(throws: POYOError.self) { try ConfigFile.load(try write(": : :\n  - [")) }
         #expect(throws: POYOError.self) { try ConfigFile.load("/nonexistent/c.yaml") }
+        #expect(throws: POYOError.self) {
+            try ConfigFile.load(try write("train_transforms:\n  - {_target_: UnitDropout, min_units: 50, mode_units: 10, max_units: 300}\n"))
+        }
     }
 }

@@ -93,11 +93,15 @@ public struct ConfigFile {
                     guard let t = item as? [String: Any] else { throw bad("each train transform must be a mapping") }
                     let target = (t["_target_"] as? String) ?? ""
                     guard target.hasSuffix("UnitDropout") else { throw bad("unsupported transform '\(target)' (only UnitDropout)") }
-                    cfg.train.unitDropout = UnitDropout(
+                    let u = UnitDropout(
                         minUnits: try integer(t["min_units"] ?? 20, "min_units"),
                         modeUnits: try integer(t["mode_units"] ?? 100, "mode_units"),
                         maxUnits: try integer(t["max_units"] ?? 300, "max_units"),
                         peak: try number(t["peak"] ?? 4, "peak"))
+                    guard u.minUnits >= 1, u.minUnits <= u.modeUnits, u.modeUnits <= u.maxUnits, u.peak >= 1 else {
+                        throw bad("UnitDropout needs 1 <= min_units <= mode_units <= max_units and peak >= 1")
+                    }
+                    cfg.train.unitDropout = u
                 }
             default:
                 guard ignoredKeys.contains(k) else { throw bad("unknown key '\(k)'") }
