@@ -4,15 +4,6 @@ import Foundation
 import POYO
 import POYOData
 
-/// Times POYO on a device. `step` runs full training steps (forward, backward, LAMB) on random
-/// packed batches shaped like real data.
-@main
-struct PoyoBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "poyo-bench", abstract: "Time POYO training steps and kernels.",
-        subcommands: [Step.self])
-}
-
 struct Step: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Time full training steps.")
 
@@ -22,11 +13,12 @@ struct Step: ParsableCommand {
     @Option(help: "Spikes per window.") var spikes = 2000
     @Option(help: "Timed steps per batch size.") var steps = 5
     @Option(help: "Worker threads (CPU backend).") var threads: Int?
+    @Option(help: "Device: cpu, opencl or opencl:N.") var device = "cpu"
     @Flag(help: "Print JSON lines.") var json = false
 
     func run() throws {
         let config = model == "11.8M" ? POYOConfig.poyo11_8M : POYOConfig.poyo1_3M
-        let device = CPUDevice(threads: threads)
+        let device = try BenchDevice.make(self.device, threads: threads)
         let unitVocab = try Vocabulary(words: (0..<1000).map { "u\($0)" })
         let sessionVocab = try Vocabulary(words: ["s0", "s1"])
         let m = try POYOModel(config: config, unitVocab: unitVocab, sessionVocab: sessionVocab, device: device)

@@ -1,0 +1,14 @@
+import ArgumentParser
+import Compute
+import Foundation
+import POYO
+import POYOData
+
+/// Times POYO on a device: `kernels` times every op at the shapes of the 1.3M and 11.8M configs
+/// (validated against the CPU backend first); `step` times full training steps.
+@main
+struct PoyoBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poyo-bench", abstract: "Time POYO training steps and kernels.",
+        subcommands: [Kernels.self, Step.self])
+}
