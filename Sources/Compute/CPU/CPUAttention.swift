@@ -38,14 +38,17 @@ extension CPUDevice {
                 for j in 0..<nk { mx = max(mx, row[j]) }
                 var sum: Float = 0
                 for j in 0..<nk { let e = expf(row[j] - mx); row[j] = e; sum += e }
-                let inv = 1 / sum
-                for j in 0..<nk { row[j] *= inv }
                 lp[(q0 + r) * heads + h] = mx + logf(sum)
+                let inv = 1 / sum
                 if dropout.isActive {
+                    // Normalise and drop in one pass; the mask index only varies in its low 32 bits.
+                    let base = DropoutMask.attentionIndex(row: q0 + r, head: h, heads: heads, key: 0)
+                    let kept = inv * keepScale
                     for j in 0..<nk {
-                        let idx = DropoutMask.attentionIndex(row: q0 + r, head: h, heads: heads, key: j)
-                        row[j] = DropoutMask.keep(dropout.seed, idx, threshold: thr) ? row[j] * keepScale : 0
+                        row[j] = DropoutMask.keep(dropout.seed, base | UInt64(j), threshold: thr) ? row[j] * kept : 0
                     }
+                } else {
+                    for j in 0..<nk { row[j] *= inv }
                 }
             }
             // out_h[nq, Dh] = P · v_h

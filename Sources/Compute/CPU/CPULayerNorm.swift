@@ -40,19 +40,29 @@ extension CPUDevice {
                 }
             }
         }
-        // dGamma, dBeta: column-parallel ordered sums (deterministic).
+        // dGamma, dBeta: fixed blocks of rows (independent of the thread count) each sum their
+        // rows in order; the block partials are then added in block order. Reproducible bits.
         let dgp = f(dGamma), dbp = f(dBeta)
-        pool.run(d, grain: 8) { _, cols in
-            for j in cols {
-                var sg: Float = 0, sb: Float = 0
-                for row in 0..<rows {
-                    let dy = gop[row * d + j]
-                    sg += dy * (xp[row * d + j] - mp[row]) * rp[row]
-                    sb += dy
+        let blockRows = 256, blocks = (rows + blockRows - 1) / blockRows
+        guard blocks > 0 else { return }
+        let partial = UnsafeMutablePointer<Float>.allocate(capacity: blocks * 2 * d)
+        defer { partial.deallocate() }
+        pool.run(blocks, grain: 1) { _, r in
+            for blk in r {
+                let pg = partial + blk * 2 * d, pb = pg + d
+                pg.update(repeating: 0, count: 2 * d)
+                for row in (blk * blockRows)..<min(rows, (blk + 1) * blockRows) {
+                    let g = gop + row * d, xr = xp + row * d, mu = mp[row], rs = rp[row]
+                    for j in 0..<d {
+                        pg[j] += g[j] * (xr[j] - mu) * rs
+                        pb[j] += g[j]
+                    }
                 }
-                dgp[j] += sg
-                dbp[j] += sb
             }
+        }
+        for blk in 0..<blocks {
+            let pg = partial + blk * 2 * d, pb = pg + d
+            for j in 0..<d { dgp[j] += pg[j]; dbp[j] += pb[j] }
         }
     }
 }
