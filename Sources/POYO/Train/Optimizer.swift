@@ -30,14 +30,14 @@ final class Moments {
     }
 }
 
-/// torch.optim.AdamW semantics (decoupled decay, bias correction), dense on every tensor.
-public final class AdamW: Optimizer {
+/// Shared state of the Adam-family optimizers: moments per parameter and the hyper-parameters.
+public class MomentOptimizer: Optimizer {
     let params: ParameterSet
     let moments: Moments
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
     public private(set) var stepCount = 0
 
-    public init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 1e-4) throws {
+    init(params: ParameterSet, beta1: Float, beta2: Float, eps: Float, weightDecay: Float) throws {
         self.params = params
         self.moments = try Moments(params)
         self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
@@ -45,38 +45,40 @@ public final class AdamW: Optimizer {
 
     public func step(lr: Float, beta1 b1: Float? = nil) throws {
         stepCount += 1
-        let hp = AdamWParams(lr: lr, beta1: b1 ?? beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, step: stepCount)
         for s in params.specs {
-            params.device.adamWStep(param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!, v: moments.v[s.name]!, hp)
+            update(s, param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!, v: moments.v[s.name]!,
+                   lr: lr, beta1: b1 ?? beta1)
         }
     }
 
+    /// One tensor's update; subclasses call their device op.
+    func update(_ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float) {}
+
     public var state: [String: Tensor] { moments.all }
+}
+
+/// torch.optim.AdamW semantics (decoupled decay, bias correction), dense on every tensor.
+public final class AdamW: MomentOptimizer {
+    public override init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 1e-4) throws {
+        try super.init(params: params, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
+    }
+
+    override func update(_ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float) {
+        params.device.adamWStep(param: param, grad: grad, m: m, v: v,
+                                AdamWParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, step: stepCount))
+    }
 }
 
 /// LAMB as POYO-SPEC §4.4: no bias correction, per-tensor trust ratio with ‖w‖ clamped at 10,
 /// weight decay on every tensor; the embedding tables are sparse (untouched rows stay put and
 /// have their moments reset). Consumes the gradient buffers (they hold the update direction after).
-public final class LAMB: Optimizer {
-    let params: ParameterSet
-    let moments: Moments
-    public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
-    public private(set) var stepCount = 0
-
-    public init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4) throws {
-        self.params = params
-        self.moments = try Moments(params)
-        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+public final class LAMB: MomentOptimizer {
+    public override init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4) throws {
+        try super.init(params: params, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
     }
 
-    public func step(lr: Float, beta1 b1: Float? = nil) throws {
-        stepCount += 1
-        let hp = LAMBParams(lr: lr, beta1: b1 ?? beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
-        for s in params.specs {
-            params.device.lambStep(param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!,
-                                   v: moments.v[s.name]!, sparseRows: s.sparse, hp)
-        }
+    override func update(_ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float) {
+        params.device.lambStep(param: param, grad: grad, m: m, v: v, sparseRows: spec.sparse,
+                               LAMBParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay))
     }
-
-    public var state: [String: Tensor] { moments.all }
 }
