@@ -104,10 +104,45 @@ import TestSupport
         #expect(e.status != 0 && e.stderr.contains("--split"))
     }
 
+    @Test func devicesListsTheCPUAndOpenCL() throws {
+        let r = try CLI.run(["devices"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("cpu") && r.stdout.contains("opencl:0"), "\(r.stdout)")
+        let j = try CLI.run(["devices", "--json"])
+        let obj = try JSONSerialization.jsonObject(with: Data(j.stdout.utf8)) as? [String: Any]
+        #expect((obj?["opencl"] as? [Any])?.isEmpty == false, "\(j.stdout)")
+    }
+
+    /// The same tiny run on both backends reaches the same validation R² (PoCL stands in for a GPU).
+    @Test func trainOnOpenCLMatchesCPU() throws {
+        let data = try smallDataset()
+        let out = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: out) }
+        let cfg = out.appendingPathComponent("tiny.yaml")
+        try tinyConfigYAML.write(to: cfg, atomically: true, encoding: .utf8)
+        var r2: [String: Double] = [:]
+        for device in ["cpu", "opencl"] {
+            let run = out.appendingPathComponent(device)
+            let t = try CLI.run(["train", "--config", cfg.path, "--data", data.path, "--out", run.path,
+                                 "--steps", "6", "--seed", "3", "--device", device])
+            #expect(t.status == 0, "train on \(device) failed: \(t.stderr)")
+            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as? [String: Any]
+            r2[device] = summary?["val_r2_mean"] as? Double
+        }
+        let a = try #require(r2["cpu"]), b = try #require(r2["opencl"])
+        #expect(abs(a - b) <= 0.02, "validation R² cpu \(a) vs opencl \(b)")
+    }
+
+    @Test func unknownOpenCLIndexIsAnError() throws {
+        let r = try CLI.run(["train", "--device", "opencl:99", "--steps", "1"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("99"), "\(r.stderr)")
+    }
+
     @Test func helpListsTheCommands() throws {
         let r = try CLI.run(["--help"])
         #expect(r.status == 0)
-        for c in ["train", "eval", "synth"] { #expect(r.stdout.contains(c)) }
+        for c in ["train", "eval", "synth", "devices"] { #expect(r.stdout.contains(c)) }
         let t = try CLI.run(["train", "--help"])
         for o in ["--config", "--data", "--out", "--steps", "--batch-size", "--lr", "--device", "--seed"] {
             #expect(t.stdout.contains(o), "train --help lacks \(o)")

@@ -13,7 +13,12 @@ struct DeviceCase: Sendable, CustomTestStringConvertible {
     /// Three workers, so ops that split work into chunks do so unevenly even on a two-core machine.
     static let all: [DeviceCase] = [
         DeviceCase(name: "cpu", make: { CPUDevice(threads: 3) }),
-    ]
+    ] + openCL
+
+    /// The first OpenCL device (PoCL's CPU device in CI) when one is installed; `OpenCLTests`
+    /// fails if none is, so the OpenCL backend never goes untested unnoticed.
+    static let openCL: [DeviceCase] = ((try? OpenCLDevice.availableDevices())?.isEmpty == false)
+        ? [DeviceCase(name: "opencl", make: { try OpenCLDevice(index: 0) })] : []
 }
 
 extension Device {

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Compute
+import Foundation
+
+struct Devices: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the compute devices: the CPU backend and every OpenCL platform and device.",
+        discussion: "`--device opencl:N` picks device N of this list; `--device auto` takes the first GPU.")
+
+    @Flag(help: "Print the list as JSON.") var json = false
+
+    func run() throws {
+        try runReportingErrors {
+            let cpu = CPUDevice()
+            var clDevices: [OpenCLDeviceInfo] = []
+            var problem: String?
+            do { clDevices = try OpenCLDevice.availableDevices() } catch { problem = "\(error)" }
+            if json {
+                let list: [[String: Any]] = clDevices.map {
+                    ["index": $0.index, "platform": $0.platformName, "platform_version": $0.platformVersion, "name": $0.name,
+                     "vendor": $0.vendor, "type": $0.type, "compute_units": $0.computeUnits,
+                     "global_memory_bytes": $0.globalMemoryBytes, "max_allocation_bytes": $0.maxAllocationBytes,
+                     "opencl_version": $0.openCLVersion, "driver_version": $0.driverVersion, "fp64": $0.hasFloat64]
+                }
+                var obj: [String: Any] = ["cpu": cpu.name, "opencl": list]
+                if let problem { obj["opencl_error"] = problem }
+                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]),
+                             as: UTF8.self))
+                return
+            }
+            print("cpu        \(cpu.name)")
+            if let problem { print("opencl     unavailable: \(problem)") }
+            if clDevices.isEmpty && problem == nil { print("opencl     no platforms found") }
+            var lastPlatform = ""
+            for d in clDevices {
+                if d.platformName != lastPlatform {
+                    print("platform   \(d.platformName) (\(d.platformVersion))")
+                    lastPlatform = d.platformName
+                }
+                let mem = String(format: "%.1f GiB", Double(d.globalMemoryBytes) / 1_073_741_824)
+                print("opencl:\(d.index)   \(d.name) | \(d.type) | \(d.computeUnits) compute units | \(mem) | \(d.openCLVersion) | driver \(d.driverVersion)")
+            }
+        }
+    }
+}
