@@ -17,7 +17,7 @@ public enum DeviceSelection: Equatable, Sendable {
             if v.hasPrefix("opencl:"), let n = Int(v.dropFirst(7)), n >= 0 {
                 self = .opencl(index: n)
             } else {
-                throw ComputeError.unknownDevice("\(s)' (expected auto, cpu, opencl or opencl:N")
+                throw ComputeError.unknownDevice(s)
             }
         }
     }

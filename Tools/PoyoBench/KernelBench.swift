@@ -15,7 +15,8 @@ struct OpCase {
 
 struct Kernels: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time every op at the shapes of the 1.3M and 11.8M configs, validated against the CPU backend.")
+        abstract: "Time every op at the shapes of the 1.3M and 11.8M configs, validated against the CPU backend.",
+        discussion: "OpenCL devices are timed with event profiling (kernel time only); the CPU backend by wall clock.")
 
     @Option(help: "Device: cpu, opencl or opencl:N.") var device = "cpu"
     @Option(help: "Model configs: 1.3M,11.8M.") var model = "1.3M,11.8M"
@@ -72,10 +73,7 @@ struct Kernels: ParsableCommand {
         let err = Double(maxRef > 0 ? maxDiff / maxRef : maxDiff)
         let ok = got.count == expected.count && err <= 1e-4 && !err.isNaN
         var times: [Double] = []
-        for _ in 0..<repeats {
-            try BenchDevice.sync(dev, probe)
-            times.append(try BenchDevice.seconds { run(); try BenchDevice.sync(dev, probe) })
-        }
+        for _ in 0..<repeats { times.append(try BenchDevice.deviceSeconds(dev, probe, run)) }
         times.sort()
         let median = times[times.count / 2], best = times[0]
         let rate: String, frac: Double
@@ -103,19 +101,14 @@ struct Kernels: ParsableCommand {
         let c = try dev.makeTensor([n, n], dtype: .float32)
         var best = Double.infinity
         for _ in 0..<3 {
-            try BenchDevice.sync(dev, probe)
-            best = min(best, try BenchDevice.seconds {
+            best = min(best, try BenchDevice.deviceSeconds(dev, probe) {
                 dev.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a.matrix, b: b.matrix, beta: 0, c: c.matrix)
-                try BenchDevice.sync(dev, probe)
             })
         }
         let count = 64 << 20   // 256 MiB of floats
         let src = try dev.makeTensor([count], dtype: .float32), dst = try dev.makeTensor([count], dtype: .float32)
         var bestCopy = Double.infinity
-        for _ in 0..<3 {
-            try BenchDevice.sync(dev, probe)
-            bestCopy = min(bestCopy, try BenchDevice.seconds { dev.copy(src, to: dst); try BenchDevice.sync(dev, probe) })
-        }
+        for _ in 0..<3 { bestCopy = min(bestCopy, try BenchDevice.deviceSeconds(dev, probe) { dev.copy(src, to: dst) }) }
         return (2 * Double(n * n * n) / best / 1e9, 2 * Double(count * 4) / bestCopy / 1e9)
     }
 }
