@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash ci/bootstrap.sh
 # PoCL compiles kernels once and caches them; keep that cache inside the build folder.
 export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$PWD/.build/pocl-cache}"
-mkdir -p "$POCL_CACHE_DIR"
+# Our own OpenCL program-binary cache, also kept with the build.
+export POYO_KERNEL_CACHE="${POYO_KERNEL_CACHE:-$PWD/.build/kernel-cache}"
+mkdir -p "$POCL_CACHE_DIR" "$POYO_KERNEL_CACHE"
 swift build --build-tests
 swift test --skip-build "$@"
