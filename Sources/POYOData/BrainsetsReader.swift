@@ -1,158 +1,345 @@
 import Foundation
 
-/// What to read from a brainsets file and how to weight it; defaults follow Perich center-out.
-public struct ReaderOptions: Sendable {
-    /// Behaviour group and column: `cursor`/`vel` (Perich, synthetic) or `hand`/`vel` (NLB).
-    public var behaviourGroup = "cursor"
-    public var behaviourField = "vel"
-    /// Loss weight of each `movement_phases` child (POYO-SPEC §4.3, Perich CO); others get none.
-    public var phaseWeights: [String: Float] = [
-        "hold_period": 0.1, "reach_period": 5.0, "return_period": 1.0, "random_period": 1.0, "invalid": 0.1,
-    ]
-    /// Weight of `cursor_outlier_segments` when present (Perich: 0).
-    public var outlierWeight: Float = 0
-    /// `movement_phases` child that forms the eval mask; if absent from a file, every sample is scored.
-    public var evalPhase: String? = "reach_period"
-    /// Overrides the file's normalisation std (e.g. 20 for Perich cursor velocity, POYO-SPEC §4.3).
-    /// Files without `poyo_norm_std` and no override use mean 0, std 1.
-    public var normalizationStd: Float?
-
-    public init() {}
-}
-
-/// Reads one brainsets/temporaldata `.h5` recording (layout in `BrainsetsWriter`) into memory.
+/// Reads one brainsets/temporaldata `.h5` recording (layout in `BrainsetsWriter`, POYO-SPEC §1.2).
 ///
-/// Required: `session` (attr `id`), `spikes/{timestamps,unit_index}`, `units/id`, `domain` and the
-/// behaviour group (`cursor/{timestamps,vel}` by default). Optional: `subject` (else "unknown"),
-/// `trials`, `movement_phases`, `cursor_outlier_segments`, the three split domains (else empty),
-/// our `poyo_*` attributes. Each failure is a `DataError` naming the file and the field.
+/// Every group is dispatched on its `object` attribute (`Data`, `ArrayDict`,
+/// `IrregularTimeSeries`, `RegularTimeSeries`, `Interval`); `timekeys`, `_unicode_keys`, `domain`
+/// and `absolute_start` are honoured. Required: `session` (attr `id`), `spikes/{timestamps,
+/// unit_index}`, `units/id`, `domain` and a behaviour group (`cursor`, `hand` or `finger`, column
+/// `vel`; or `ReaderOptions.behaviour`). Optional: `subject`, `trials`, `movement_phases`,
+/// `cursor_outlier_segments`, `nlb_eval_intervals`, the split domains, our `poyo_*` attributes.
 ///
-/// Reads whole datasets; lazy per-window reading can use `HDF5File`'s row-range reads and
-/// `timestamp_indices_1s` later. Unit ids get the `"<session id>/"` prefix torch_brain adds on load.
+/// Spikes are checked in one streaming pass and then, by default, read per window
+/// (`SortedSpikeFile`). Repairs, each with a `DataWarning`: unsorted spikes are sorted in memory;
+/// spikes outside the domain are ignored (no window covers them); split domains are clipped to
+/// the domain; non-finite behaviour samples are masked out of loss and metrics. Everything else
+/// wrong is a `DataError` naming the file and the HDF5 path.
 public enum BrainsetsReader {
     public static func read(_ url: URL, options: ReaderOptions = ReaderOptions()) throws -> Recording {
-        let f = try HDF5File(readingAt: url.path)
-        let file = url.path
-        for group in ["session", "spikes", "units", options.behaviourGroup, "domain"] where !f.exists(group) {
-            throw DataError.missing(file: file, field: group)
-        }
-        let sessionID = try f.attributeString("id", at: "session")
-        let subjectID = f.hasAttribute("id", at: "subject") ? try f.attributeString("id", at: "subject") : "unknown"
-        let heldOut = f.hasAttribute(BrainsetsLayout.heldOutAttribute, at: "/")
-            ? try f.attributeInt(BrainsetsLayout.heldOutAttribute, at: "/") != 0 : false
-        let domain = try readIntervals("domain", f)
-
-        let spikeTimes = try f.readDoubles("spikes/timestamps")
-        let unitIndex = try f.readInt64s("spikes/unit_index")
-        let localIDs = try f.readStrings("units/id")
-        guard unitIndex.count == spikeTimes.count else {
-            throw DataError.invalid(file: file, field: "spikes/unit_index",
-                                    reason: "\(unitIndex.count) entries for \(spikeTimes.count) spikes")
-        }
-        var spikeUnit = [Int32](repeating: 0, count: unitIndex.count)
-        for (i, u) in unitIndex.enumerated() {
-            guard u >= 0, u < Int64(localIDs.count) else {
-                throw DataError.invalid(file: file, field: "spikes/unit_index",
-                                        reason: "spike \(i) has unit \(u), outside 0..<\(localIDs.count)")
-            }
-            spikeUnit[i] = Int32(u)
-        }
-
-        let (times, values, dim, position) = try readBehaviour(f, options)
-        let (mean, std) = try readNormalization(f, options, dim: dim)
-
-        var phases: [String: Intervals] = [:]
-        if f.isGroup("movement_phases") {
-            for name in try f.children(of: "movement_phases") where f.isGroup("movement_phases/\(name)") {
-                phases[name] = try readIntervals("movement_phases/\(name)", f)
-            }
-        }
-        var weights: [WeightedIntervals] = phases.sorted { $0.key < $1.key }.compactMap { name, set in
-            options.phaseWeights[name].map { WeightedIntervals(name: "movement_phases/\(name)", intervals: set, weight: $0) }
-        }
-        if f.isGroup("cursor_outlier_segments") {
-            weights.append(WeightedIntervals(name: "cursor_outlier_segments",
-                                             intervals: try readIntervals("cursor_outlier_segments", f),
-                                             weight: options.outlierWeight))
-        }
-
-        let recording = Recording(
-            sessionID: sessionID, subjectID: subjectID, heldOut: heldOut, domain: domain,
-            spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: localIDs.map { "\(sessionID)/\($0)" },
-            behaviourTimes: times, behaviour: values, behaviourDim: dim, position: position,
-            normalizationMean: mean, normalizationStd: std,
-            trials: try optionalIntervals("trials", f),
-            movementPhases: phases,
-            trainDomain: try optionalIntervals("train_domain", f),
-            validDomain: try optionalIntervals("valid_domain", f),
-            testDomain: try optionalIntervals("test_domain", f),
-            lossWeights: weights,
-            evalIntervals: options.evalPhase.flatMap { phases[$0] })
-        try recording.validate(file: file)
-        return recording
+        var o = options
+        o.format = .brainsets
+        return try RecordingReader.read(url, options: o)
     }
 
-    /// `[T]` times, `[T, dim]` values, dim, `[T, 2]` position (empty if absent).
-    /// A `RegularTimeSeries` has no timestamps: `t_i = domain.start[0] + i / sampling_rate`.
-    private static func readBehaviour(_ f: HDF5File, _ o: ReaderOptions) throws -> ([Double], [Float], Int, [Float]) {
-        let g = o.behaviourGroup
-        let field = "\(g)/\(o.behaviourField)"
+    static func load(_ f: HDF5File, url: URL, options o: ReaderOptions) throws -> LoadedRecording {
+        let file = f.path
+        var warnings: [DataWarning] = []
+        let catalog = try TemporalDataCatalog(f)
+        let (group, column) = try behaviourGroup(f, catalog, o)
+        for required in ["session", "spikes", "units", group, "domain"] where !f.exists(required) {
+            throw DataError.missing(file: file, field: required)
+        }
+        try expectKind(catalog, "spikes", .irregular, file)
+        try expectKind(catalog, "units", .arrayDict, file)
+
+        let sessionID = try o.sessionID ?? f.attributeString("id", at: "session")
+        guard !sessionID.isEmpty else { throw DataError.invalid(file: file, field: "session/@id", reason: "is empty") }
+        let subjectID = f.hasAttribute("id", at: "subject") ? try f.attributeString("id", at: "subject") : "unknown"
+        let heldOut = try o.heldOut ?? (f.hasAttribute(BrainsetsLayout.heldOutAttribute, at: "/")
+            ? f.attributeInt(BrainsetsLayout.heldOutAttribute, at: "/") != 0 : false)
+        let domain = try readIntervals("domain", f, catalog)
+
+        // Units and spikes.
+        let localIDs = try f.readStrings("units/id")
+        if Set(localIDs).count != localIDs.count {
+            throw DataError.invalid(file: file, field: "units/id", reason: "unit ids are not unique")
+        }
+        let unitIDs = localIDs.map { "\(sessionID)/\($0)" }
+        let (spikeTimes, spikeUnit, source, perUnit, lookup) = try readSpikes(f, catalog, domain: domain,
+                                                                             unitCount: localIDs.count, options: o,
+                                                                             warnings: &warnings)
+        if let w = emptyUnitWarning(perUnit, ids: localIDs, file: file, field: "units/id") { warnings.append(w) }
+
+        // Behaviour.
+        let b = try readBehaviour(f, catalog, group: group, column: column, warnings: &warnings)
+        let fileMean = f.hasAttribute(BrainsetsLayout.normMeanAttribute, at: group)
+            ? try f.attributeDoubles(BrainsetsLayout.normMeanAttribute, at: group).map { Float($0) } : nil
+        let fileStd = f.hasAttribute(BrainsetsLayout.normStdAttribute, at: group)
+            ? try f.attributeDoubles(BrainsetsLayout.normStdAttribute, at: group).map { Float($0) } : nil
+        let norm = try resolveNormalization(o, dim: b.dim, fileMean: fileMean, fileStd: fileStd, values: b.values,
+                                            file: file, field: "\(group)/\(column)")
+
+        // Intervals.
+        let trials = try optionalIntervals("trials", f, catalog)
+        var phases: [String: Intervals] = [:]
+        if catalog["movement_phases"] != nil {
+            for obj in catalog.all(.interval) where obj.path.hasPrefix("movement_phases/") {
+                let name = String(obj.path.dropFirst("movement_phases/".count))
+                guard !name.contains("/") else { continue }
+                phases[name] = try readIntervals(obj.path, f, catalog)
+            }
+        }
+        var weights: [WeightedIntervals] = []
+        if let custom = o.intervalWeights {
+            for (key, w) in custom.sorted(by: { $0.key < $1.key }) {
+                let p = key.replacingOccurrences(of: ".", with: "/")
+                guard f.exists(p) else {
+                    warnings.append(DataWarning(file: file, field: p, message: "no such interval set; its weight \(w) is ignored"))
+                    continue
+                }
+                weights.append(WeightedIntervals(name: p, intervals: try readIntervals(p, f, catalog), weight: w))
+            }
+        } else {
+            weights = phases.sorted { $0.key < $1.key }.compactMap { name, set in
+                o.phaseWeights[name].map { WeightedIntervals(name: "movement_phases/\(name)", intervals: set, weight: $0) }
+            }
+            if f.exists("cursor_outlier_segments") {
+                weights.append(WeightedIntervals(name: "cursor_outlier_segments",
+                                                 intervals: try readIntervals("cursor_outlier_segments", f, catalog),
+                                                 weight: o.outlierWeight))
+            }
+        }
+        let (evalSet, evalName) = try evalIntervals(f, catalog, o, phases: phases)
+
+        // Splits.
+        var rule = o.split
+        if rule == .auto { rule = f.exists("train_domain") ? .file : .trials70_10_20 }
+        var train = Intervals(), valid = Intervals(), test = Intervals()
+        if rule == .file {
+            train = try readIntervals("train_domain", f, catalog)
+            valid = try optionalIntervals("valid_domain", f, catalog)
+            test = try optionalIntervals("test_domain", f, catalog)
+        } else {
+            var labels: [String]?
+            for c in ["split_indicator", "split"] where labels == nil && f.exists("trials/\(c)") {
+                labels = try f.readStrings("trials/\(c)")
+            }
+            (train, valid, test) = try splitDomains(rule, domain: domain, trials: trials, splitLabels: labels, file: file)
+        }
+
+        var recording = Recording(
+            sessionID: sessionID, subjectID: subjectID, heldOut: heldOut, domain: domain,
+            spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: unitIDs,
+            behaviourTimes: b.times, behaviour: b.values, behaviourDim: b.dim, position: b.position,
+            normalizationMean: norm.mean, normalizationStd: norm.std,
+            trials: trials, movementPhases: phases,
+            trainDomain: train, validDomain: valid, testDomain: test,
+            lossWeights: weights, evalIntervals: evalSet, spikeSource: source)
+        clipSplits(&recording, file: file, warnings: &warnings)
+        try recording.validate(file: file)
+
+        let trialColumns = catalog["trials"]?.columns.filter { $0 != "start" && $0 != "end" } ?? []
+        let summary = RecordingSummary(
+            format: .brainsets, sessionID: sessionID, subjectID: subjectID, units: unitIDs.count,
+            spikes: recording.spikeCount, domain: domain.map { [$0.start, $0.end] },
+            duration: (domain.items.last?.end ?? 0) - (domain.items.first?.start ?? 0),
+            absoluteStart: catalog.rootAbsoluteStart, unitSpikeCounts: perUnit,
+            behaviour: try behaviourSeries(f, catalog, known: (group, b.times)),
+            target: "\(group).\(b.column)", derivedFrom: b.derivedFrom.map { "\(group).\($0)" },
+            nonFiniteSamples: b.nonFinite,
+            normalizationMean: norm.mean, normalizationStd: norm.std, normalizationSource: norm.source,
+            trials: trials.count, trialColumns: trialColumns, splitRule: rule.description,
+            train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
+            test: SplitSummary(recording.testDomain), evalIntervals: evalName,
+            lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
+            spikeLookup: lookup)
+        return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
+    }
+
+    // MARK: - Spikes
+
+    /// Spikes in memory (arrays) or as a lazy source, spikes per unit, and the lookup used.
+    private static func readSpikes(_ f: HDF5File, _ catalog: TemporalDataCatalog, domain: Intervals, unitCount: Int,
+                                   options o: ReaderOptions, warnings: inout [DataWarning])
+        throws -> ([Double], [Int32], (any SpikeSource)?, [Int], String) {
+        let file = f.path
+        let tField = "spikes/timestamps", uField = "spikes/unit_index"
+        let tInfo = try f.typeInfo(tField)
+        guard tInfo.typeClass == .float else {
+            throw DataError.invalid(file: file, field: tField,
+                                    reason: "expected floating-point seconds, found \(tInfo.typeClass) (\(tInfo.size)-byte)")
+        }
+        guard try f.typeClass(uField) == .integer else {
+            throw DataError.invalid(file: file, field: uField, reason: "expected integers, found \(try f.typeClass(uField))")
+        }
+        let times = try HDF5Dataset(f, tField)
+        let units = try HDF5Dataset(f, uField)
+        guard times.shape.count == 1, units.shape.count == 1 else {
+            throw DataError.invalid(file: file, field: tField, reason: "expected 1-D columns, found \(times.shape) and \(units.shape)")
+        }
+        guard units.count == times.count else {
+            throw DataError.invalid(file: file, field: uField, reason: "\(units.count) entries for \(times.count) spikes")
+        }
+        if let keys = catalog["spikes"]?.timekeys, !keys.isEmpty, !keys.contains("timestamps") {
+            throw DataError.invalid(file: file, field: "spikes/@timekeys", reason: "does not list \"timestamps\" (\(keys))")
+        }
+        let offset = catalog.offset(of: "spikes")
+
+        // The 1 s index and its grid origin (the spikes' own domain start).
+        var index: (origin: Double, offsets: [Int])?
+        let indexField = "spikes/timestamp_indices_1s"
+        if f.exists(indexField), try f.typeClass(indexField) == .integer {
+            let origin = f.exists("spikes/domain/start") ? try f.readDoubles("spikes/domain/start").first : domain.items.first?.start
+            if let origin, origin.isFinite {
+                let raw = try f.readInt64s(indexField)
+                if raw.allSatisfy({ $0 >= 0 && $0 <= Int64(times.count) }) {
+                    index = (origin, raw.map { Int($0) })
+                }
+            }
+        }
+        let scanDomain = Intervals(domain.items.map { Interval($0.start - offset, $0.end - offset) })
+        let scan = try SortedSpikeFile.scan(times: times, units: units, unitCount: unitCount, domain: scanDomain, index: index)
+        if scan.outsideDomain > 0 {
+            let d = domain.items.map { String(format: "[%g, %g)", $0.start, $0.end) }.joined(separator: " ∪ ")
+            warnings.append(DataWarning(file: file, field: tField,
+                                        message: "\(scan.outsideDomain) spike(s) lie outside the domain \(d); ignored (no window covers them)"))
+        }
+        let source = SortedSpikeFile(times: times, units: units, unitCount: unitCount,
+                                     secondIndex: scan.indexMatches == true ? index : nil)
+        if !scan.sorted, let (i, t, p) = scan.firstUnsorted {
+            warnings.append(DataWarning(file: file, field: tField,
+                                        message: "not sorted (entry \(i) = \(t) < \(p)); sorted in memory (\(times.count) spikes, all read)"))
+            var (t, u) = try source.allSpikes()
+            sortSpikes(&t, &u)
+            if offset != 0 { t = t.map { $0 + offset } }
+            return (t, u, nil, scan.perUnit, "in memory (sorted on load)")
+        }
+        if index != nil && scan.indexMatches == false {
+            warnings.append(DataWarning(file: file, field: indexField,
+                                        message: "does not match spikes/timestamps (first at second \(scan.firstIndexMismatch ?? 0)); ignored, windows use binary search"))
+        }
+        if o.lazySpikes && offset == 0 {
+            return ([], [], source, scan.perUnit, source.lookup)
+        }
+        var (t, u) = try source.allSpikes()
+        if offset != 0 { t = t.map { $0 + offset } }
+        return (t, u, nil, scan.perUnit, "in memory")
+    }
+
+    // MARK: - Behaviour
+
+    struct Behaviour {
+        var times: [Double], values: [Float], dim: Int, position: [Float]
+        var column: String, derivedFrom: String?, nonFinite: Int
+    }
+
+    /// The behaviour group and column to decode (see `ReaderOptions.behaviour`).
+    static func behaviourGroup(_ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions) throws -> (String, String) {
+        if let spec = o.behaviour {
+            let parts = spec.replacingOccurrences(of: ".", with: "/").split(separator: "/").map(String.init)
+            if parts.count >= 2, f.exists(parts.joined(separator: "/")), !f.isGroup(parts.joined(separator: "/")) {
+                return (parts.dropLast().joined(separator: "/"), parts.last!)
+            }
+            return (parts.joined(separator: "/"), "vel")
+        }
+        for g in ["cursor", "hand", "finger"] where f.exists("\(g)/vel") || f.exists("\(g)/pos") { return (g, "vel") }
+        return ("cursor", "vel")
+    }
+
+    private static func readBehaviour(_ f: HDF5File, _ catalog: TemporalDataCatalog, group g: String, column: String,
+                                      warnings: inout [DataWarning]) throws -> Behaviour {
+        let file = f.path
+        let kind = catalog[g]?.kind
+        guard kind == nil || kind == .irregular || kind == .regular else {
+            throw DataError.invalid(file: file, field: g, reason: "expected a time series, found \"\(catalog[g]?.objectAttribute ?? "?")\"")
+        }
+        var field = "\(g)/\(column)"
+        var derivedFrom: String?
+        if !f.exists(field), column == "vel", f.exists("\(g)/pos") {
+            field = "\(g)/pos"
+            derivedFrom = "pos"
+        }
         let shape = try f.shape(field)
-        guard shape.count == 2 || shape.count == 1 else {
-            throw DataError.invalid(file: f.path, field: field, reason: "expected shape [T, D], found \(shape)")
+        guard shape.count == 2 || shape.count == 1, shape.count == 1 || (1...64).contains(shape[1]) else {
+            throw DataError.invalid(file: file, field: field, reason: "expected shape [T, D], found \(shape)")
         }
         let count = shape[0], dim = shape.count == 2 ? shape[1] : 1
-        let values = try f.readFloats(field)
-        let times: [Double]
-        if f.hasAttribute("object", at: g), try f.attributeString("object", at: g) == "RegularTimeSeries" {
+        guard try f.typeClass(field) == .float || f.typeClass(field) == .integer else {
+            throw DataError.invalid(file: file, field: field, reason: "expected numbers, found \(try f.typeClass(field))")
+        }
+        var values = try f.readFloats(field)
+        let offset = catalog.offset(of: g)
+        var times: [Double]
+        if kind == .regular || (kind == nil && f.hasAttribute("sampling_rate", at: g) && !f.exists("\(g)/timestamps")) {
             let rate = try f.attributeDouble("sampling_rate", at: g)
-            guard rate > 0, rate.isFinite else {
-                throw DataError.invalid(file: f.path, field: "\(g)/@sampling_rate", reason: "must be positive, found \(rate)")
+            guard rate > 0, rate.isFinite, rate < 1e7 else {
+                throw DataError.invalid(file: file, field: "\(g)/@sampling_rate", reason: "must be positive, found \(rate)")
             }
-            let start = try readIntervals("\(g)/domain", f).items.first?.start ?? 0
-            times = (0..<count).map { start + Double($0) / rate }
+            let start = f.exists("\(g)/domain") ? try readIntervals("\(g)/domain", f, catalog).items.first?.start : nil
+            let t0 = start ?? 0
+            times = (0..<count).map { t0 + Double($0) / rate }
         } else {
-            times = try f.readDoubles("\(g)/timestamps")
+            if let keys = catalog[g]?.timekeys, !keys.isEmpty, !keys.contains("timestamps") {
+                throw DataError.invalid(file: file, field: "\(g)/@timekeys", reason: "does not list \"timestamps\" (\(keys))")
+            }
+            times = try f.readDoubles("\(g)/timestamps").map { $0 + offset }
         }
         guard times.count == count else {
-            throw DataError.invalid(file: f.path, field: field, reason: "\(count) samples for \(times.count) timestamps")
+            throw DataError.invalid(file: file, field: field, reason: "\(count) samples for \(times.count) timestamps")
+        }
+        try checkSortedFinite(times, field: "\(g)/timestamps", file: file)
+        if derivedFrom != nil {
+            values = differentiate(values, times: times, dim: dim)
+            warnings.append(DataWarning(file: file, field: field,
+                                        message: "no '\(g)/vel'; velocity derived from position by central differences"))
+        }
+        let nonFinite = nonFiniteRows(values, dim: dim)
+        if nonFinite > 0 {
+            warnings.append(DataWarning(file: file, field: field,
+                                        message: "\(nonFinite) of \(count) samples are not finite; masked out of loss and metrics"))
         }
         var position: [Float] = []
         if f.exists("\(g)/pos"), try f.shape("\(g)/pos") == [count, 2] {
             position = try f.readFloats("\(g)/pos")
         }
-        return (times, values, dim, position)
+        return Behaviour(times: times, values: values, dim: dim, position: position, column: derivedFrom == nil ? column : "vel",
+                         derivedFrom: derivedFrom, nonFinite: nonFinite)
     }
 
-    private static func readNormalization(_ f: HDF5File, _ o: ReaderOptions, dim: Int) throws -> ([Float], [Float]) {
-        let g = o.behaviourGroup
-        var mean = [Float](repeating: 0, count: dim)
-        var std = [Float](repeating: 1, count: dim)
-        if f.hasAttribute(BrainsetsLayout.normMeanAttribute, at: g) {
-            mean = try f.attributeDoubles(BrainsetsLayout.normMeanAttribute, at: g).map { Float($0) }
+    /// Every time series other than `spikes`, with column shapes and rates.
+    private static func behaviourSeries(_ f: HDF5File, _ catalog: TemporalDataCatalog,
+                                        known: (String, [Double])) throws -> [BehaviourSeries] {
+        var out: [BehaviourSeries] = []
+        for obj in (catalog.all(.irregular) + catalog.all(.regular)).sorted(by: { $0.path < $1.path }) where obj.path != "spikes" {
+            var columns: [String: [Int]] = [:]
+            for c in obj.columns where c != "timestamp_indices_1s" { columns[c] = try f.shape("\(obj.path)/\(c)") }
+            var rate = obj.samplingRate
+            if obj.kind == .irregular {
+                if obj.path == known.0 { rate = estimatedRate(known.1) } else if (columns["timestamps"]?.first ?? 0) <= 10_000_000 {
+                    rate = estimatedRate(try f.readDoubles("\(obj.path)/timestamps"))
+                }
+            }
+            out.append(BehaviourSeries(name: obj.path, kind: obj.kind?.rawValue ?? "?", rateHz: rate, columns: columns))
         }
-        if f.hasAttribute(BrainsetsLayout.normStdAttribute, at: g) {
-            std = try f.attributeDoubles(BrainsetsLayout.normStdAttribute, at: g).map { Float($0) }
-        }
-        if let s = o.normalizationStd { std = [Float](repeating: s, count: dim) }
-        guard mean.count == dim, std.count == dim else {
-            throw DataError.invalid(file: f.path, field: "\(g)/@\(BrainsetsLayout.normStdAttribute)",
-                                    reason: "expected \(dim) values per statistic")
-        }
-        return (mean, std)
+        return out
     }
 
-    /// An `Interval` group's `start`/`end` columns.
-    static func readIntervals(_ p: String, _ f: HDF5File) throws -> Intervals {
+    // MARK: - Intervals
+
+    private static func evalIntervals(_ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions,
+                                      phases: [String: Intervals]) throws -> (Intervals?, String) {
+        if let name = o.evalIntervals {
+            if ["all", "none", ""].contains(name) { return (nil, "all samples") }
+            let p = name.replacingOccurrences(of: ".", with: "/")
+            return (try readIntervals(p, f, catalog), p)
+        }
+        if let phase = o.evalPhase, let set = phases[phase] { return (set, "movement_phases/\(phase)") }
+        if f.exists("nlb_eval_intervals") { return (try readIntervals("nlb_eval_intervals", f, catalog), "nlb_eval_intervals") }
+        return (nil, "all samples")
+    }
+
+    private static func expectKind(_ catalog: TemporalDataCatalog, _ p: String, _ kind: TDKind, _ file: String) throws {
+        if let obj = catalog[p], let attr = obj.objectAttribute, obj.kind != kind {
+            throw DataError.invalid(file: file, field: "\(p)/@object", reason: "is \"\(attr)\", expected \"\(kind.rawValue)\"")
+        }
+    }
+
+    /// An `Interval` group's `start`/`end` columns, shifted by its enclosing `Data`'s `absolute_start`.
+    static func readIntervals(_ p: String, _ f: HDF5File, _ catalog: TemporalDataCatalog? = nil) throws -> Intervals {
+        if let catalog { try expectKind(catalog, p, .interval, f.path) }
         let starts = try f.readDoubles("\(p)/start")
         let ends = try f.readDoubles("\(p)/end")
         guard starts.count == ends.count else {
             throw DataError.invalid(file: f.path, field: p, reason: "\(starts.count) starts but \(ends.count) ends")
         }
-        return Intervals(starts: starts, ends: ends)
+        let offset = catalog?.offset(of: p) ?? 0
+        for (s, e) in zip(starts, ends) where !(s.isFinite && e.isFinite && s <= e) {
+            throw DataError.invalid(file: f.path, field: p, reason: "interval [\(s), \(e)) is not finite and ordered")
+        }
+        return Intervals(starts: starts.map { $0 + offset }, ends: ends.map { $0 + offset })
     }
 
-    private static func optionalIntervals(_ p: String, _ f: HDF5File) throws -> Intervals {
-        f.exists(p) ? try readIntervals(p, f) : Intervals()
+    private static func optionalIntervals(_ p: String, _ f: HDF5File, _ catalog: TemporalDataCatalog) throws -> Intervals {
+        f.exists(p) ? try readIntervals(p, f, catalog) : Intervals()
     }
 }

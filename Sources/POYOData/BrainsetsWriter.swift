@@ -22,7 +22,8 @@ import Foundation
 public enum BrainsetsWriter {
     /// Writes to a hidden temporary file beside `url`, then renames it, so a failure never leaves
     /// a half-written recording under the real name.
-    public static func write(_ r: Recording, to url: URL) throws {
+    public static func write(_ recording: Recording, to url: URL) throws {
+        let r = try recording.materialized()  // a lazy recording's spikes are read whole first
         try r.validate(file: url.path)
         let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
         do {

@@ -2,7 +2,7 @@
 ///
 /// Each case names the file (as the caller gave it) and the HDF5 path or field at fault, so the
 /// one-line `description` tells a user exactly what to fix.
-public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
+public enum DataError: Error, CustomStringConvertible, Equatable, Sendable, Codable {
     /// Nothing exists at `path`.
     case fileNotFound(String)
     /// The file exists but has no HDF5 signature.
@@ -29,11 +29,35 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case .invalid(let file, let field, let reason):
             return "\(file): invalid '\(field)': \(reason)"
         case .hdf5(let file, let call, let path):
-            return "\(file): HDF5 call \(call) failed on '\(path)'"
+            return "\(file): HDF5 call \(call) failed on '\(path)' (corrupt file?)"
         case .noRecordings(let directory):
-            return "\(directory): no .h5 recordings found"
+            return "\(directory): no .h5 or .nwb recordings found"
         case .io(let path, let reason):
             return "\(path): \(reason)"
         }
     }
+
+    /// The HDF5 path or field at fault, when there is one.
+    public var field: String? {
+        switch self {
+        case .missing(_, let f), .invalid(_, let f, _): return f
+        case .hdf5(_, _, let p): return p
+        default: return nil
+        }
+    }
+}
+
+/// A problem the reader repaired or worked around; the data loads, and the warning says how.
+public struct DataWarning: Error, CustomStringConvertible, Equatable, Sendable, Codable {
+    public var file: String
+    public var field: String
+    public var message: String
+
+    public init(file: String, field: String, message: String) {
+        self.file = file
+        self.field = field
+        self.message = message
+    }
+
+    public var description: String { "\(file): warning: '\(field)': \(message)" }
 }

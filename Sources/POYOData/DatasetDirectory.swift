@@ -8,11 +8,14 @@ public struct Dataset: Sendable {
     public let files: [URL]
     public let unitVocabulary: Vocabulary
     public let sessionVocabulary: Vocabulary
+    /// Repairs the readers made while loading (one line each; callers print them).
+    public let warnings: [DataWarning]
 
     /// Builds the vocabularies from `recordings`. Duplicate session or unit ids are an error.
-    public init(recordings: [Recording], files: [URL] = []) throws {
+    public init(recordings: [Recording], files: [URL] = [], warnings: [DataWarning] = []) throws {
         self.recordings = recordings
         self.files = files
+        self.warnings = warnings
         do {
             unitVocabulary = try Vocabulary(words: recordings.flatMap(\.unitIDs).sorted(by: codePointOrder))
             sessionVocabulary = try Vocabulary(words: recordings.map(\.sessionID).sorted(by: codePointOrder))
@@ -23,7 +26,8 @@ public struct Dataset: Sendable {
         }
     }
 
-    /// Loads every `*.h5` in `directory`, in file-name order.
+    /// Loads every `*.h5` and `*.nwb` in `directory`, in file-name order (format detected per file;
+    /// spikes read per window).
     public static func load(directory: URL, options: ReaderOptions = ReaderOptions()) throws -> Dataset {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir) else {
@@ -36,10 +40,11 @@ public struct Dataset: Sendable {
         } catch {
             throw DataError.io(path: directory.path, reason: "cannot list directory (\(error.localizedDescription))")
         }
-        let files = names.filter { $0.hasSuffix(".h5") && !$0.hasPrefix(".") }.sorted(by: codePointOrder)
-            .map { directory.appendingPathComponent($0) }
+        let files = names.filter { ($0.hasSuffix(".h5") || $0.hasSuffix(".nwb")) && !$0.hasPrefix(".") }
+            .sorted(by: codePointOrder).map { directory.appendingPathComponent($0) }
         guard !files.isEmpty else { throw DataError.noRecordings(directory: directory.path) }
-        return try Dataset(recordings: files.map { try BrainsetsReader.read($0, options: options) }, files: files)
+        let loaded = try files.map { try RecordingReader.load($0, options: options) }
+        return try Dataset(recordings: loaded.map(\.recording), files: files, warnings: loaded.flatMap(\.warnings))
     }
 
     /// Indices of the recordings marked held-out ("new animal").
@@ -49,8 +54,10 @@ public struct Dataset: Sendable {
     /// (pre-training uses `subset(heldOut: false)`).
     public func subset(heldOut flag: Bool) throws -> Dataset {
         let keep = recordings.indices.filter { recordings[$0].heldOut == flag }
-        return try Dataset(recordings: keep.map { recordings[$0] },
-                           files: files.count == recordings.count ? keep.map { files[$0] } : [])
+        let keptFiles = files.count == recordings.count ? keep.map { files[$0] } : []
+        let paths = Set(keptFiles.map(\.path))
+        return try Dataset(recordings: keep.map { recordings[$0] }, files: keptFiles,
+                           warnings: warnings.filter { paths.isEmpty || paths.contains($0.file) })
     }
 
     public var sessionIDs: [String] { recordings.map(\.sessionID) }

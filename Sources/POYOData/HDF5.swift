@@ -2,7 +2,7 @@ import _CHDF5
 import Foundation
 
 /// What a dataset or attribute stores, as far as our readers care.
-public enum HDF5TypeClass: Sendable, Equatable {
+public enum HDF5TypeClass: String, Sendable, Equatable, Codable {
     case integer, float, string, other
 }
 
@@ -10,58 +10,118 @@ public enum HDF5TypeClass: Sendable, Equatable {
 ///
 /// Objects are addressed by slash paths relative to the root (`"spikes/timestamps"`; `"/"` is the
 /// root). Every failure throws `DataError` naming this file and the HDF5 path at fault. Handles
-/// other than the file itself are opened and closed within each call, so nothing leaks on a throw.
-/// The Debian libhdf5 is built thread-safe, so one file may be read from several threads.
+/// other than the file itself are opened and closed within each call, so nothing leaks on a throw
+/// (`HDF5Dataset` keeps one dataset open for repeated range reads).
+///
+/// Defensive limits, because files come from anywhere: a dataset whose dimensions claim more bytes
+/// than `maxBytes(for:)` allows (16 × the file size + 16 MiB) is rejected before anything is
+/// allocated, and so are groups with more than `maxLinks` members and names longer than 64 KiB.
+/// Every call into libhdf5 holds `HDF5Lock` (libhdf5 serialises calls anyway), which lets
+/// `Isolation` fork a child process with the library in a consistent state.
 public final class HDF5File: @unchecked Sendable {
     /// The path as the caller gave it (used in error messages).
     public let path: String
     let id: hid_t
+    /// Size of the file in bytes when it was opened (0 for files being written).
+    public let fileSize: Int
+
+    public static let maxLinks = 1 << 20
 
     /// Opens an existing file read-only; `.fileNotFound` / `.notHDF5` come before any HDF5 error.
     public init(readingAt path: String) throws {
-        HDF5File.silenceErrors()
-        guard FileManager.default.fileExists(atPath: path) else { throw DataError.fileNotFound(path) }
-        guard H5Fis_hdf5(path) > 0 else { throw DataError.notHDF5(path) }
-        let f = H5Fopen(path, poyo_h5f_acc_rdonly(), poyo_h5p_default())
-        guard f >= 0 else { throw DataError.hdf5(file: path, call: "H5Fopen", path: "/") }
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw DataError.fileNotFound(path) }
+        guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError.io(path: path, reason: "not a regular file") }
+        self.fileSize = Int(st.st_size)
+        Isolation.trace(path: path, field: "/")
+        let f: hid_t = try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            guard H5Fis_hdf5(path) > 0 else { throw DataError.notHDF5(path) }
+            let fapl = HDF5File.accessList()
+            defer { H5Pclose(fapl) }
+            let f = H5Fopen(path, poyo_h5f_acc_rdonly(), fapl)
+            guard f >= 0 else {
+                throw DataError.invalid(file: path, field: "/", reason: "libhdf5 cannot open it (truncated or corrupt file)")
+            }
+            return f
+        }
         self.path = path
         self.id = f
     }
 
     /// Creates (or truncates) a file for writing.
     public init(creatingAt path: String) throws {
-        HDF5File.silenceErrors()
-        let f = H5Fcreate(path, poyo_h5f_acc_trunc(), poyo_h5p_default(), poyo_h5p_default())
-        guard f >= 0 else { throw DataError.hdf5(file: path, call: "H5Fcreate", path: "/") }
+        let f: hid_t = try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            let fapl = HDF5File.accessList()
+            defer { H5Pclose(fapl) }
+            let f = H5Fcreate(path, poyo_h5f_acc_trunc(), poyo_h5p_default(), fapl)
+            guard f >= 0 else { throw DataError.hdf5(file: path, call: "H5Fcreate", path: "/") }
+            return f
+        }
         self.path = path
         self.id = f
+        self.fileSize = 0
     }
 
-    deinit { H5Fclose(id) }
+    deinit { HDF5Lock.run { _ = H5Fclose(id) } }
+
+    /// File access without HDF5's `flock` locking: we only read, or write a temporary file that is
+    /// renamed into place, and a lock inherited by a forked `Isolation` child would otherwise make
+    /// a concurrent open in this process fail.
+    static func accessList() -> hid_t {
+        let fapl = H5Pcreate(poyo_h5p_file_access())
+        if fapl >= 0 { H5Pset_file_locking(fapl, false, true) }
+        return fapl >= 0 ? fapl : poyo_h5p_default()
+    }
 
     /// HDF5's error printing is per thread in a thread-safe build, so every entry point calls this.
     static func silenceErrors() { poyo_h5_silence_errors() }
+
+    /// The most bytes one dataset may claim before we refuse to allocate for it.
+    func maxBytes() -> Int {
+        guard fileSize > 0 else { return Int.max }
+        let (m, overflow) = fileSize.multipliedReportingOverflow(by: 16)
+        return overflow ? Int.max : m + (16 << 20)
+    }
 
     // MARK: - Structure
 
     /// Whether a link exists at `p`, checking each component (H5Lexists fails on a missing parent).
     public func exists(_ p: String) -> Bool {
-        HDF5File.silenceErrors()
-        var prefix = ""
-        for part in p.split(separator: "/") {
-            prefix += prefix.isEmpty ? String(part) : "/" + part
-            guard H5Lexists(id, prefix, poyo_h5p_default()) > 0 else { return false }
+        HDF5Lock.run {
+            HDF5File.silenceErrors()
+            var prefix = ""
+            for part in p.split(separator: "/") {
+                prefix += prefix.isEmpty ? String(part) : "/" + part
+                guard H5Lexists(id, prefix, poyo_h5p_default()) > 0 else { return false }
+            }
+            return true
         }
-        return true
     }
 
     /// Whether `p` names a group (false for datasets and for missing paths).
     public func isGroup(_ p: String) -> Bool {
         guard exists(p) else { return false }
-        let o = H5Oopen(id, p, poyo_h5p_default())
-        guard o >= 0 else { return false }
-        defer { H5Oclose(o) }
-        return H5Iget_type(o) == H5I_GROUP
+        return HDF5Lock.run {
+            Isolation.trace(path: path, field: p)
+            let o = H5Oopen(id, p, poyo_h5p_default())
+            guard o >= 0 else { return false }
+            defer { H5Oclose(o) }
+            return H5Iget_type(o) == H5I_GROUP
+        }
+    }
+
+    /// Whether `p` names a dataset.
+    public func isDataset(_ p: String) -> Bool {
+        guard exists(p) else { return false }
+        return HDF5Lock.run {
+            Isolation.trace(path: path, field: p)
+            let o = H5Oopen(id, p, poyo_h5p_default())
+            guard o >= 0 else { return false }
+            defer { H5Oclose(o) }
+            return H5Iget_type(o) == H5I_DATASET
+        }
     }
 
     /// Names of the links inside group `p`, in HDF5's name order.
@@ -69,11 +129,14 @@ public final class HDF5File: @unchecked Sendable {
         try withGroup(p) { g in
             var info = H5G_info_t()
             guard H5Gget_info(g, &info) >= 0 else { throw fail("H5Gget_info", p) }
+            guard info.nlinks <= UInt64(HDF5File.maxLinks) else {
+                throw DataError.invalid(file: path, field: p, reason: "claims \(info.nlinks) members")
+            }
             var names: [String] = []
             names.reserveCapacity(Int(info.nlinks))
             for i in 0..<info.nlinks {
                 let len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, poyo_h5p_default())
-                guard len >= 0 else { throw fail("H5Lget_name_by_idx", p) }
+                guard len >= 0, len < 65536 else { throw fail("H5Lget_name_by_idx", p) }
                 var buf = [CChar](repeating: 0, count: Int(len) + 1)
                 guard H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, buf.count,
                                          poyo_h5p_default()) >= 0 else { throw fail("H5Lget_name_by_idx", p) }
@@ -90,87 +153,53 @@ public final class HDF5File: @unchecked Sendable {
 
     /// Storage class of dataset `p`.
     public func typeClass(_ p: String) throws -> HDF5TypeClass {
+        try typeInfo(p).typeClass
+    }
+
+    /// Storage class and element size in bytes of dataset `p` (e.g. `.float`, 8 for f64).
+    public func typeInfo(_ p: String) throws -> (typeClass: HDF5TypeClass, size: Int) {
         try withDataset(p) { d in
             let t = H5Dget_type(d)
             guard t >= 0 else { throw fail("H5Dget_type", p) }
             defer { H5Tclose(t) }
-            return HDF5File.typeClass(of: t)
+            return (HDF5File.typeClass(of: t), H5Tget_size(t))
         }
     }
 
     // MARK: - Numeric datasets (row-major, flattened; HDF5 converts between numeric types)
 
     public func readDoubles(_ p: String) throws -> [Double] {
-        try readNumeric(p, memType: poyo_h5t_native_double(), rows: nil)
+        try readNumeric(p, memType: H5Types.double, rows: nil)
     }
 
     public func readFloats(_ p: String) throws -> [Float] {
-        try readNumeric(p, memType: poyo_h5t_native_float(), rows: nil)
+        try readNumeric(p, memType: H5Types.float, rows: nil)
     }
 
     public func readInt64s(_ p: String) throws -> [Int64] {
-        try readNumeric(p, memType: poyo_h5t_native_int64(), rows: nil)
+        try readNumeric(p, memType: H5Types.int64, rows: nil)
     }
 
     /// Rows `rows` of the first dimension (a hyperslab): for a `[T, 2]` dataset, `2·rows.count` values.
     public func readDoubles(_ p: String, rows: Range<Int>) throws -> [Double] {
-        try readNumeric(p, memType: poyo_h5t_native_double(), rows: rows)
+        try readNumeric(p, memType: H5Types.double, rows: rows)
     }
 
     public func readFloats(_ p: String, rows: Range<Int>) throws -> [Float] {
-        try readNumeric(p, memType: poyo_h5t_native_float(), rows: rows)
+        try readNumeric(p, memType: H5Types.float, rows: rows)
     }
 
     public func readInt64s(_ p: String, rows: Range<Int>) throws -> [Int64] {
-        try readNumeric(p, memType: poyo_h5t_native_int64(), rows: rows)
+        try readNumeric(p, memType: H5Types.int64, rows: rows)
     }
 
     private func readNumeric<T: BitwiseCopyable & Numeric>(_ p: String, memType: hid_t, rows: Range<Int>?) throws -> [T] {
         try withDataset(p) { d in
-            let t = H5Dget_type(d)
-            guard t >= 0 else { throw fail("H5Dget_type", p) }
-            let cls = HDF5File.typeClass(of: t)
-            H5Tclose(t)
-            guard cls == .integer || cls == .float else {
-                throw DataError.invalid(file: path, field: p, reason: "expected numbers, found \(cls)")
-            }
+            try HDF5Dataset.checkNumeric(d, file: self, field: p)
             let shape = try dims(of: d, p)
-            guard let rows else {
-                let n = shape.reduce(1, *)
-                guard n > 0 else { return [] }
-                var out = [T](repeating: 0, count: n)
-                let status = out.withUnsafeMutableBytes {
-                    H5Dread(d, memType, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), $0.baseAddress)
-                }
-                guard status >= 0 else { throw fail("H5Dread", p) }
-                return out
-            }
-            guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
-                throw DataError.invalid(file: path, field: p,
-                                        reason: "rows \(rows) outside dataset of shape \(shape)")
-            }
-            let rowSize = shape.dropFirst().reduce(1, *)
-            let n = rows.count * rowSize
-            guard n > 0 else { return [] }
-            let fileSpace = H5Dget_space(d)
-            guard fileSpace >= 0 else { throw fail("H5Dget_space", p) }
-            defer { H5Sclose(fileSpace) }
-            var start = [hsize_t](repeating: 0, count: shape.count)
-            start[0] = hsize_t(rows.lowerBound)
-            var count = shape.map { hsize_t($0) }
-            count[0] = hsize_t(rows.count)
-            guard H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil) >= 0 else {
-                throw fail("H5Sselect_hyperslab", p)
-            }
-            let memSpace = H5Screate_simple(Int32(count.count), count, nil)
-            guard memSpace >= 0 else { throw fail("H5Screate_simple", p) }
-            defer { H5Sclose(memSpace) }
-            var out = [T](repeating: 0, count: n)
-            let status = out.withUnsafeMutableBytes {
-                H5Dread(d, memType, memSpace, fileSpace, poyo_h5p_default(), $0.baseAddress)
-            }
-            guard status >= 0 else { throw fail("H5Dread", p) }
-            return out
+            let all = 0..<(shape.first ?? 1)
+            return try HDF5Dataset.read(d, shape: shape, rows: rows ?? all, whole: rows == nil,
+                                        memType: memType, file: self, field: p)
         }
     }
 
@@ -194,9 +223,11 @@ public final class HDF5File: @unchecked Sendable {
     // MARK: - Attributes (on the group or dataset at `p`)
 
     public func hasAttribute(_ name: String, at p: String) -> Bool {
-        HDF5File.silenceErrors()
         guard exists(p) else { return false }
-        return H5Aexists_by_name(id, p, name, poyo_h5p_default()) > 0
+        return HDF5Lock.run {
+            HDF5File.silenceErrors()
+            return H5Aexists_by_name(id, p, name, poyo_h5p_default()) > 0
+        }
     }
 
     /// A string attribute: scalar (h5py `str`) or the single element of a byte-string array.
@@ -239,6 +270,7 @@ public final class HDF5File: @unchecked Sendable {
             let n = Int(H5Sget_simple_extent_npoints(space))
             H5Sclose(space)
             guard n > 0 else { return [] }
+            guard n <= 1 << 20 else { throw DataError.invalid(file: path, field: field, reason: "claims \(n) values") }
             if H5Tget_class(t) == H5T_ENUM {
                 // numpy bools are enums of int8, which HDF5 will not convert: read raw values.
                 let size = H5Tget_size(t)
@@ -255,7 +287,7 @@ public final class HDF5File: @unchecked Sendable {
                 }
             }
             var out = [Double](repeating: 0, count: n)
-            guard H5Aread(a, poyo_h5t_native_double(), &out) >= 0 else { throw fail("H5Aread", field) }
+            guard H5Aread(a, H5Types.double, &out) >= 0 else { throw fail("H5Aread", field) }
             return out
         }
     }
@@ -290,47 +322,74 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     func withDataset<R>(_ p: String, _ body: (hid_t) throws -> R) throws -> R {
-        HDF5File.silenceErrors()
         guard exists(p) else { throw DataError.missing(file: path, field: p) }
-        let d = H5Dopen2(id, p, poyo_h5p_default())
-        guard d >= 0 else {
-            throw DataError.invalid(file: path, field: p, reason: "not a dataset")
+        return try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            Isolation.trace(path: path, field: p)
+            let d = H5Dopen2(id, p, poyo_h5p_default())
+            guard d >= 0 else {
+                throw DataError.invalid(file: path, field: p, reason: "not a readable dataset")
+            }
+            defer { H5Dclose(d) }
+            return try body(d)
         }
-        defer { H5Dclose(d) }
-        return try body(d)
     }
 
     func withGroup<R>(_ p: String, _ body: (hid_t) throws -> R) throws -> R {
-        HDF5File.silenceErrors()
         guard exists(p) else { throw DataError.missing(file: path, field: p) }
-        let g = H5Gopen2(id, p, poyo_h5p_default())
-        guard g >= 0 else { throw DataError.invalid(file: path, field: p, reason: "not a group") }
-        defer { H5Gclose(g) }
-        return try body(g)
+        return try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            Isolation.trace(path: path, field: p)
+            let g = H5Gopen2(id, p, poyo_h5p_default())
+            guard g >= 0 else { throw DataError.invalid(file: path, field: p, reason: "not a group") }
+            defer { H5Gclose(g) }
+            return try body(g)
+        }
     }
 
     func withAttribute<R>(_ name: String, at p: String, _ body: (hid_t, String) throws -> R) throws -> R {
-        HDF5File.silenceErrors()
         let field = attributeField(name, p)
         guard exists(p) else { throw DataError.missing(file: path, field: p) }
-        guard H5Aexists_by_name(id, p, name, poyo_h5p_default()) > 0 else {
-            throw DataError.missing(file: path, field: field)
+        return try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            Isolation.trace(path: path, field: field)
+            guard H5Aexists_by_name(id, p, name, poyo_h5p_default()) > 0 else {
+                throw DataError.missing(file: path, field: field)
+            }
+            let a = H5Aopen_by_name(id, p, name, poyo_h5p_default(), poyo_h5p_default())
+            guard a >= 0 else { throw fail("H5Aopen_by_name", field) }
+            defer { H5Aclose(a) }
+            return try body(a, field)
         }
-        let a = H5Aopen_by_name(id, p, name, poyo_h5p_default(), poyo_h5p_default())
-        guard a >= 0 else { throw fail("H5Aopen_by_name", field) }
-        defer { H5Aclose(a) }
-        return try body(a, field)
     }
 
+    /// Dimensions of an open dataset, rejecting ranks above 8 and sizes that overflow or exceed
+    /// what the file could hold.
     func dims(of d: hid_t, _ p: String) throws -> [Int] {
         let space = H5Dget_space(d)
         guard space >= 0 else { throw fail("H5Dget_space", p) }
         defer { H5Sclose(space) }
         let rank = H5Sget_simple_extent_ndims(space)
         guard rank >= 0 else { throw fail("H5Sget_simple_extent_ndims", p) }
+        guard rank <= 8 else { throw DataError.invalid(file: path, field: p, reason: "rank \(rank) is not supported") }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         if rank > 0 { guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else { throw fail("H5Sget_simple_extent_dims", p) } }
+        let t = H5Dget_type(d)
+        let elementSize = t >= 0 ? max(1, H5Tget_size(t)) : 1
+        if t >= 0 { H5Tclose(t) }
+        var bytes = elementSize
+        for x in dims {
+            guard x <= UInt64(Int.max) else { throw implausible(p, dims) }
+            let (m, o) = bytes.multipliedReportingOverflow(by: Int(x))
+            guard !o else { throw implausible(p, dims) }
+            bytes = m
+        }
+        guard bytes <= maxBytes() else { throw implausible(p, dims) }
         return dims.map { Int($0) }
+    }
+
+    private func implausible(_ p: String, _ dims: [hsize_t]) -> DataError {
+        .invalid(file: path, field: p, reason: "shape \(dims) is larger than the file could hold (corrupt file?)")
     }
 
     static func typeClass(of t: hid_t) -> HDF5TypeClass {
@@ -348,10 +407,15 @@ public final class HDF5File: @unchecked Sendable {
         guard HDF5File.typeClass(of: t) == .string else {
             throw DataError.invalid(file: path, field: field, reason: "expected strings, found \(HDF5File.typeClass(of: t))")
         }
-        let n = Int(H5Sget_simple_extent_npoints(space))
+        let points = H5Sget_simple_extent_npoints(space)
+        guard points >= 0 else { throw fail("H5Sget_simple_extent_npoints", field) }
+        let n = Int(points)
         guard n > 0 else { return [] }
+        guard n <= min(1 << 24, maxBytes() / 8) else {
+            throw DataError.invalid(file: path, field: field, reason: "claims \(n) strings (corrupt file?)")
+        }
         if H5Tis_variable_str(t) > 0 {
-            let memType = H5Tcopy(poyo_h5t_c_s1())
+            let memType = H5Tcopy(H5Types.cString)
             guard memType >= 0 else { throw fail("H5Tcopy", field) }
             defer { H5Tclose(memType) }
             H5Tset_size(memType, h5tVariable)
@@ -367,8 +431,12 @@ public final class HDF5File: @unchecked Sendable {
             return out
         }
         let size = H5Tget_size(t)
-        guard size > 0 else { throw fail("H5Tget_size", field) }
-        var bytes = [UInt8](repeating: 0, count: n * size)
+        guard size > 0, size <= 1 << 16 else { throw DataError.invalid(file: path, field: field, reason: "string width \(size)") }
+        let (total, overflow) = n.multipliedReportingOverflow(by: size)
+        guard !overflow, total <= maxBytes() else {
+            throw DataError.invalid(file: path, field: field, reason: "claims \(n) strings of \(size) bytes (corrupt file?)")
+        }
+        var bytes = [UInt8](repeating: 0, count: total)
         let status = bytes.withUnsafeMutableBytes { read(t, $0.baseAddress) }
         guard status >= 0 else { throw fail("read", field) }
         var out: [String] = []
@@ -380,6 +448,211 @@ public final class HDF5File: @unchecked Sendable {
         }
         return out
     }
+}
+
+/// One dataset kept open for repeated range reads (the lazy spike sources use it).
+///
+/// Counts what it reads (`readCalls`, `elementsRead`), so tests can check that training never
+/// reads a whole array.
+public final class HDF5Dataset: @unchecked Sendable {
+    public let file: HDF5File
+    public let field: String
+    public let shape: [Int]
+    public let typeClass: HDF5TypeClass
+    let id: hid_t
+    private var stats = (calls: 0, elements: 0)
+
+    public init(_ file: HDF5File, _ field: String) throws {
+        guard file.exists(field) else { throw DataError.missing(file: file.path, field: field) }
+        let (d, shape, cls): (hid_t, [Int], HDF5TypeClass) = try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            Isolation.trace(path: file.path, field: field)
+            let d = H5Dopen2(file.id, field, poyo_h5p_default())
+            guard d >= 0 else { throw DataError.invalid(file: file.path, field: field, reason: "not a readable dataset") }
+            do {
+                let shape = try file.dims(of: d, field)
+                let t = H5Dget_type(d)
+                guard t >= 0 else { throw file.fail("H5Dget_type", field) }
+                defer { H5Tclose(t) }
+                return (d, shape, HDF5File.typeClass(of: t))
+            } catch {
+                H5Dclose(d)
+                throw error
+            }
+        }
+        self.file = file
+        self.field = field
+        self.id = d
+        self.shape = shape
+        self.typeClass = cls
+    }
+
+    deinit { HDF5Lock.run { _ = H5Dclose(id) } }
+
+    /// Length of the first dimension.
+    public var count: Int { shape.first ?? 1 }
+
+    /// Range reads performed so far and the values they returned.
+    public var readCalls: Int { HDF5Lock.run { stats.calls } }
+    public var elementsRead: Int { HDF5Lock.run { stats.elements } }
+
+    public func doubles(_ rows: Range<Int>) throws -> [Double] {
+        try read(rows, memType: H5Types.double)
+    }
+
+    public func int64s(_ rows: Range<Int>) throws -> [Int64] {
+        try read(rows, memType: H5Types.int64)
+    }
+
+    /// The rows of several ranges of a 1-D dataset in one read (an OR of hyperslabs), concatenated
+    /// in the order given. Ranges must be ascending and disjoint.
+    public func doubles(blocks: [Range<Int>]) throws -> [Double] {
+        let nonEmpty = blocks.filter { !$0.isEmpty }
+        guard !nonEmpty.isEmpty else { return [] }
+        guard shape.count == 1 else {
+            throw DataError.invalid(file: file.path, field: field, reason: "block reads need a 1-D dataset, found \(shape)")
+        }
+        var total = 0
+        var previousEnd = 0
+        for b in nonEmpty {
+            guard b.lowerBound >= previousEnd, b.upperBound <= count else {
+                throw DataError.invalid(file: file.path, field: field, reason: "block \(b) outside 0..<\(count) or out of order")
+            }
+            previousEnd = b.upperBound
+            total += b.count
+        }
+        return try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            let fileSpace = H5Dget_space(id)
+            guard fileSpace >= 0 else { throw file.fail("H5Dget_space", field) }
+            defer { H5Sclose(fileSpace) }
+            for (k, b) in nonEmpty.enumerated() {
+                var start = [hsize_t(b.lowerBound)], n = [hsize_t(b.count)]
+                guard H5Sselect_hyperslab(fileSpace, k == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, &start, nil, &n, nil) >= 0 else {
+                    throw file.fail("H5Sselect_hyperslab", field)
+                }
+            }
+            var memCount = [hsize_t(total)]
+            let memSpace = H5Screate_simple(1, &memCount, nil)
+            guard memSpace >= 0 else { throw file.fail("H5Screate_simple", field) }
+            defer { H5Sclose(memSpace) }
+            var out = [Double](repeating: 0, count: total)
+            let status = out.withUnsafeMutableBytes {
+                H5Dread(id, H5Types.double, memSpace, fileSpace, poyo_h5p_default(), $0.baseAddress)
+            }
+            guard status >= 0 else { throw file.fail("H5Dread", field) }
+            stats.calls += 1
+            stats.elements += total
+            return out
+        }
+    }
+
+    private func read<T: BitwiseCopyable & Numeric>(_ rows: Range<Int>, memType: hid_t) throws -> [T] {
+        try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            try HDF5Dataset.checkNumeric(id, file: file, field: field)
+            let out: [T] = try HDF5Dataset.read(id, shape: shape, rows: rows, whole: false, memType: memType,
+                                                file: file, field: field)
+            stats.calls += 1
+            stats.elements += out.count
+            return out
+        }
+    }
+
+    static func checkNumeric(_ d: hid_t, file: HDF5File, field: String) throws {
+        let t = H5Dget_type(d)
+        guard t >= 0 else { throw file.fail("H5Dget_type", field) }
+        let cls = HDF5File.typeClass(of: t)
+        H5Tclose(t)
+        guard cls == .integer || cls == .float else {
+            throw DataError.invalid(file: file.path, field: field, reason: "expected numbers, found \(cls)")
+        }
+    }
+
+    /// Reads `rows` of the first dimension (all of it when `whole`) of an open numeric dataset.
+    static func read<T: BitwiseCopyable & Numeric>(_ d: hid_t, shape: [Int], rows: Range<Int>, whole: Bool,
+                                                   memType: hid_t, file: HDF5File, field: String) throws -> [T] {
+        if whole {
+            let n = shape.reduce(1, *)  // dims(of:) has checked that this cannot overflow
+            guard n > 0 else { return [] }
+            var out = [T](repeating: 0, count: n)
+            let status = out.withUnsafeMutableBytes {
+                H5Dread(d, memType, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), $0.baseAddress)
+            }
+            guard status >= 0 else { throw file.fail("H5Dread", field) }
+            return out
+        }
+        guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
+            throw DataError.invalid(file: file.path, field: field, reason: "rows \(rows) outside dataset of shape \(shape)")
+        }
+        let rowSize = shape.dropFirst().reduce(1, *)
+        let n = rows.count * rowSize
+        guard n > 0 else { return [] }
+        let fileSpace = H5Dget_space(d)
+        guard fileSpace >= 0 else { throw file.fail("H5Dget_space", field) }
+        defer { H5Sclose(fileSpace) }
+        var start = [hsize_t](repeating: 0, count: shape.count)
+        start[0] = hsize_t(rows.lowerBound)
+        var count = shape.map { hsize_t($0) }
+        count[0] = hsize_t(rows.count)
+        guard H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, start, nil, count, nil) >= 0 else {
+            throw file.fail("H5Sselect_hyperslab", field)
+        }
+        let memSpace = H5Screate_simple(Int32(count.count), count, nil)
+        guard memSpace >= 0 else { throw file.fail("H5Screate_simple", field) }
+        defer { H5Sclose(memSpace) }
+        var out = [T](repeating: 0, count: n)
+        let status = out.withUnsafeMutableBytes {
+            H5Dread(d, memType, memSpace, fileSpace, poyo_h5p_default(), $0.baseAddress)
+        }
+        guard status >= 0 else { throw file.fail("H5Dread", field) }
+        return out
+    }
+}
+
+/// libhdf5's predefined type ids, fetched once under `HDF5Lock` (the macros behind them call
+/// into the library, which must not happen outside the lock).
+enum H5Types {
+    static let double = HDF5Lock.run { poyo_h5t_native_double() }
+    static let float = HDF5Lock.run { poyo_h5t_native_float() }
+    static let int64 = HDF5Lock.run { poyo_h5t_native_int64() }
+    static let cString = HDF5Lock.run { poyo_h5t_c_s1() }
+
+    /// Touches every one (an `Isolation` child does this first, to show it is not stuck).
+    static func warmUp() { _ = (double, float, int64, cString) }
+}
+
+/// The process-wide lock every call into libhdf5 holds (recursive, so wrapper methods nest).
+///
+/// The Debian libhdf5 is thread-safe but serialises all calls internally, so this costs no
+/// parallelism. It exists so `Isolation` can fork while no thread is inside the library.
+enum HDF5Lock {
+    nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        initialize(m)
+        return m
+    }()
+
+    private static func initialize(_ m: UnsafeMutablePointer<pthread_mutex_t>) {
+        var attr = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attr)
+        pthread_mutexattr_settype(&attr, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(m, &attr)
+        pthread_mutexattr_destroy(&attr)
+    }
+
+    @inline(__always)
+    static func run<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    static func lock() { pthread_mutex_lock(mutex) }
+    static func unlock() { pthread_mutex_unlock(mutex) }
+
+    /// In a forked child the mutex is still marked as held by the parent's thread: start afresh.
+    static func reinitializeInChild() { initialize(mutex) }
 }
 
 /// Decodes bytes up to the first NUL as UTF-8 (`String(cString:)` on arrays is deprecated).

@@ -8,6 +8,10 @@ import Foundation
 extension HDF5File {
     /// Creates group `p`; its parent must exist.
     public func createGroup(_ p: String) throws {
+        try HDF5Lock.run { try createGroupLocked(p) }
+    }
+
+    private func createGroupLocked(_ p: String) throws {
         HDF5File.silenceErrors()
         let gcpl = H5Pcreate(poyo_h5p_group_create())
         guard gcpl >= 0 else { throw fail("H5Pcreate", p) }
@@ -20,21 +24,25 @@ extension HDF5File {
 
     /// Writes `values` (row-major) as an f64 dataset of `shape` (defaults to 1-D).
     public func write(_ values: [Double], shape: [Int]? = nil, to p: String) throws {
-        try writeNumeric(values, shape: shape ?? [values.count], type: poyo_h5t_native_double(), to: p)
+        try writeNumeric(values, shape: shape ?? [values.count], type: H5Types.double, to: p)
     }
 
     /// Writes `values` as an f32 dataset.
     public func write(_ values: [Float], shape: [Int]? = nil, to p: String) throws {
-        try writeNumeric(values, shape: shape ?? [values.count], type: poyo_h5t_native_float(), to: p)
+        try writeNumeric(values, shape: shape ?? [values.count], type: H5Types.float, to: p)
     }
 
     /// Writes `values` as an i64 dataset.
     public func write(_ values: [Int64], shape: [Int]? = nil, to p: String) throws {
-        try writeNumeric(values, shape: shape ?? [values.count], type: poyo_h5t_native_int64(), to: p)
+        try writeNumeric(values, shape: shape ?? [values.count], type: H5Types.int64, to: p)
     }
 
     /// Writes a 1-D fixed-length byte-string dataset (numpy `S<n>`, NUL-padded), as brainsets does.
     public func write(strings: [String], to p: String) throws {
+        try HDF5Lock.run { try writeStringsLocked(strings, to: p) }
+    }
+
+    private func writeStringsLocked(_ strings: [String], to p: String) throws {
         let (type, bytes) = try fixedStrings(strings, field: p)
         defer { H5Tclose(type) }
         try createDataset(p, type: type, shape: [strings.count]) { d in
@@ -45,8 +53,12 @@ extension HDF5File {
 
     /// A scalar variable-length UTF-8 string attribute (what h5py writes for a Python `str`).
     public func setAttribute(_ name: String, string: String, at p: String) throws {
+        try HDF5Lock.run { try setStringAttributeLocked(name, string: string, at: p) }
+    }
+
+    private func setStringAttributeLocked(_ name: String, string: String, at p: String) throws {
         let field = attributeField(name, p)
-        let type = H5Tcopy(poyo_h5t_c_s1())
+        let type = H5Tcopy(H5Types.cString)
         guard type >= 0 else { throw fail("H5Tcopy", field) }
         defer { H5Tclose(type) }
         H5Tset_size(type, h5tVariable)
@@ -61,6 +73,10 @@ extension HDF5File {
 
     /// A fixed-length byte-string array attribute (h5py's `np.array([...], dtype="S")`).
     public func setAttribute(_ name: String, bytesArray: [String], at p: String) throws {
+        try HDF5Lock.run { try setBytesAttributeLocked(name, bytesArray: bytesArray, at: p) }
+    }
+
+    private func setBytesAttributeLocked(_ name: String, bytesArray: [String], at p: String) throws {
         let field = attributeField(name, p)
         let (type, bytes) = try fixedStrings(bytesArray, field: field)
         defer { H5Tclose(type) }
@@ -73,24 +89,24 @@ extension HDF5File {
     /// A scalar f64 attribute.
     public func setAttribute(_ name: String, double: Double, at p: String) throws {
         var v = double
-        try createAttribute(name, at: p, type: poyo_h5t_native_double(), shape: nil) { a in
-            H5Awrite(a, poyo_h5t_native_double(), &v)
+        try createAttribute(name, at: p, type: H5Types.double, shape: nil) { a in
+            H5Awrite(a, H5Types.double, &v)
         }
     }
 
     /// A 1-D f64 array attribute.
     public func setAttribute(_ name: String, doubles: [Double], at p: String) throws {
-        try createAttribute(name, at: p, type: poyo_h5t_native_double(), shape: [doubles.count]) { a in
+        try createAttribute(name, at: p, type: H5Types.double, shape: [doubles.count]) { a in
             guard !doubles.isEmpty else { return 0 }
-            return doubles.withUnsafeBytes { H5Awrite(a, poyo_h5t_native_double(), $0.baseAddress) }
+            return doubles.withUnsafeBytes { H5Awrite(a, H5Types.double, $0.baseAddress) }
         }
     }
 
     /// A scalar i64 attribute.
     public func setAttribute(_ name: String, int: Int64, at p: String) throws {
         var v = int
-        try createAttribute(name, at: p, type: poyo_h5t_native_int64(), shape: nil) { a in
-            H5Awrite(a, poyo_h5t_native_int64(), &v)
+        try createAttribute(name, at: p, type: H5Types.int64, shape: nil) { a in
+            H5Awrite(a, H5Types.int64, &v)
         }
     }
 
@@ -107,6 +123,10 @@ extension HDF5File {
     }
 
     private func createDataset(_ p: String, type: hid_t, shape: [Int], write: (hid_t) -> herr_t) throws {
+        try HDF5Lock.run { try createDatasetLocked(p, type: type, shape: shape, write: write) }
+    }
+
+    private func createDatasetLocked(_ p: String, type: hid_t, shape: [Int], write: (hid_t) -> herr_t) throws {
         HDF5File.silenceErrors()
         let dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), dims, nil)
@@ -125,6 +145,11 @@ extension HDF5File {
     /// `shape == nil` makes a scalar attribute.
     private func createAttribute(_ name: String, at p: String, type: hid_t, shape: [Int]?,
                                  write: (hid_t) -> herr_t) throws {
+        try HDF5Lock.run { try createAttributeLocked(name, at: p, type: type, shape: shape, write: write) }
+    }
+
+    private func createAttributeLocked(_ name: String, at p: String, type: hid_t, shape: [Int]?,
+                                       write: (hid_t) -> herr_t) throws {
         HDF5File.silenceErrors()
         let field = attributeField(name, p)
         let space: hid_t
@@ -146,7 +171,7 @@ extension HDF5File {
     /// as numpy's `S1` for an empty array), and the packed bytes. Caller closes the type.
     private func fixedStrings(_ strings: [String], field: String) throws -> (hid_t, [UInt8]) {
         let width = max(1, strings.map { $0.utf8.count }.max() ?? 1)
-        let type = H5Tcopy(poyo_h5t_c_s1())
+        let type = H5Tcopy(H5Types.cString)
         guard type >= 0 else { throw fail("H5Tcopy", field) }
         H5Tset_size(type, width)
         H5Tset_strpad(type, H5T_STR_NULLPAD)

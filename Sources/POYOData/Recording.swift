@@ -12,10 +12,15 @@ public struct WeightedIntervals: Equatable, Sendable {
     }
 }
 
-/// One recording session held in memory: spikes, units, behaviour, splits, weights.
+/// One recording session: spikes, units, behaviour, splits, weights.
 ///
 /// Times are absolute seconds within the recording (`absolute_start` 0). Unit ids are global
 /// (`"\(sessionID)/<local id>"`, the uniquification torch_brain applies on load).
+///
+/// Spikes live either in memory (`spikeTimes`, `spikeUnit`; synthetic data, small files) or in
+/// the file, read per window through `spikeSource` (`windowSpikes(from:to:)`); everything else is
+/// always in memory. Code that needs spikes should go through `windowSpikes` or `spikeCount`,
+/// which work for both.
 public struct Recording: Equatable, Sendable {
     public var sessionID: String
     public var subjectID: String
@@ -25,10 +30,12 @@ public struct Recording: Equatable, Sendable {
     /// Time span the recording covers.
     public var domain: Intervals
 
-    /// `[S]` spike times (s), ascending.
+    /// `[S]` spike times (s), ascending; empty when `spikeSource` holds the spikes.
     public var spikeTimes: [Double]
-    /// `[S]` index into `unitIDs` of each spike.
+    /// `[S]` index into `unitIDs` of each spike; empty when `spikeSource` holds the spikes.
     public var spikeUnit: [Int32]
+    /// Reads spikes from the file per window (lazy recordings); `nil` for in-memory spikes.
+    public var spikeSource: (any SpikeSource)?
     /// `[U]` global unit ids.
     public var unitIDs: [String]
 
@@ -63,7 +70,8 @@ public struct Recording: Equatable, Sendable {
                 normalizationMean: [Float], normalizationStd: [Float],
                 trials: Intervals = Intervals(), movementPhases: [String: Intervals] = [:],
                 trainDomain: Intervals, validDomain: Intervals, testDomain: Intervals,
-                lossWeights: [WeightedIntervals] = [], evalIntervals: Intervals? = nil) {
+                lossWeights: [WeightedIntervals] = [], evalIntervals: Intervals? = nil,
+                spikeSource: (any SpikeSource)? = nil) {
         self.sessionID = sessionID
         self.subjectID = subjectID
         self.heldOut = heldOut
@@ -84,10 +92,47 @@ public struct Recording: Equatable, Sendable {
         self.testDomain = testDomain
         self.lossWeights = lossWeights
         self.evalIntervals = evalIntervals
+        self.spikeSource = spikeSource
     }
 
     public var unitCount: Int { unitIDs.count }
-    public var spikeCount: Int { spikeTimes.count }
+    public var spikeCount: Int { spikeSource?.spikeCount ?? spikeTimes.count }
+    /// Whether spikes are read from the file per window.
+    public var isLazy: Bool { spikeSource != nil }
+
+    /// The spikes with `start <= t < end`, in time order: times and local unit indices.
+    /// `keep[u] == false` drops unit `u` (a lazy source then need not read it).
+    public func windowSpikes(from start: Double, to end: Double, keep: [Bool]? = nil) throws -> (times: [Double], units: [Int32]) {
+        if let spikeSource { return try spikeSource.spikes(from: start, to: end, keep: keep) }
+        let range = spikeRange(from: start, to: end)
+        guard let keep else { return (Array(spikeTimes[range]), Array(spikeUnit[range])) }
+        var t: [Double] = [], u: [Int32] = []
+        for i in range where keep.indices.contains(Int(spikeUnit[i])) && keep[Int(spikeUnit[i])] {
+            t.append(spikeTimes[i]); u.append(spikeUnit[i])
+        }
+        return (t, u)
+    }
+
+    /// A copy with every spike in memory (reads a lazy source whole).
+    public func materialized() throws -> Recording {
+        guard let spikeSource else { return self }
+        var r = self
+        (r.spikeTimes, r.spikeUnit) = try spikeSource.allSpikes()
+        r.spikeSource = nil
+        return r
+    }
+
+    public static func == (a: Recording, b: Recording) -> Bool {
+        a.sessionID == b.sessionID && a.subjectID == b.subjectID && a.heldOut == b.heldOut && a.domain == b.domain
+            && a.spikeTimes == b.spikeTimes && a.spikeUnit == b.spikeUnit && a.unitIDs == b.unitIDs
+            && a.spikeSource?.identity == b.spikeSource?.identity
+            && a.behaviourTimes == b.behaviourTimes && a.behaviour.elementsEqual(b.behaviour, by: sameFloat)
+            && a.behaviourDim == b.behaviourDim && a.position.elementsEqual(b.position, by: sameFloat)
+            && a.normalizationMean == b.normalizationMean && a.normalizationStd == b.normalizationStd
+            && a.trials == b.trials && a.movementPhases == b.movementPhases
+            && a.trainDomain == b.trainDomain && a.validDomain == b.validDomain && a.testDomain == b.testDomain
+            && a.lossWeights == b.lossWeights && a.evalIntervals == b.evalIntervals
+    }
     public var sampleCount: Int { behaviourTimes.count }
 
     /// The prefix that turns a local unit id into a global one.
@@ -109,6 +154,9 @@ public struct Recording: Equatable, Sendable {
     public func validate(file: String) throws {
         func bad(_ field: String, _ reason: String) -> DataError {
             .invalid(file: file, field: field, reason: reason)
+        }
+        guard spikeSource == nil || spikeTimes.isEmpty else {
+            throw bad("spikes", "both in memory and in the file")
         }
         guard spikeUnit.count == spikeTimes.count else {
             throw bad("spikes/unit_index", "\(spikeUnit.count) entries for \(spikeTimes.count) spikes")
@@ -140,6 +188,9 @@ public struct Recording: Equatable, Sendable {
             for iv in set where !(iv.start.isFinite && iv.end.isFinite && iv.start <= iv.end) {
                 throw bad(name, "interval [\(iv.start), \(iv.end)) is not finite and ordered")
             }
+            for iv in set where abs(iv.start) > Recording.maxTime || abs(iv.end) > Recording.maxTime {
+                throw bad(name, "interval [\(iv.start), \(iv.end)) lies beyond ±\(Recording.maxTime) s (corrupt times?)")
+            }
         }
         for w in lossWeights where !(w.weight.isFinite && w.weight >= 0) {
             throw bad(w.name, "loss weight \(w.weight) must be finite and >= 0")
@@ -147,10 +198,19 @@ public struct Recording: Equatable, Sendable {
     }
 }
 
+extension Recording {
+    /// Times beyond ±10⁸ s (three years) are taken for corruption, not data.
+    public static let maxTime = 1e8
+}
+
+/// NaN-aware equality for behaviour values (NaN marks missing samples, and equals itself here).
+@inline(__always) func sameFloat(_ x: Float, _ y: Float) -> Bool { x == y || (x.isNaN && y.isNaN) }
+
 /// Throws unless `a` is finite and ascending (equal neighbours allowed).
 func checkSortedFinite(_ a: [Double], field: String, file: String) throws {
     var prev = -Double.infinity
-    for (i, t) in a.enumerated() {
+    for i in a.indices {
+        let t = a[i]
         guard t.isFinite else { throw DataError.invalid(file: file, field: field, reason: "entry \(i) is \(t)") }
         guard t >= prev else {
             throw DataError.invalid(file: file, field: field, reason: "not sorted: entry \(i) (\(t)) < entry \(i - 1) (\(prev))")

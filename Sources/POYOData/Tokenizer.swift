@@ -49,7 +49,10 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
 /// - latents: `T = |arange(0, sequenceLength, latentStep)|` steps at `(k + ½)·latentStep`, ids
 ///   `tile(0..<L, T)`;
 /// - outputs: one query per behaviour sample in the window, target `(v − mean) / std`, weight = the
-///   product of the weights of the intervals containing the sample (non-finite target → 0, 0).
+///   product of the weights of the intervals containing the sample (non-finite target → 0, 0, and
+///   the sample is not scored in evaluation).
+///
+/// Spikes come from `Recording.windowSpikes`, so lazy recordings are read one window at a time.
 ///
 /// Per-sample targets, weights and eval flags and per-unit vocabulary rows are computed once here,
 /// so `batch` only slices arrays found by binary search.
@@ -120,10 +123,13 @@ public struct Tokenizer: Sendable {
             let t = r.behaviourTimes[i]
             for w in r.lossWeights where w.intervals.contains(t) { weight[i] *= w.weight }
             if let e = r.evalIntervals { scored[i] = e.contains(t) }
+            var finite = true
             for k in 0..<d {
                 let v = (r.behaviour[i * d + k] - r.normalizationMean[k]) / r.normalizationStd[k]
-                if v.isFinite { target[i * d + k] = v } else { weight[i] = 0 }
+                if v.isFinite { target[i * d + k] = v } else { finite = false }
             }
+            // A missing (non-finite) sample counts neither in the loss nor in the metrics.
+            if !finite { weight[i] = 0; scored[i] = false }
             if weight[i] == 0 { for k in 0..<d { target[i * d + k] = 0 } }
         }
         return (target, weight, scored)
@@ -139,7 +145,8 @@ public struct Tokenizer: Sendable {
                 throw TokenizerError.badRequest("recording \(w.recording) outside 0..<\(recordings.count)")
             }
             let r = recordings[w.recording]
-            inCount += 2 * (w.keptUnits?.count ?? r.unitCount) + r.spikeRange(from: w.start, to: w.start + seqLen).count
+            inCount += 2 * (w.keptUnits?.count ?? r.unitCount)
+            if !r.isLazy { inCount += r.spikeRange(from: w.start, to: w.start + seqLen).count }
             outCount += r.sampleRange(from: w.start, to: w.start + seqLen).count
         }
         var unitIndex: [Int32] = [], tokenType: [Int32] = [], inTimes: [Double] = []
@@ -168,11 +175,18 @@ public struct Tokenizer: Sendable {
                 unitIndex.append(rows[u]); tokenType.append(1); inTimes.append(0)
                 unitIndex.append(rows[u]); tokenType.append(2); inTimes.append(seqLen)
             }
-            // Spikes of kept units, already in time order.
-            for s in r.spikeRange(from: w.start, to: w.start + seqLen) {
-                let u = Int(r.spikeUnit[s])
-                guard keep[u] else { continue }
-                unitIndex.append(rows[u]); tokenType.append(0); inTimes.append(r.spikeTimes[s] - w.start)
+            // Spikes of kept units, in time order.
+            if r.isLazy {
+                let (times, units) = try r.windowSpikes(from: w.start, to: w.start + seqLen, keep: w.keptUnits == nil ? nil : keep)
+                for (t, u) in zip(times, units) where keep[Int(u)] {
+                    unitIndex.append(rows[Int(u)]); tokenType.append(0); inTimes.append(t - w.start)
+                }
+            } else {
+                for s in r.spikeRange(from: w.start, to: w.start + seqLen) {
+                    let u = Int(r.spikeUnit[s])
+                    guard keep[u] else { continue }
+                    unitIndex.append(rows[u]); tokenType.append(0); inTimes.append(r.spikeTimes[s] - w.start)
+                }
             }
             inOffsets.append(Int32(unitIndex.count))
 

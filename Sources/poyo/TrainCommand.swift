@@ -15,7 +15,7 @@ struct Train: ParsableCommand {
 
     @Option(help: "YAML run config (torch_brain key names: model keys, batch_size, steps, optim.base_lr, ...).")
     var config: String?
-    @Option(help: "Folder of brainsets HDF5 recordings (default: the built-in synthetic dataset).")
+    @Option(help: "Folder of recordings (.h5 brainsets, .nwb); default: the config's dataset list, else the built-in synthetic dataset.")
     var data: String?
     @Option(help: "Output folder (default: runs/<date-time>).")
     var out: String?
@@ -42,9 +42,17 @@ struct Train: ParsableCommand {
 
             let (device, deviceNote) = try DeviceSelection(parsing: deviceOptions.device).make()
             if let deviceNote { note(deviceNote) }
-            let dataDir = try data.map { URL(fileURLWithPath: $0) } ?? SyntheticCache.ensure(seed: 42)
+            // --data wins over the config's dataset list; with neither, the built-in synthetic data.
+            let source: TrainRun.Source
+            if let data {
+                source = .directory(URL(fileURLWithPath: data))
+            } else if let spec = cfg.dataset {
+                source = .spec(spec)
+            } else {
+                source = .directory(try SyntheticCache.ensure(seed: 42))
+            }
             let outDir = URL(fileURLWithPath: out ?? "runs/" + RunName.timestamp())
-            try TrainRun(config: cfg, device: device, dataDir: dataDir, outDir: outDir).run()
+            try TrainRun(config: cfg, device: device, source: source, outDir: outDir).run()
         }
     }
 }

@@ -7,15 +7,35 @@ import POYOData
 struct TrainRun {
     let config: ConfigFile
     let device: Device
-    let dataDir: URL
+    let source: Source
     let outDir: URL
 
+    enum Source {
+        case directory(URL)
+        case spec(DatasetSpec)
+
+        var description: String {
+            switch self {
+            case .directory(let u): return u.path
+            case .spec(let s): return s.recordings.map(\.path).joined(separator: ", ")
+            }
+        }
+
+        func load() throws -> Dataset {
+            switch self {
+            case .directory(let u): return try Dataset.load(directory: u)
+            case .spec(let s): return try s.load()
+            }
+        }
+    }
+
     func run() throws {
-        let all = try Dataset.load(directory: dataDir)
+        let all = try source.load()
+        for w in all.warnings { note(w.description) }
         let held = all.heldOutIndices.map { all.recordings[$0].sessionID }
         let data = held.count < all.recordings.count ? try all.subset(heldOut: false) : all
         if !held.isEmpty { note("data: \(held.joined(separator: ", ")) held out (new animal), not trained on") }
-        note("data: \(data.recordings.count) sessions, \(data.unitVocabulary.count - 1) units from \(dataDir.path)")
+        note("data: \(data.recordings.count) sessions, \(data.unitVocabulary.count - 1) units from \(source.description)")
 
         let model = try POYOModel(config: config.model, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary, device: device)
         try model.params.initialize(seed: config.train.seed)
@@ -50,7 +70,7 @@ struct TrainRun {
         try outputs.writeSummary([
             "val_r2_mean": v.mean, "val_r2": v.r2, "steps": config.train.steps, "seconds": seconds,
             "device": device.name, "seed": config.train.seed, "parameters": model.params.count,
-            "data": dataDir.path, "checkpoint": outputs.checkpointPath,
+            "data": source.description, "checkpoint": outputs.checkpointPath,
         ])
         print("validation R² per session:")
         for (s, r2) in v.r2.sorted(by: { $0.key < $1.key }) { print(String(format: "  %@  %.4f", s, r2)) }

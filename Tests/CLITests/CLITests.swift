@@ -54,6 +54,20 @@ import TestSupport
         #expect(e.stderr.contains("synth_s02_center_out"), "held-out session should be reported as skipped")
     }
 
+    /// A run config's `dataset:` list: two NLB NWB fixtures and one brainsets fixture, one model.
+    @Test func trainAcrossNWBAndBrainsetsFromConfig() throws {
+        let out = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let cfg = packageRoot().appendingPathComponent("Tests/Fixtures/three_sessions.yaml")
+        let t = try CLI.run(["train", "--config", cfg.path, "--steps", "3", "--device", "cpu", "--out", out.path])
+        #expect(t.status == 0, "\(t.stderr)")
+        for s in ["nlb_maze_jenkins", "nlb_maze_nitschke", "c_20131003_center_out_reaching"] {
+            #expect(t.stdout.contains(s), "no R² for \(s):\n\(t.stdout)")
+        }
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any]
+        #expect((summary?["val_r2"] as? [String: Double])?.count == 3)
+    }
+
     @Test func missingDataFolderIsAOneLineError() throws {
         let r = try CLI.run(["train", "--data", "/nonexistent/poyo-data", "--steps", "1", "--device", "cpu"])
         #expect(r.status != 0)

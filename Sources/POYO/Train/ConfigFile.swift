@@ -4,10 +4,13 @@ import Yams
 
 /// A YAML run config with torch_brain's key names: model keys at the top level or under `model:`,
 /// and training keys `batch_size`, `steps`, `seed`, `optim: {base_lr, weight_decay, lr_decay_start}`,
-/// `eval_every`, `eval_batch_size`, `optimizer` and `train_transforms` (a `UnitDropout` entry).
+/// `eval_every`, `eval_batch_size`, `optimizer`, `train_transforms` (a `UnitDropout` entry) and
+/// `dataset` (a list of recordings, see `DatasetConfig`).
 public struct ConfigFile {
     public var model: POYOConfig
     public var train: TrainOptions
+    /// The recordings to train on (`dataset:`), when the config lists them.
+    public var dataset: DatasetSpec?
 
     public init(model: POYOConfig = .poyo1_3M, train: TrainOptions = TrainOptions()) {
         self.model = model
@@ -30,7 +33,7 @@ public struct ConfigFile {
                                          "latent_step", "sequence_length", "dim_out", "t_min", "t_max", "emb_init_scale",
                                          "ffn_dropout", "lin_dropout", "atn_dropout"]
     static let ignoredKeys: Set<String> = ["_target_", "defaults", "data_root", "log_dir", "wandb", "precision", "nodes",
-                                           "gpus", "num_workers", "ckpt_path", "dataset", "train_transform", "eval_transform",
+                                           "gpus", "num_workers", "ckpt_path", "train_transform", "eval_transform",
                                            "sanity_check_validation", "epochs", "eval_epochs"]
 
     static func parse(_ root: [String: Any], path: String) throws -> ConfigFile {
@@ -65,6 +68,7 @@ public struct ConfigFile {
         }
         for (k, v) in root where !modelKeys.contains(k) && k != "model" {
             switch k {
+            case "dataset": cfg.dataset = try DatasetConfig.parse(v, configPath: path)
             case "batch_size": cfg.train.batchSize = try integer(v, k)
             case "steps": cfg.train.steps = try integer(v, k)
             case "seed": cfg.train.seed = UInt64(try integer(v, k))

@@ -1,0 +1,355 @@
+import Foundation
+
+/// Reads an NWB 2.x file (HDF5) in the DANDI / Neural Latents Benchmark layout (POYO-SPEC §1.3).
+///
+/// - Spikes: the units table's ragged `units/spike_times` with `units/spike_times_index` (end
+///   offsets per unit). Unit ids follow torch_brain's `dandi.py`:
+///   `group_<electrode group>/elec<electrode id>/unit_<row>` through `units/electrodes`
+///   (+ `electrodes_index`) into `general/extracellular_ephys/electrodes` (`group_name`, `id`);
+///   `unit_<row>` when the table has no electrodes. The session prefix is added as for brainsets.
+/// - Behaviour: a TimeSeries under `processing/behavior` (`hand_vel`, `finger_vel`, `cursor_vel`,
+///   also inside containers such as `Velocity/cursor_vel`), timed by `timestamps` or by
+///   `starting_time` + its `rate` attribute; `data` is scaled by its `conversion` and `offset`
+///   attributes. With only a position series (`*_pos`), velocity is derived by central
+///   differences (with a warning).
+/// - Trials: `intervals/trials` (`start_time`, `stop_time`), `split` (NLB) and `move_onset_time`.
+///   Splits: the `split` column when present (NLB: train → 80/20 train/valid, val → test),
+///   otherwise a seeded 70/10/20 trial split, otherwise 70/10/20 time blocks.
+///   Eval mask: `move_onset_time` −50 ms … +650 ms (NLB maze, as brainsets' `nlb_eval_intervals`).
+/// - Session id: `general/session_id`, else the file name without extension; subject
+///   `general/subject/subject_id` (lower-cased). Domain: the span of spikes, behaviour and trials.
+public enum NWBReader {
+    public static func read(_ url: URL, options: ReaderOptions = ReaderOptions()) throws -> Recording {
+        var o = options
+        o.format = .nwb
+        return try RecordingReader.read(url, options: o)
+    }
+
+    static let velocityNames = ["hand_vel", "finger_vel", "cursor_vel"]
+
+    static func load(_ f: HDF5File, url: URL, options o: ReaderOptions) throws -> LoadedRecording {
+        let file = f.path
+        var warnings: [DataWarning] = []
+        guard f.isGroup("units") else { throw DataError.missing(file: file, field: "units") }
+        for p in ["units/spike_times", "units/spike_times_index"] where !f.exists(p) {
+            throw DataError.missing(file: file, field: p)
+        }
+        let sessionID = try o.sessionID ?? optionalString(f, "general/session_id")
+            ?? url.deletingPathExtension().lastPathComponent
+        guard !sessionID.isEmpty else { throw DataError.invalid(file: file, field: "general/session_id", reason: "is empty") }
+        let subjectID = try optionalString(f, "general/subject/subject_id")?.lowercased() ?? "unknown"
+
+        // Units.
+        let times = try HDF5Dataset(f, "units/spike_times")
+        guard times.typeClass == .float, times.shape.count == 1 else {
+            throw DataError.invalid(file: file, field: "units/spike_times",
+                                    reason: "expected 1-D floating-point seconds, found \(times.typeClass) \(times.shape)")
+        }
+        let ends = try f.readInt64s("units/spike_times_index")
+        var unitStart = [0]
+        for (u, e) in ends.enumerated() {
+            guard e >= Int64(unitStart.last!), e <= Int64(times.count) else {
+                throw DataError.invalid(file: file, field: "units/spike_times_index",
+                                        reason: "entry \(u) = \(e) is not an end offset in \(unitStart.last!)...\(times.count)")
+            }
+            unitStart.append(Int(e))
+        }
+        guard unitStart.last == times.count else {
+            throw DataError.invalid(file: file, field: "units/spike_times_index",
+                                    reason: "ends at \(unitStart.last!) but units/spike_times has \(times.count) values")
+        }
+        let unitCount = ends.count
+        let localIDs = try unitNames(f, unitCount: unitCount)
+        let unitIDs = localIDs.map { "\(sessionID)/\($0)" }
+
+        // Spikes: a grid from each unit's first and last spike, then one checking pass.
+        var lo = Double.infinity, hi = -Double.infinity
+        for u in 0..<unitCount where unitStart[u + 1] > unitStart[u] {
+            for i in [unitStart[u], unitStart[u + 1] - 1] {
+                let t = try times.doubles(i..<(i + 1))[0]
+                if t.isFinite { lo = min(lo, t); hi = max(hi, t) }
+            }
+        }
+        if !lo.isFinite { lo = 0; hi = 0 }
+        guard abs(lo) <= Recording.maxTime, abs(hi) <= Recording.maxTime else {
+            throw DataError.invalid(file: file, field: "units/spike_times", reason: "times reach \(abs(lo) > abs(hi) ? lo : hi) s (corrupt times?)")
+        }
+        let origin = lo.rounded(.down)
+        let span = max(1, hi - origin)
+        let width = max(1, (Double(unitCount) * span / 4e6).rounded(.up))
+        let buckets = Int((span / width).rounded(.down)) + 1
+        var offsets = [Int32](repeating: 0, count: max(1, unitCount * (buckets + 1)))
+        for u in 0..<unitCount where unitStart[u + 1] - unitStart[u] > Int(Int32.max) {
+            throw DataError.invalid(file: file, field: "units/spike_times", reason: "unit \(u) has more than 2^31 spikes")
+        }
+        let scan = try UnitSpikeFile.scan(times: times, unitStart: unitStart, origin: origin, width: width,
+                                          buckets: buckets, offsets: &offsets)
+        var spikeTimes: [Double] = [], spikeUnit: [Int32] = []
+        var source: (any SpikeSource)?
+        var lookup = "in memory"
+        if let (u, i, t, p) = scan.firstUnsorted {
+            warnings.append(DataWarning(file: file, field: "units/spike_times",
+                                        message: "unit \(u) is not sorted (entry \(i) = \(t) < \(p)); sorted in memory (\(times.count) spikes, all read)"))
+            (spikeTimes, spikeUnit) = try UnitSpikeFile.readAll(times: times, unitStart: unitStart, sort: true)
+            lookup = "in memory (sorted on load)"
+        } else {
+            let s = UnitSpikeFile(times: times, unitStart: unitStart, origin: origin, width: width, buckets: buckets, offsets: offsets)
+            if o.lazySpikes { source = s; lookup = s.lookup } else { (spikeTimes, spikeUnit) = try s.allSpikes() }
+        }
+        if let w = emptyUnitWarning(scan.perUnit, ids: localIDs, file: file, field: "units/spike_times") { warnings.append(w) }
+
+        // Behaviour.
+        let b = try readBehaviour(f, o, warnings: &warnings)
+        let norm = try resolveNormalization(o, dim: b.dim, fileMean: nil, fileStd: nil, values: b.values,
+                                            file: file, field: b.path)
+
+        // Trials.
+        var trials = Intervals()
+        var labels: [String]?
+        var onsets: [Double]?
+        var trialColumns: [String] = []
+        if f.isGroup("intervals/trials") {
+            let starts = try f.readDoubles("intervals/trials/start_time")
+            let stops = try f.readDoubles("intervals/trials/stop_time")
+            guard starts.count == stops.count else {
+                throw DataError.invalid(file: file, field: "intervals/trials", reason: "\(starts.count) start times but \(stops.count) stop times")
+            }
+            for (i, (s, e)) in zip(starts, stops).enumerated() where !(s.isFinite && e.isFinite && s <= e) {
+                throw DataError.invalid(file: file, field: "intervals/trials", reason: "trial \(i) [\(s), \(e)) is not finite and ordered")
+            }
+            trials = Intervals(starts: starts, ends: stops)
+            trialColumns = try f.children(of: "intervals/trials").filter {
+                !["start_time", "stop_time", "id"].contains($0) && !$0.hasSuffix("_index")
+            }
+            if f.exists("intervals/trials/split") {
+                labels = try f.readStrings("intervals/trials/split")
+                guard labels!.count == trials.count else {
+                    throw DataError.invalid(file: file, field: "intervals/trials/split", reason: "\(labels!.count) labels for \(trials.count) trials")
+                }
+            }
+            if f.exists("intervals/trials/move_onset_time") {
+                onsets = try f.readDoubles("intervals/trials/move_onset_time")
+                guard onsets!.count == trials.count else {
+                    throw DataError.invalid(file: file, field: "intervals/trials/move_onset_time", reason: "\(onsets!.count) values for \(trials.count) trials")
+                }
+            }
+        }
+
+        // Domain: the hull of everything that has a time.
+        var first = min(scan.minTime, b.times.first ?? .infinity, trials.items.map(\.start).min() ?? .infinity)
+        var last = max(scan.maxTime, b.times.last ?? -.infinity, trials.items.map(\.end).max() ?? -.infinity)
+        if !first.isFinite || !last.isFinite { first = 0; last = 0 }
+        let domain = Intervals([Interval(first, last.nextUp)])
+
+        // Splits, eval mask, weights.
+        var rule = o.split
+        if rule == .auto || rule == .file { rule = labels != nil ? .nlb : (trials.isEmpty ? .time70_10_20 : .trials70_10_20) }
+        let (train, valid, test) = try splitDomains(rule, domain: domain, trials: trials, splitLabels: labels, file: file)
+        var evalSet: Intervals?
+        var evalName = "all samples"
+        if let name = o.evalIntervals, !["all", "none", ""].contains(name) {
+            guard name == "nlb_eval_intervals" || name == "move_onset_time" else {
+                throw DataError.invalid(file: file, field: name, reason: "NWB files offer the eval mask 'nlb_eval_intervals' (from move_onset_time) or 'all'")
+            }
+            guard onsets != nil else { throw DataError.missing(file: file, field: "intervals/trials/move_onset_time") }
+        }
+        if o.evalIntervals == nil || o.evalIntervals == "nlb_eval_intervals" || o.evalIntervals == "move_onset_time",
+           let onsets {
+            let finite = onsets.filter(\.isFinite)
+            evalSet = Intervals(finite.map { Interval($0 - 0.05, $0 + 0.65) }).merged()
+            evalName = "nlb_eval_intervals (move_onset_time −0.05…+0.65 s)"
+        }
+        var weights: [WeightedIntervals] = []
+        for (key, w) in (o.intervalWeights ?? [:]).sorted(by: { $0.key < $1.key }) {
+            switch key {
+            case "trials": weights.append(WeightedIntervals(name: "intervals/trials", intervals: trials, weight: w))
+            case "nlb_eval_intervals": weights.append(WeightedIntervals(name: "nlb_eval_intervals", intervals: evalSet ?? Intervals(), weight: w))
+            default: warnings.append(DataWarning(file: file, field: key, message: "NWB files offer weights for 'trials' and 'nlb_eval_intervals' only; ignored"))
+            }
+        }
+
+        var recording = Recording(
+            sessionID: sessionID, subjectID: subjectID, heldOut: o.heldOut ?? false, domain: domain,
+            spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: unitIDs,
+            behaviourTimes: b.times, behaviour: b.values, behaviourDim: b.dim, position: [],
+            normalizationMean: norm.mean, normalizationStd: norm.std, trials: trials, movementPhases: [:],
+            trainDomain: train, validDomain: valid, testDomain: test,
+            lossWeights: weights, evalIntervals: evalSet, spikeSource: source)
+        clipSplits(&recording, file: file, warnings: &warnings)
+        try recording.validate(file: file)
+
+        let summary = RecordingSummary(
+            format: .nwb, sessionID: sessionID, subjectID: subjectID, units: unitCount, spikes: times.count,
+            domain: [[first, last]], duration: last - first, absoluteStart: nil, unitSpikeCounts: scan.perUnit,
+            behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom, nonFiniteSamples: b.nonFinite,
+            normalizationMean: norm.mean, normalizationStd: norm.std, normalizationSource: norm.source,
+            trials: trials.count, trialColumns: trialColumns, splitRule: rule.description,
+            train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
+            test: SplitSummary(recording.testDomain), evalIntervals: evalName,
+            lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
+            spikeLookup: lookup)
+        return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
+    }
+
+    // MARK: - Units
+
+    /// `group_<g>/elec<id>/unit_<row>` per unit (torch_brain's UTAH_ARRAY_SPIKES naming).
+    static func unitNames(_ f: HDF5File, unitCount: Int) throws -> [String] {
+        let table = "general/extracellular_ephys/electrodes"
+        guard f.exists("units/electrodes"), f.exists("\(table)/group_name") else {
+            return (0..<unitCount).map { "unit_\($0)" }
+        }
+        let regions = try f.readInt64s("units/electrodes")
+        var first: [Int64?] = []
+        if f.exists("units/electrodes_index") {
+            let ends = try f.readInt64s("units/electrodes_index")
+            guard ends.count == unitCount else {
+                throw DataError.invalid(file: f.path, field: "units/electrodes_index", reason: "\(ends.count) entries for \(unitCount) units")
+            }
+            var start: Int64 = 0
+            for e in ends {
+                guard e >= start, e <= Int64(regions.count) else {
+                    throw DataError.invalid(file: f.path, field: "units/electrodes_index", reason: "entry \(e) outside \(start)...\(regions.count)")
+                }
+                first.append(e > start ? regions[Int(start)] : nil)
+                start = e
+            }
+        } else {
+            guard regions.count == unitCount else {
+                throw DataError.invalid(file: f.path, field: "units/electrodes", reason: "\(regions.count) entries for \(unitCount) units")
+            }
+            first = regions.map { $0 }
+        }
+        let groups = try f.readStrings("\(table)/group_name")
+        let ids = f.exists("\(table)/id") ? try f.readInt64s("\(table)/id") : groups.indices.map { Int64($0) }
+        guard ids.count == groups.count else {
+            throw DataError.invalid(file: f.path, field: "\(table)/id", reason: "\(ids.count) ids for \(groups.count) electrodes")
+        }
+        return try first.enumerated().map { u, e in
+            guard let e else { return "unit_\(u)" }
+            guard e >= 0, e < Int64(groups.count) else {
+                throw DataError.invalid(file: f.path, field: "units/electrodes", reason: "unit \(u) names electrode row \(e), outside 0..<\(groups.count)")
+            }
+            return "group_\(groups[Int(e)])/elec\(ids[Int(e)])/unit_\(u)"
+        }
+    }
+
+    // MARK: - Behaviour
+
+    struct Behaviour {
+        var path: String, times: [Double], values: [Float], dim: Int, derivedFrom: String?, nonFinite: Int
+    }
+
+    static let behaviourRoots = ["processing/behavior", "processing/behaviour"]
+
+    /// Finds the series to decode: the option (a name under `processing/behavior`, possibly in a
+    /// container, or a full path), else the first velocity series, else a position series.
+    static func resolveSeries(_ f: HDF5File, _ o: ReaderOptions) throws -> (path: String, derive: Bool) {
+        let roots = behaviourRoots.filter { f.isGroup($0) }
+        func find(_ name: String) throws -> String? {
+            if name.contains("/"), f.exists("\(name)/data") { return name }
+            for r in roots {
+                if f.exists("\(r)/\(name)/data") { return "\(r)/\(name)" }
+                for c in try f.children(of: r) where f.isGroup("\(r)/\(c)") && f.exists("\(r)/\(c)/\(name)/data") {
+                    return "\(r)/\(c)/\(name)"
+                }
+            }
+            return nil
+        }
+        if let want = o.behaviour {
+            if let p = try find(want) { return (p, false) }
+            if want.hasSuffix("_vel"), let p = try find(String(want.dropLast(4)) + "_pos") { return (p, true) }
+            throw DataError.missing(file: f.path, field: want.contains("/") ? want : "\(roots.first ?? "processing/behavior")/\(want)")
+        }
+        for name in velocityNames { if let p = try find(name) { return (p, false) } }
+        for name in velocityNames { if let p = try find(String(name.dropLast(4)) + "_pos") { return (p, true) } }
+        throw DataError.missing(file: f.path, field: roots.isEmpty ? "processing/behavior" : "\(roots[0])/hand_vel")
+    }
+
+    static func readBehaviour(_ f: HDF5File, _ o: ReaderOptions, warnings: inout [DataWarning]) throws -> Behaviour {
+        let file = f.path
+        let (p, derive) = try resolveSeries(f, o)
+        let shape = try f.shape("\(p)/data")
+        guard shape.count == 1 || (shape.count == 2 && (1...64).contains(shape[1])) else {
+            throw DataError.invalid(file: file, field: "\(p)/data", reason: "expected shape [T, D], found \(shape)")
+        }
+        guard try f.typeClass("\(p)/data") == .float || f.typeClass("\(p)/data") == .integer else {
+            throw DataError.invalid(file: file, field: "\(p)/data", reason: "expected numbers, found \(try f.typeClass("\(p)/data"))")
+        }
+        let count = shape[0], dim = shape.count == 2 ? shape[1] : 1
+        var values = try f.readFloats("\(p)/data")
+        let conversion = f.hasAttribute("conversion", at: "\(p)/data") ? try f.attributeDouble("conversion", at: "\(p)/data") : 1
+        let shift = f.hasAttribute("offset", at: "\(p)/data") ? try f.attributeDouble("offset", at: "\(p)/data") : 0
+        guard conversion.isFinite, conversion != 0, shift.isFinite else {
+            throw DataError.invalid(file: file, field: "\(p)/data/@conversion", reason: "conversion \(conversion), offset \(shift)")
+        }
+        if conversion != 1 || shift != 0 { values = values.map { Float(Double($0) * conversion + shift) } }
+        let times = try seriesTimes(f, p, count: count)
+        try checkSortedFinite(times, field: f.exists("\(p)/timestamps") ? "\(p)/timestamps" : "\(p)/starting_time", file: file)
+        if derive {
+            values = differentiate(values, times: times, dim: dim)
+            warnings.append(DataWarning(file: file, field: p,
+                                        message: "no velocity series; velocity derived from this position by central differences"))
+        }
+        let nonFinite = nonFiniteRows(values, dim: dim)
+        if nonFinite > 0 {
+            warnings.append(DataWarning(file: file, field: p,
+                                        message: "\(nonFinite) of \(count) samples are not finite; masked out of loss and metrics"))
+        }
+        return Behaviour(path: derive ? "\(p) (differentiated)" : p, times: times, values: values, dim: dim,
+                         derivedFrom: derive ? p : nil, nonFinite: nonFinite)
+    }
+
+    /// `timestamps`, or `starting_time + i / rate`.
+    static func seriesTimes(_ f: HDF5File, _ p: String, count: Int) throws -> [Double] {
+        if f.exists("\(p)/timestamps") {
+            let t = try f.readDoubles("\(p)/timestamps")
+            guard t.count == count else {
+                throw DataError.invalid(file: f.path, field: "\(p)/timestamps", reason: "\(t.count) timestamps for \(count) samples")
+            }
+            return t
+        }
+        guard f.exists("\(p)/starting_time") else { throw DataError.missing(file: f.path, field: "\(p)/timestamps") }
+        let start = try f.readDoubles("\(p)/starting_time")
+        let rate = try f.attributeDouble("rate", at: "\(p)/starting_time")
+        guard start.count == 1, start[0].isFinite else {
+            throw DataError.invalid(file: f.path, field: "\(p)/starting_time", reason: "expected one finite number")
+        }
+        guard rate.isFinite, rate > 0, rate < 1e7 else {
+            throw DataError.invalid(file: f.path, field: "\(p)/starting_time/@rate", reason: "must be positive, found \(rate)")
+        }
+        return (0..<count).map { start[0] + Double($0) / rate }
+    }
+
+    /// Every TimeSeries under `processing/behavior` (one container level deep).
+    static func behaviourSeries(_ f: HDF5File) throws -> [BehaviourSeries] {
+        var out: [BehaviourSeries] = []
+        func add(_ p: String) throws {
+            guard f.exists("\(p)/data") else { return }
+            let shape = try f.shape("\(p)/data")
+            var rate: Double?
+            var kind = "TimeSeries (timestamps)"
+            if f.exists("\(p)/timestamps") {
+                let n = try f.shape("\(p)/timestamps").first ?? 0
+                if n <= 10_000_000 { rate = estimatedRate(try f.readDoubles("\(p)/timestamps")) }
+            } else if f.exists("\(p)/starting_time") {
+                kind = "TimeSeries (starting_time + rate)"
+                rate = f.hasAttribute("rate", at: "\(p)/starting_time") ? try f.attributeDouble("rate", at: "\(p)/starting_time") : nil
+            }
+            out.append(BehaviourSeries(name: p, kind: kind, rateHz: rate, columns: ["data": shape]))
+        }
+        for r in behaviourRoots where f.isGroup(r) {
+            for c in try f.children(of: r) where f.isGroup("\(r)/\(c)") {
+                if f.exists("\(r)/\(c)/data") { try add("\(r)/\(c)") } else {
+                    for g in try f.children(of: "\(r)/\(c)") where f.isGroup("\(r)/\(c)/\(g)") { try add("\(r)/\(c)/\(g)") }
+                }
+            }
+        }
+        return out
+    }
+
+    static func optionalString(_ f: HDF5File, _ p: String) throws -> String? {
+        guard f.exists(p), !f.isGroup(p) else { return nil }
+        return try f.readStrings(p).first
+    }
+}
