@@ -36,7 +36,8 @@ extension CPUDevice {
                 let row = s + r * nk
                 var mx = -Float.infinity
                 for j in 0..<nk { mx = max(mx, row[j]) }
-                let sum = VectorMath.expShifted(row, nk, shift: mx)
+                var sum: Float = 0
+                for j in 0..<nk { let e = expf(row[j] - mx); row[j] = e; sum += e }
                 lp[(q0 + r) * heads + h] = mx + logf(sum)
                 let inv = 1 / sum
                 if dropout.isActive {
@@ -81,7 +82,8 @@ extension CPUDevice {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
                         qH, Int32(q.ld), kH, Int32(k.ld), 0, p, Int32(nk))
             for r in 0..<nq {
-                _ = VectorMath.expShifted(p + r * nk, nk, shift: lp[(q0 + r) * heads + h])
+                let row = p + r * nk, l = lp[(q0 + r) * heads + h]
+                for j in 0..<nk { row[j] = expf(row[j] - l) }
             }
             // dPd[nq, nk] = dO · vᵀ
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), 1,
