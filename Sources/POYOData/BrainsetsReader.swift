@@ -273,11 +273,8 @@ public enum BrainsetsReader {
             warnings.append(DataWarning(file: file, field: field,
                                         message: "no '\(g)/vel'; velocity derived from position by central differences"))
         }
-        let nonFinite = nonFiniteRows(values, dim: dim)
-        if nonFinite > 0 {
-            warnings.append(DataWarning(file: file, field: field,
-                                        message: "\(nonFinite) of \(count) samples are not finite; masked out of loss and metrics"))
-        }
+        let (nonFinite, warning) = nonFiniteWarning(values, dim: dim, count: count, file: file, field: field)
+        if let warning { warnings.append(warning) }
         var position: [Float] = []
         if f.exists("\(g)/pos"), try f.shape("\(g)/pos") == [count, 2] {
             position = try f.readFloats("\(g)/pos")

@@ -291,11 +291,8 @@ public enum NWBReader {
             warnings.append(DataWarning(file: file, field: p,
                                         message: "no velocity series; velocity derived from this position by central differences"))
         }
-        let nonFinite = nonFiniteRows(values, dim: dim)
-        if nonFinite > 0 {
-            warnings.append(DataWarning(file: file, field: p,
-                                        message: "\(nonFinite) of \(count) samples are not finite; masked out of loss and metrics"))
-        }
+        let (nonFinite, warning) = nonFiniteWarning(values, dim: dim, count: count, file: file, field: p)
+        if let warning { warnings.append(warning) }
         return Behaviour(path: derive ? "\(p) (differentiated)" : p, times: times, values: values, dim: dim,
                          derivedFrom: derive ? p : nil, nonFinite: nonFinite)
     }

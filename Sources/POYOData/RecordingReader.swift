@@ -314,6 +314,13 @@ func differentiate(_ pos: [Float], times: [Double], dim: Int) -> [Float] {
 }
 
 /// Rows of `[T, dim]` values with any non-finite entry.
+/// The warning both readers give when behaviour samples are not finite (they are masked), or nil.
+func nonFiniteWarning(_ values: [Float], dim: Int, count: Int, file: String, field: String) -> (Int, DataWarning?) {
+    let n = nonFiniteRows(values, dim: dim)
+    guard n > 0 else { return (0, nil) }
+    return (n, DataWarning(file: file, field: field, message: "\(n) of \(count) samples are not finite; masked out of loss and metrics"))
+}
+
 func nonFiniteRows(_ values: [Float], dim: Int) -> Int {
     guard dim > 0 else { return 0 }
     var n = 0
