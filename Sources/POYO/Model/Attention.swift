@@ -99,7 +99,7 @@ extension Layers {
         }
         let (qv, kv, vv) = views(c, inner: inner)
         let scale = 1 / Float(headDim).squareRoot()
-        if let kvT = c.kv {
+        if c.kv != nil {
             // Cross-attention: separate q and kv projections.
             let dq = try tensor(queries.rows, inner), dkv = try tensor(keys.rows, 2 * inner)
             dev.attentionBackward(dOut: dMerged, q: qv, k: kv, v: vv, out: c.out, lse: c.lse,
@@ -116,7 +116,6 @@ extension Layers {
             linearBackward(dkv, x: c.lnContext!.out.matrix, rows: keys.rows, "\(p).to_kv", bias: false, dX: dLnC.matrix)
             layerNormBackward(c.lnQuery, "\(p).norm", dOut: dLnQ, dX: dQuery)
             if let dContext { layerNormBackward(c.lnContext!, "\(p).norm_context", dOut: dLnC, dX: dContext) }
-            _ = kvT
         } else {
             let dqkv = try tensor(queries.rows, 3 * inner)
             dev.attentionBackward(dOut: dMerged, q: qv, k: kv, v: vv, out: c.out, lse: c.lse,
