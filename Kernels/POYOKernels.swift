@@ -11,12 +11,22 @@ public enum POYOKernels {
         }
     }
 
-    /// The source of `Kernels/cl/<name>.cl`. A missing file is an error of its own, never an empty
+    /// The folder the `.cl` files are read from: `$POYO_KERNELS_DIR` when set (the GPU bundle's
+    /// wrapper sets it, since a binary started through a carried dynamic loader sees the loader as
+    /// its executable), else the resource bundle beside the executable or in the build folder.
+    public static var directory: URL {
+        if let d = ProcessInfo.processInfo.environment["POYO_KERNELS_DIR"], !d.isEmpty {
+            return URL(fileURLWithPath: d)
+        }
+        return Bundle.module.bundleURL.appendingPathComponent("cl")
+    }
+
+    /// The source of `<directory>/<name>.cl`. A missing file is an error of its own, never an empty
     /// string (which would surface later as a baffling build failure).
     public static func source(_ name: String) throws -> String {
-        guard let url = Bundle.module.url(forResource: name, withExtension: "cl", subdirectory: "cl"),
-              let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw LoadError.missing(name, searched: Bundle.module.bundleURL.appendingPathComponent("cl").path)
+        let url = directory.appendingPathComponent("\(name).cl")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw LoadError.missing(name, searched: directory.path)
         }
         return text
     }

@@ -1,18 +1,12 @@
 import Compute
 import Foundation
 import POYO
-import POYOData
 import Testing
 import TestSupport
 
-/// Parity with torch_brain's POYO on every fixture in the golden directory
-/// (tolerances of ../shared/golden/README.md: a float32 engine against the float64 reference).
+/// Parity with torch_brain's POYO on every fixture in the golden directory, through `GoldenCheck`
+/// (the same code and tolerances as `poyo-bench golden`).
 @Suite struct GoldenTests {
-    static let outputTolerance = 1e-5
-    static let lossTolerance = 1e-6
-    static let gradTolerance = 2e-5
-    static let trainTolerance = 2e-5
-
     @Test func goldenDirectoryHasFixtures() throws {
         #expect(try !GoldenFixture.all().isEmpty, "no *.safetensors in \(GoldenFixture.directory.path)")
     }
@@ -21,73 +15,41 @@ import TestSupport
     func fixtureMatchesReference(_ url: URL) throws {
         try checkFixture(url, device: CPUDevice())
     }
+
+    /// The check must be able to fail: a fixture whose expected output is perturbed by 1e-4 of its
+    /// largest value fails the output group and nothing else.
+    @Test func perturbedFixtureFails() throws {
+        let url = try GoldenFixture.all().first { $0.lastPathComponent.contains("tiny") } ?? GoldenFixture.all()[0]
+        let file = try SafeTensorsFile(path: url.path)
+        let entry = try file.entry("expected.output")
+        let out = try file.floats("expected.output")
+        let peak = Double(out.map { abs($0) }.max() ?? 1)
+        // Patch the first element in place in a copy: payload offsets are relative to the data start,
+        // which is the file size less the payload size.
+        var bytes = try Data(contentsOf: url)
+        let payload = file.entries.values.map(\.range.upperBound).max() ?? 0
+        let at = bytes.count - payload + entry.range.lowerBound
+        if entry.dtype == "F64" {
+            var v = Double(out[0]) + 1e-4 * peak
+            withUnsafeBytes(of: &v) { bytes.replaceSubrange(at..<(at + 8), with: $0) }
+        } else {
+            var v = out[0] + Float(1e-4 * peak)
+            withUnsafeBytes(of: &v) { bytes.replaceSubrange(at..<(at + 4), with: $0) }
+        }
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let copy = dir.appendingPathComponent(url.lastPathComponent)
+        try bytes.write(to: copy)
+        let report = try GoldenCheck.run(fixture: copy, device: CPUDevice())
+        #expect(!report.passed)
+        #expect(report.groups.filter { !$0.passed }.map(\.name) == ["output"])
+    }
 }
 
-/// Runs one fixture on `device`, printing the worst error of each group.
+/// Runs one fixture on `device` through `GoldenCheck`, expecting every group within its bound.
 func checkFixture(_ url: URL, device: Device) throws {
-    let g = try GoldenFixture(url)
-    let model = try g.model(on: device)
-    let inputs = try model.prepare(g.batch)
-    let act = try model.forward(inputs)
-    var report: [String] = []
-
-    let out = compare(try device.download(act.prediction), try g.file.floats("expected.output"))
-    report.append("output \(String(format: "%.2e", out.error))")
-    #expect(out.error <= GoldenTests.outputTolerance, "\(g.name) expected.output: \(out)")
-
-    var worstLatent = 0.0
-    for (key, t) in [("expected.latents_after_encoder", act.latentsAfterEncoder),
-                     ("expected.latents_after_layer0", act.latentsAfterLayer(0)),
-                     ("expected.latents_final", act.latentsFinal)] {
-        let c = compare(try device.download(t), try g.file.floats(key))
-        worstLatent = max(worstLatent, c.error)
-        #expect(c.error <= GoldenTests.outputTolerance, "\(g.name) \(key): \(c)")
-    }
-    report.append("latents \(String(format: "%.2e", worstLatent))")
-
-    let loss = Double(try device.readScalar(act.loss))
-    let refLoss = Double(try g.file.floats("expected.loss")[0])
-    let lossErr = abs(loss - refLoss) / abs(refLoss)
-    report.append("loss \(String(format: "%.2e", lossErr))")
-    #expect(lossErr <= GoldenTests.lossTolerance, "\(g.name) loss \(loss) vs \(refLoss)")
-
-    model.params.zeroGrads()
-    try model.backward(act)
-    var worstGrad = (0.0, "")
-    for spec in model.params.specs {
-        let ours = try device.download(model.params.grad(spec.name))
-        let ref = try g.file.floats("grad.\(spec.name)")
-        let c = compare(ours, ref)
-        if c.error > worstGrad.0 { worstGrad = (c.error, spec.name) }
-        #expect(c.error <= GoldenTests.gradTolerance, "\(g.name) grad.\(spec.name): \(c)")
-        // Rows the reference leaves exactly zero (padding, unreferenced vocab rows, token type 3).
-        let width = spec.shape.last ?? 1
-        for row in 0..<(ref.count / width) where ref[(row * width)..<((row + 1) * width)].allSatisfy({ $0 == 0 }) {
-            #expect(ours[(row * width)..<((row + 1) * width)].allSatisfy { $0 == 0 },
-                    "\(g.name) grad.\(spec.name) row \(row) must be exactly zero")
-        }
-    }
-    report.append("grads \(String(format: "%.2e", worstGrad.0)) (\(worstGrad.1))")
-
-    // Five AdamW steps on the same batch, with the fixture's optimizer settings.
-    let optJSON = g.file.metadata["train_optimizer"] ?? "{}"
-    let opt = (try? JSONSerialization.jsonObject(with: Data(optJSON.utf8))) as? [String: Any] ?? [:]
-    let lr = Float((opt["lr"] as? Double) ?? 1e-3)
-    let betas = (opt["betas"] as? [Double]) ?? [0.9, 0.999]
-    let adam = try AdamW(params: model.params, beta1: Float(betas[0]), beta2: Float(betas[1]),
-                         eps: Float((opt["eps"] as? Double) ?? 1e-8), weightDecay: Float((opt["weight_decay"] as? Double) ?? 1e-4))
-    let refLosses = try g.file.floats("train.losses")
-    var worstTrain = 0.0
-    for step in 0..<refLosses.count {
-        let a = try model.forward(inputs)
-        let l = Double(try device.readScalar(a.loss))
-        let err = abs(l - Double(refLosses[step])) / abs(Double(refLosses[step]))
-        worstTrain = max(worstTrain, err)
-        #expect(err <= GoldenTests.trainTolerance, "\(g.name) train.losses[\(step)]: \(l) vs \(refLosses[step])")
-        model.params.zeroGrads()
-        try model.backward(a)
-        try adam.step(lr: lr, beta1: nil)
-    }
-    report.append("train.losses \(String(format: "%.2e", worstTrain))")
-    print("golden \(g.name) on \(device.kind.rawValue): " + report.joined(separator: ", "))
+    let report = try GoldenCheck.run(fixture: url, device: device)
+    for failure in report.failures { Issue.record(Comment(rawValue: failure)) }
+    #expect(report.groups.count == 6)
+    print(report.summaryLine)
 }

@@ -5,10 +5,11 @@ import POYO
 import POYOData
 
 /// Times POYO on a device: `kernels` times every op at the shapes of the 1.3M and 11.8M configs
-/// (validated against the CPU backend first); `step` times full training steps.
+/// (validated against the CPU backend first); `step` times full training steps; `golden` checks
+/// the torch_brain golden fixtures on a device.
 @main
 struct PoyoBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "poyo-bench", abstract: "Time POYO training steps and kernels.",
-        subcommands: [Kernels.self, Step.self])
+        subcommands: [Kernels.self, Step.self, Golden.self])
 }

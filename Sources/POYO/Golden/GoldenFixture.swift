@@ -1,9 +1,9 @@
 import Compute
 import Foundation
-import POYO
 import POYOData
 
 /// A torch_brain golden fixture (`../shared/golden/*.safetensors`): model, batch and references.
+/// `GoldenCheck` runs one on a device; the golden tests and `poyo-bench golden` both go through it.
 public struct GoldenFixture {
     public let file: SafeTensorsFile
     public let config: POYOConfig
@@ -12,15 +12,20 @@ public struct GoldenFixture {
     public let batch: Batch
     public var name: String { URL(fileURLWithPath: file.path).lastPathComponent }
 
-    /// The directory named by `POYO_GOLDEN_DIR`, else `../shared/golden` beside the repository.
-    public static var directory: URL {
-        if let d = ProcessInfo.processInfo.environment["POYO_GOLDEN_DIR"], !d.isEmpty { return URL(fileURLWithPath: d) }
-        return packageRoot().deletingLastPathComponent().appendingPathComponent("shared/golden")
-    }
-
-    public static func all() throws -> [URL] {
-        let items = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-        return items.filter { $0.hasSuffix(".safetensors") }.sorted().map { directory.appendingPathComponent($0) }
+    /// The `*.safetensors` fixtures in `directory`, sorted by name. A missing or empty folder is an
+    /// error naming it: a golden check that checked nothing must not pass.
+    public static func files(in directory: URL) throws -> [URL] {
+        let items: [String]
+        do {
+            items = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        } catch {
+            throw POYOError.checkpoint(path: directory.path, reason: "golden fixture folder not readable")
+        }
+        let names = items.filter { $0.hasSuffix(".safetensors") }.sorted()
+        if names.isEmpty {
+            throw POYOError.checkpoint(path: directory.path, reason: "no golden fixtures (*.safetensors) here")
+        }
+        return names.map { directory.appendingPathComponent($0) }
     }
 
     public init(_ url: URL) throws {
