@@ -2,7 +2,7 @@ import Foundation
 import POYO
 
 /// Training progress: a redrawn bar on a terminal, plain step lines otherwise (logs, CI).
-struct ProgressPrinter {
+final class ProgressPrinter: TrainingObserver {
     let isTerminal = isatty(STDERR_FILENO) == 1
     let plainEvery: Int
     let start = Date()
@@ -38,6 +38,15 @@ struct ProgressPrinter {
             FileHandle.standardError.write(Data((line(r) + "\n").utf8))
         }
     }
+
+    func stepped(_ r: StepReport) { report(r) }
+
+    func validated(_ v: EvaluationResult, step: Int, isBest: Bool) {
+        message(String(format: "validation at step %d: R² %.4f over %d sessions (%.1f s)%@", step, v.mean, v.r2.count,
+                       v.seconds, isBest ? ", best so far" : ""))
+    }
+
+    func note(_ text: String) { message(text) }
 
     /// A message that must not be overwritten by the bar.
     func message(_ s: String) {

@@ -6,6 +6,50 @@ struct CLIResult {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// True when the process was ended by a signal (`status` is then the signal number).
+    var signaled = false
+}
+
+/// A started `poyo` process whose output is collected in the background.
+final class RunningCLI: @unchecked Sendable {
+    let process = Process()
+    private let group = DispatchGroup()
+    private var out = Data()
+    private var err = Data()
+
+    init(_ args: [String], environment extra: [String: String]) throws {
+        process.executableURL = CLI.binary
+        process.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in extra { env[k] = v }
+        process.environment = env
+        let outPipe = Pipe()
+        let errPipe = Pipe()
+        process.standardOutput = outPipe
+        process.standardError = errPipe
+        try process.run()
+        // Read both pipes while it runs so a chatty child never blocks on a full pipe.
+        group.enter()
+        DispatchQueue.global().async {
+            self.out = outPipe.fileHandleForReading.readDataToEndOfFile()
+            self.group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            self.err = errPipe.fileHandleForReading.readDataToEndOfFile()
+            self.group.leave()
+        }
+    }
+
+    func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
+
+    func wait() -> CLIResult {
+        group.wait()
+        process.waitUntilExit()
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                         stderr: String(decoding: err, as: UTF8.self),
+                         signaled: process.terminationReason == .uncaughtSignal)
+    }
 }
 
 enum CLI {
@@ -21,27 +65,11 @@ enum CLI {
     }
 
     static func run(_ args: [String], environment extra: [String: String] = [:]) throws -> CLIResult {
-        let p = Process()
-        p.executableURL = binary
-        p.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in extra { env[k] = v }
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Read both pipes before waiting so a chatty child never blocks on a full pipe.
-        final class Box: @unchecked Sendable { var data = Data() }
-        let outBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return CLIResult(status: p.terminationStatus, stdout: String(decoding: outBox.data, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+        try RunningCLI(args, environment: extra).wait()
+    }
+
+    static func start(_ args: [String], environment extra: [String: String] = [:]) throws -> RunningCLI {
+        try RunningCLI(args, environment: extra)
     }
 }
 

@@ -2,6 +2,7 @@ import Compute
 import Foundation
 import POYO
 import POYOData
+import TestSupport
 
 /// A small POYO (dim 32, depth 1, 4 latents/step) and a small synthetic dataset, quick in debug builds.
 enum Small {
@@ -18,6 +19,14 @@ enum Small {
         let m = try POYOModel(config: config, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary, device: device)
         try m.params.initialize(seed: seed)
         return m
+    }
+
+    /// A training session of the small config on `data`, writing into a fresh temporary folder.
+    static func session(_ data: Dataset, options: TrainOptions = options(), device: Device = CPUDevice()) throws
+        -> TrainingSession
+    {
+        try TrainingSession(config: ConfigFile(model: config, train: options), data: data,
+                            dataDescription: "small synthetic", device: device, folder: try makeTempDirectory("session"))
     }
 
     static func options(steps: Int = 6, seed: UInt64 = 5) -> TrainOptions {

@@ -23,12 +23,12 @@ import TestSupport
         var options = Small.options(steps: 20)
         options.batchSize = 3
         let cl = try Self.openCL()
-        let onCPU = try Trainer(model: try Small.model(data, device: CPUDevice()), recordings: data.recordings, options: options)
-        let onCL = try Trainer(model: try Small.model(data, device: cl), recordings: data.recordings, options: options)
+        let onCPU = try Small.session(data, options: options, device: CPUDevice())
+        let onCL = try Small.session(data, options: options, device: cl)
         var worst = 0.0
         for s in 0..<20 {
             let before = cl.readbackCount
-            let a = try onCPU.step(s).loss, b = try onCL.step(s).loss
+            let a = try onCPU.step().loss, b = try onCL.step().loss
             #expect(cl.readbackCount - before == 1, "step \(s) read back \(cl.readbackCount - before) times")
             let rel = abs(a - b) / abs(a)
             worst = max(worst, rel)

@@ -9,8 +9,8 @@ import TestSupport
     @Test func sameSeedSameLosses() throws {
         let data = try Small.dataset()
         func run() throws -> [Double] {
-            let t = try Trainer(model: try Small.model(data), recordings: data.recordings, options: Small.options())
-            return try (0..<6).map { try t.step($0).loss }
+            let t = try Small.session(data, options: Small.options())
+            return try (0..<6).map { _ in try t.step().loss }
         }
         let a = try run(), b = try run()
         #expect(a == b, "losses differ between identical runs: \(a) vs \(b)")
@@ -19,19 +19,19 @@ import TestSupport
 
     @Test func differentSeedDifferentLosses() throws {
         let data = try Small.dataset()
-        let t1 = try Trainer(model: try Small.model(data), recordings: data.recordings, options: Small.options(seed: 1))
-        let t2 = try Trainer(model: try Small.model(data), recordings: data.recordings, options: Small.options(seed: 2))
-        #expect(try t1.step(0).loss != t2.step(0).loss)
+        let t1 = try Small.session(data, options: Small.options(seed: 1))
+        let t2 = try Small.session(data, options: Small.options(seed: 2))
+        #expect(try t1.step().loss != t2.step().loss)
     }
 
     /// Inside a step the only device→host read is the loss scalar.
     @Test func oneReadbackPerStep() throws {
         let data = try Small.dataset()
         let device = CPUDevice()
-        let t = try Trainer(model: try Small.model(data, device: device), recordings: data.recordings, options: Small.options())
-        _ = try t.step(0)
+        let t = try Small.session(data, options: Small.options(), device: device)
+        _ = try t.step()
         let before = device.readbackCount
-        for s in 1..<4 { _ = try t.step(s) }
+        for _ in 1..<4 { _ = try t.step() }
         #expect(device.readbackCount - before == 3)
     }
 
@@ -79,7 +79,7 @@ import TestSupport
 
     @Test func validationProducesPerSessionR2() throws {
         let data = try Small.dataset()
-        let t = try Trainer(model: try Small.model(data), recordings: data.recordings, options: Small.options())
+        let t = try Small.session(data, options: Small.options())
         let v = try t.validate()
         #expect(Set(v.r2.keys) == Set(data.sessionIDs))
         #expect(v.mean.isFinite && v.windows > 0)
@@ -89,7 +89,7 @@ import TestSupport
         let data = try Small.dataset()
         var o = Small.options()
         o.batchSize = 0
-        #expect(throws: POYOError.self) { try Trainer(model: try Small.model(data), recordings: data.recordings, options: o) }
+        #expect(throws: POYOError.self) { try Small.session(data, options: o) }
     }
 
     @Test func batchWithOutOfRangeIndexIsRejected() throws {

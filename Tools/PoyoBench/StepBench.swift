@@ -24,6 +24,10 @@ struct Step: ParsableCommand {
         let m = try POYOModel(config: config, unitVocab: unitVocab, sessionVocab: sessionVocab, device: device)
         try m.params.initialize(seed: 1)
         let opt = try LAMB(params: m.params)
+        // The training step itself (`TrainingStepper`, as `TrainingSession.step()` runs it), on a
+        // fixed batch per size, under a flat 1e-3 schedule: sampling and tokenising are not timed.
+        let stepper = TrainingStepper(model: m, optimizer: opt, schedule: OneCycleSchedule(maxLR: 1e-3, totalSteps: 1, pctStart: 1),
+                                      seeds: RunSeeds(root: 1))
         for b in batch.split(separator: ",").compactMap({ Int($0) }) {
             let batch = SyntheticBatch.make(config: config, windows: b, units: units, spikesPerWindow: spikes,
                                             outputsPerWindow: 100, unitVocabSize: unitVocab.count,
@@ -31,12 +35,7 @@ struct Step: ParsableCommand {
             var times: [Double] = []
             for s in 0..<(steps + 1) {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                let inputs = try m.prepare(batch)
-                let a = try m.forward(inputs, dropoutSeed: UInt64(s))
-                m.params.zeroGrads()
-                try m.backward(a)
-                try opt.step(lr: 1e-3, beta1: nil)
-                _ = try device.readScalar(a.loss)
+                _ = try stepper.step(batch, index: s)
                 let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
                 if s > 0 { times.append(dt) }   // first step warms up
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Compute
 
 /// Errors reading or writing `.safetensors` files; each names the file.
 public enum SafeTensorsError: Error, CustomStringConvertible {
@@ -67,8 +68,12 @@ public struct SafeTensorsFile {
             }
             guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
                   let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
-                  offs[0] >= 0, offs[0] <= offs[1], offs[1] <= payload
+                  offs[0] >= 0, offs[0] <= offs[1]
             else { throw SafeTensorsError.malformed(path: path, reason: "bad entry for '\(key)'") }
+            guard offs[1] <= payload else {
+                throw SafeTensorsError.malformed(path: path, reason: "truncated: tensor '\(key)' ends at byte \(offs[1]) "
+                                                 + "of the data, the file holds \(payload)")
+            }
             guard let size = SafeTensorsFile.elementSize(dtype) else {
                 throw SafeTensorsError.malformed(path: path, reason: "unsupported dtype \(dtype) for '\(key)'")
             }
@@ -79,7 +84,21 @@ public struct SafeTensorsFile {
         }
         self.entries = entries
         self.metadata = meta
+        // Files we write carry a SHA-256 of the tensor payload: a flipped bit or a truncation
+        // anywhere in the tensors is an error naming the file, never silently wrong weights.
+        if let expected = meta[SafeTensorsFile.checksumKey] {
+            let payloadBytes = [UInt8](d[(d.startIndex + dataStart)...])
+            guard SHA256.hex(SHA256.digest(payloadBytes)) == expected else {
+                throw SafeTensorsError.malformed(path: path, reason: "tensor data does not match its SHA-256 (corrupt or altered)")
+            }
+        }
     }
+
+    /// Metadata key of the payload checksum (lower-case hex SHA-256 of every byte after the header).
+    public static let checksumKey = "payload_sha256"
+
+    /// Whether the file carried a payload checksum (verified when it was opened).
+    public var hasChecksum: Bool { metadata[SafeTensorsFile.checksumKey] != nil }
 
     static func elementSize(_ dtype: String) -> Int? {
         switch dtype {
@@ -165,7 +184,11 @@ public struct SafeTensorsWriter {
             header[t.name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
             offset += t.bytes.count
         }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var sha = SHA256()
+        for t in ordered { sha.update([UInt8](t.bytes)) }
+        var meta = metadata
+        meta[SafeTensorsFile.checksumKey] = SHA256.hex(sha.finalize())
+        header["__metadata__"] = meta
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }   // pad with spaces to keep data 8-aligned
         var out = Data(capacity: 8 + json.count + offset)
@@ -184,24 +207,45 @@ public struct SafeTensorsWriter {
     }
 }
 
-/// Temp file + rename in the same directory.
+/// Durable replace-by-rename: the data goes to a temporary file in the same folder, is flushed to
+/// disk (fsync), renamed over the old file, and the folder is flushed too. A kill or power loss at
+/// any instant leaves either the old complete file or the new complete file under the name.
 public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)")
-        do {
-            try data.write(to: tmp)
-            if rename(tmp.path, url.path) != 0 {
-                let err = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: tmp)
-                throw SafeTensorsError.writeFailed(path: path, reason: err)
+        let folder = url.deletingLastPathComponent().path
+        let tmp = folder + "/.\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        func fail(_ what: String) -> SafeTensorsError {
+            let reason = "\(what): \(String(cString: strerror(errno)))"
+            unlink(tmp)
+            return SafeTensorsError.writeFailed(path: path, reason: reason)
+        }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw fail("cannot create \(tmp)") }
+        var ok = true
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while ok && offset < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { ok = false } else { offset += n }
             }
-        } catch let e as SafeTensorsError {
-            throw e
-        } catch {
-            try? FileManager.default.removeItem(at: tmp)
-            throw SafeTensorsError.writeFailed(path: path, reason: error.localizedDescription)
+        }
+        guard ok else {
+            close(fd)
+            throw fail("write")
+        }
+        guard fsync(fd) == 0 else {
+            close(fd)
+            throw fail("fsync")
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else { throw fail("rename") }
+        // The rename itself is durable only once the folder is flushed.
+        let dir = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 {
+            fsync(dir)
+            close(dir)
         }
     }
 }

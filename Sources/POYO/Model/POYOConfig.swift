@@ -82,7 +82,7 @@ public struct POYOConfig: Codable, Equatable, Sendable {
 
     /// Checks the constraints the engine relies on; a clear message instead of a bad shape later.
     public func validate() throws {
-        func bad(_ s: String) -> POYOError { .invalidConfig(s) }
+        func bad(_ s: String) -> POYOError { .invalidConfig("model: " + s) }
         guard dim > 0, depth >= 0, dimHead > 0, dimHead % 4 == 0 else { throw bad("dim, depth and dim_head must be positive (dim_head a multiple of 4)") }
         guard crossHeads > 0, selfHeads > 0, numLatentsPerStep > 0, dimOut > 0 else { throw bad("heads, num_latents_per_step and dim_out must be positive") }
         guard latentStep > 0, sequenceLength > 0, tMin > 0, tMax > tMin else { throw bad("need latent_step > 0, sequence_length > 0, 0 < t_min < t_max") }
@@ -91,10 +91,32 @@ public struct POYOConfig: Codable, Equatable, Sendable {
         }
     }
 
+    /// The config as `(key, value)` pairs in torch_brain's names, sorted by key, each value rendered
+    /// with its type: integers as integers, real numbers always with a decimal point or exponent
+    /// (`sequence_length: 1.0`), so `POYO(**config)` in torch_brain gets floats where it expects them.
+    public var typedFields: [(key: String, value: String)] {
+        func real(_ x: Double) -> String {
+            let s = "\(x)"
+            return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
+        }
+        func real(_ x: Float) -> String {
+            let s = "\(x)"
+            return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
+        }
+        let fields: [(String, String)] = [
+            ("atn_dropout", real(atnDropout)), ("cross_heads", "\(crossHeads)"), ("depth", "\(depth)"),
+            ("dim", "\(dim)"), ("dim_head", "\(dimHead)"), ("dim_out", "\(dimOut)"),
+            ("emb_init_scale", real(embInitScale)), ("ffn_dropout", real(ffnDropout)),
+            ("latent_step", real(latentStep)), ("lin_dropout", real(linDropout)),
+            ("num_latents_per_step", "\(numLatentsPerStep)"), ("self_heads", "\(selfHeads)"),
+            ("sequence_length", real(sequenceLength)), ("t_max", real(tMax)), ("t_min", real(tMin)),
+        ]
+        return fields.map { (key: $0.0, value: $0.1) }
+    }
+
+    /// JSON object of `typedFields` (checkpoint metadata, the run log).
     public func jsonString() -> String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        return (try? String(data: enc.encode(self), encoding: .utf8)) ?? "{}"
+        "{" + typedFields.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
     }
 }
 
@@ -107,7 +129,7 @@ public enum POYOError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidConfig(let s): return "invalid model config: \(s)"
+        case .invalidConfig(let s): return "invalid config: \(s)"
         case .checkpoint(let p, let r): return "\(p): \(r)"
         case .batch(let s): return "bad batch: \(s)"
         case .nonFinite(let s): return s

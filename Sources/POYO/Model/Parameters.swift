@@ -64,21 +64,21 @@ public final class ParameterSet {
         for s in specs { device.fill(grads[s.name]!, 0) }
     }
 
-    /// Loads values by name; shapes must match exactly.
-    public func load(from file: SafeTensorsFile) throws {
+    /// Loads values by name (`prefix` + parameter name); shapes must match exactly.
+    public func load(from file: SafeTensorsFile, prefix: String = "") throws {
         for s in specs {
-            let e = try file.entry(s.name)
+            let e = try file.entry(prefix + s.name)
             guard e.shape == s.shape else {
-                throw POYOError.checkpoint(path: file.path, reason: "tensor '\(s.name)' has shape \(e.shape), the model expects \(s.shape)")
+                throw POYOError.checkpoint(path: file.path, reason: "tensor '\(prefix + s.name)' has shape \(e.shape), the model expects \(s.shape)")
             }
-            try device.write(try file.floats(s.name), to: values[s.name]!)
+            try device.write(try file.floats(prefix + s.name), to: values[s.name]!)
         }
     }
 
-    /// Adds every value to a writer (reads the parameters back from the device).
-    public func save(into writer: inout SafeTensorsWriter) throws {
+    /// Adds every value to a writer under `prefix` + its name (reads the parameters back from the device).
+    public func save(into writer: inout SafeTensorsWriter, prefix: String = "") throws {
         for s in specs {
-            writer.add(s.name, floats: try device.download(values[s.name]!), shape: s.shape)
+            writer.add(prefix + s.name, floats: try device.download(values[s.name]!), shape: s.shape)
         }
     }
 }

@@ -5,12 +5,15 @@ import Yams
 /// A YAML run config with torch_brain's key names: model keys at the top level or under `model:`,
 /// and training keys `batch_size`, `steps`, `seed`, `optim: {base_lr, weight_decay, lr_decay_start}`,
 /// `eval_every`, `eval_batch_size`, `optimizer`, `train_transforms` (a `UnitDropout` entry) and
-/// `dataset` (a list of recordings, see `DatasetConfig`).
-public struct ConfigFile {
+/// `dataset` (a list of recordings, see `DatasetConfig`) or `data_root` (a folder of recordings; relative
+/// to the config file). `yaml()` writes a config this parser reads back unchanged (a run's `config.yaml`).
+public struct ConfigFile: Equatable {
     public var model: POYOConfig
     public var train: TrainOptions
     /// The recordings to train on (`dataset:`), when the config lists them.
     public var dataset: DatasetSpec?
+    /// A folder of recordings (`data_root:`), when the config names one instead of a list.
+    public var dataRoot: String?
 
     public init(model: POYOConfig = .poyo1_3M, train: TrainOptions = TrainOptions()) {
         self.model = model
@@ -21,6 +24,11 @@ public struct ConfigFile {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw POYOError.invalidConfig("\(path): cannot read the file")
         }
+        return try parse(yaml: text, path: path)
+    }
+
+    /// Parses YAML `text` read from `path` (which names it in errors and anchors relative paths).
+    public static func parse(yaml text: String, path: String) throws -> ConfigFile {
         let node: Any?
         do { node = try Yams.load(yaml: text) } catch {
             throw POYOError.invalidConfig("\(path): not valid YAML (\(error))")
@@ -32,7 +40,7 @@ public struct ConfigFile {
     static let modelKeys: Set<String> = ["dim", "depth", "dim_head", "cross_heads", "self_heads", "num_latents_per_step",
                                          "latent_step", "sequence_length", "dim_out", "t_min", "t_max", "emb_init_scale",
                                          "ffn_dropout", "lin_dropout", "atn_dropout"]
-    static let ignoredKeys: Set<String> = ["_target_", "defaults", "data_root", "log_dir", "wandb", "precision", "nodes",
+    static let ignoredKeys: Set<String> = ["_target_", "defaults", "log_dir", "wandb", "precision", "nodes",
                                            "gpus", "num_workers", "ckpt_path", "train_transform", "eval_transform",
                                            "sanity_check_validation", "epochs", "eval_epochs"]
 
@@ -69,10 +77,15 @@ public struct ConfigFile {
         for (k, v) in root where !modelKeys.contains(k) && k != "model" {
             switch k {
             case "dataset": cfg.dataset = try DatasetConfig.parse(v, configPath: path)
+            case "data_root":
+                guard let d = v as? String, !d.isEmpty else { throw bad("'data_root' must be a folder path") }
+                cfg.dataRoot = d.hasPrefix("/") ? d : URL(fileURLWithPath: path).deletingLastPathComponent()
+                    .appendingPathComponent(d).standardizedFileURL.path
             case "batch_size": cfg.train.batchSize = try integer(v, k)
             case "steps": cfg.train.steps = try integer(v, k)
             case "seed": cfg.train.seed = UInt64(try integer(v, k))
             case "eval_every": cfg.train.evalEvery = try integer(v, k)
+            case "checkpoint_every": cfg.train.checkpointEvery = try integer(v, k)
             case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try integer(v, k) }
             case "optimizer":
                 guard let s = v as? String, let o = TrainOptions.OptimizerKind(rawValue: s.lowercased()) else {

@@ -1,4 +1,5 @@
 import Compute
+import Foundation
 
 /// An optimizer owns per-parameter state on the device and updates `params` from their gradients.
 public protocol Optimizer: AnyObject {
@@ -8,6 +9,9 @@ public protocol Optimizer: AnyObject {
     var stepCount: Int { get }
     /// Moment tensors by name (`<param>.exp_avg`, `<param>.exp_avg_sq`), for checkpoints.
     var state: [String: Tensor] { get }
+    /// Sets the moments from `file` (names as in `state`, shapes checked) and the step count, so a
+    /// resumed run continues exactly where the saved one stopped.
+    func restore(from file: SafeTensorsFile, stepCount: Int) throws
 }
 
 /// Adam moments for every parameter.
@@ -35,7 +39,7 @@ public class MomentOptimizer: Optimizer {
     let params: ParameterSet
     let moments: Moments
     public var beta1: Float, beta2: Float, eps: Float, weightDecay: Float
-    public private(set) var stepCount = 0
+    public internal(set) var stepCount = 0
 
     init(params: ParameterSet, beta1: Float, beta2: Float, eps: Float, weightDecay: Float) throws {
         self.params = params
@@ -55,6 +59,17 @@ public class MomentOptimizer: Optimizer {
     func update(_ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float) {}
 
     public var state: [String: Tensor] { moments.all }
+
+    public func restore(from file: SafeTensorsFile, stepCount: Int) throws {
+        for (name, tensor) in moments.all {
+            let e = try file.entry(name)
+            guard e.shape == tensor.shape else {
+                throw POYOError.checkpoint(path: file.path, reason: "'\(name)' has shape \(e.shape), expected \(tensor.shape)")
+            }
+            try params.device.write(try file.floats(name), to: tensor)
+        }
+        self.stepCount = stepCount
+    }
 }
 
 /// torch.optim.AdamW semantics (decoupled decay, bias correction), dense on every tensor.

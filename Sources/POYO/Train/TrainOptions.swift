@@ -16,6 +16,10 @@ public struct TrainOptions: Equatable, Sendable {
     public var seed: UInt64 = 42
     /// Validation every this many steps (and at the end); 0 = only at the end.
     public var evalEvery = 250
+    /// Checkpoint and train state every this many steps (`checkpoint_every`, `--checkpoint-every`);
+    /// nil: at every validation, or every tenth of the run when validation runs only at the end.
+    /// Also at the end and on a graceful stop. Changes no result, so a resume may change it.
+    public var checkpointEvery: Int?
     public var evalBatchSize = 32
     public var unitDropout: UnitDropout? = UnitDropout(minUnits: 30, modeUnits: 100, maxUnits: 300, peak: 4)
     public var optimizer: OptimizerKind = .lamb
@@ -26,13 +30,17 @@ public struct TrainOptions: Equatable, Sendable {
 
     public var maxLR: Double { maxLROverride ?? baseLR * Double(batchSize) }
 
+    /// The checkpoint cadence in force (see `checkpointEvery`).
+    public var checkpointInterval: Int { checkpointEvery ?? (evalEvery > 0 ? evalEvery : max(1, steps / 10)) }
+
     public func validate() throws {
-        guard steps > 0 else { throw POYOError.invalidConfig("steps must be positive") }
-        guard batchSize > 0, evalBatchSize > 0 else { throw POYOError.invalidConfig("batch size must be positive") }
-        guard maxLR > 0, maxLR.isFinite else { throw POYOError.invalidConfig("learning rate must be positive") }
-        guard weightDecay >= 0 else { throw POYOError.invalidConfig("weight_decay must be >= 0") }
-        guard lrDecayStart > 0, lrDecayStart <= 1 else { throw POYOError.invalidConfig("lr_decay_start must be in (0, 1]") }
-        guard evalEvery >= 0 else { throw POYOError.invalidConfig("eval_every must be >= 0") }
+        guard steps > 0 else { throw POYOError.invalidConfig("training: steps must be positive") }
+        guard batchSize > 0, evalBatchSize > 0 else { throw POYOError.invalidConfig("training: batch size must be positive") }
+        guard maxLR > 0, maxLR.isFinite else { throw POYOError.invalidConfig("training: learning rate must be positive") }
+        guard weightDecay >= 0 else { throw POYOError.invalidConfig("training: weight_decay must be >= 0") }
+        guard lrDecayStart > 0, lrDecayStart <= 1 else { throw POYOError.invalidConfig("training: lr_decay_start must be in (0, 1]") }
+        guard evalEvery >= 0 else { throw POYOError.invalidConfig("training: eval_every must be >= 0") }
+        if let c = checkpointEvery, c <= 0 { throw POYOError.invalidConfig("training: checkpoint_every must be positive") }
     }
 
     /// A JSON object of the resolved options (saved with checkpoints and printed at start).

@@ -1,7 +1,8 @@
 import Foundation
 
-/// SHA-256 (FIPS 180-4), for kernel-cache keys and entry checksums: Foundation on Linux has no digest.
-struct SHA256 {
+/// SHA-256 (FIPS 180-4), for kernel-cache keys, cache-entry and checkpoint checksums: Foundation on
+/// Linux has no digest.
+public struct SHA256 {
     private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
     private var pending: [UInt8] = []
     private var length: UInt64 = 0
@@ -17,7 +18,9 @@ struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    mutating func update(_ bytes: [UInt8]) {
+    public init() {}
+
+    public mutating func update(_ bytes: [UInt8]) {
         length &+= UInt64(bytes.count)
         var i = 0
         if !pending.isEmpty {
@@ -30,9 +33,9 @@ struct SHA256 {
         pending.append(contentsOf: bytes[i...])
     }
 
-    mutating func update(_ string: String) { update(Array(string.utf8)) }
+    public mutating func update(_ string: String) { update(Array(string.utf8)) }
 
-    mutating func finalize() -> [UInt8] {
+    public mutating func finalize() -> [UInt8] {
         let bits = length &* 8
         var tail = pending + [0x80]
         while tail.count % 64 != 56 { tail.append(0) }
@@ -42,13 +45,13 @@ struct SHA256 {
         return h.flatMap { w in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: w >> UInt32($0)) } }
     }
 
-    static func digest(_ bytes: [UInt8]) -> [UInt8] {
+    public static func digest(_ bytes: [UInt8]) -> [UInt8] {
         var s = SHA256()
         s.update(bytes)
         return s.finalize()
     }
 
-    static func hex(_ digest: [UInt8]) -> String {
+    public static func hex(_ digest: [UInt8]) -> String {
         digest.map { String(format: "%02x", $0) }.joined()
     }
 

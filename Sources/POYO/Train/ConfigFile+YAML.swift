@@ -1,0 +1,85 @@
+import Foundation
+import POYOData
+
+extension ConfigFile {
+    /// The resolved config as YAML in torch_brain's key names: what a run folder's `config.yaml`
+    /// holds, and what `poyo train --config` reads back to an equal `ConfigFile`. Paths are absolute.
+    public func yaml() -> String {
+        var out = ["# poyo-swift run config (resolved): poyo train --config accepts it as is", "model:"]
+        for f in model.typedFields { out.append("  \(f.key): \(f.value)") }
+        out.append("batch_size: \(train.batchSize)")
+        out.append("steps: \(train.steps)")
+        out.append("seed: \(train.seed)")
+        out.append("eval_every: \(train.evalEvery)")
+        if let c = train.checkpointEvery { out.append("checkpoint_every: \(c)") }
+        out.append("eval_batch_size: \(train.evalBatchSize)")
+        out.append("optimizer: \(train.optimizer.rawValue)")
+        out.append("optim:")
+        out.append("  base_lr: \(Self.real(train.baseLR))")
+        if let lr = train.maxLROverride { out.append("  lr: \(Self.real(lr))") }
+        out.append("  weight_decay: \(Self.real(train.weightDecay))")
+        out.append("  lr_decay_start: \(Self.real(train.lrDecayStart))")
+        if let u = train.unitDropout {
+            out.append("train_transforms:")
+            out.append("  - _target_: torch_brain.transforms.UnitDropout")
+            out.append("    min_units: \(u.minUnits)")
+            out.append("    mode_units: \(u.modeUnits)")
+            out.append("    max_units: \(u.maxUnits)")
+            out.append("    peak: \(Self.real(u.peak))")
+        } else {
+            out.append("train_transforms: []")
+        }
+        if let dataRoot { out.append("data_root: \(Self.quoted(dataRoot))") }
+        if let dataset { out += Self.yamlLines(dataset) }
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func yamlLines(_ spec: DatasetSpec) -> [String] {
+        var out = ["dataset:"]
+        for r in spec.recordings {
+            let path = r.path.hasPrefix("/") || spec.baseDirectory == nil
+                ? r.path : spec.baseDirectory!.appendingPathComponent(r.path).standardizedFileURL.path
+            out.append("  - path: \(quoted(path))")
+            if let f = r.format { out.append("    format: \(f.rawValue)") }
+            if let s = r.session { out.append("    session: \(quoted(s))") }
+            if let b = r.behaviour { out.append("    behaviour: \(quoted(b))") }
+            if let m = r.normalizeMean { out.append("    normalize_mean: [\(m.map { real($0) }.joined(separator: ", "))]") }
+            if let s = r.normalizeStd { out.append("    normalize_std: [\(s.map { real($0) }.joined(separator: ", "))]") }
+            if let w = r.weights {
+                out.append("    weights:")
+                for (k, v) in w.sorted(by: { $0.key < $1.key }) { out.append("      \(quoted(k)): \(real(v))") }
+            }
+            if let e = r.evalInterval { out.append("    eval_interval: \(quoted(e))") }
+            if let s = r.split { out.append("    split: \(splitYAML(s))") }
+            if let h = r.heldOut { out.append("    held_out: \(h)") }
+        }
+        return out
+    }
+
+    static func splitYAML(_ s: SplitRule) -> String {
+        switch s {
+        case .auto: return "auto"
+        case .file: return "file"
+        case let .splitColumn(v, seed): return "{rule: nlb, valid_fraction: \(real(v)), seed: \(seed)}"
+        case let .trials(a, b, c, seed): return "{rule: trials, ratios: [\(real(a)), \(real(b)), \(real(c))], seed: \(seed)}"
+        case let .time(a, b, c): return "{rule: time, ratios: [\(real(a)), \(real(b)), \(real(c))]}"
+        }
+    }
+
+    /// A real number that reads back as the same Double (shortest round-trip form, always with a
+    /// decimal point or an exponent).
+    static func real(_ x: Double) -> String {
+        let s = "\(x)"
+        return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
+    }
+
+    static func real(_ x: Float) -> String {
+        let s = "\(x)"
+        return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
+    }
+
+    /// A YAML double-quoted string (escapes backslashes and quotes).
+    static func quoted(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+}

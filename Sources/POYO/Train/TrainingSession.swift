@@ -1,0 +1,306 @@
+import Compute
+import Foundation
+import POYOData
+
+/// One logged training step.
+public struct StepReport: Sendable {
+    public var step: Int  // 1-based
+    public var totalSteps: Int
+    public var loss: Double
+    public var lr: Double
+    public var msPerStep: Double
+    public var tokensPerSecond: Double
+    public var epoch: Int
+}
+
+/// What a run reports while it goes; the CLI prints it, tests record it. Every method has an empty
+/// default, so an observer implements only what it needs.
+public protocol TrainingObserver: AnyObject {
+    func note(_ text: String)
+    func stepped(_ report: StepReport)
+    func validated(_ result: EvaluationResult, step: Int, isBest: Bool)
+    func saved(step: Int, folder: URL)
+}
+
+extension TrainingObserver {
+    public func note(_ text: String) {}
+    public func stepped(_ report: StepReport) {}
+    public func validated(_ result: EvaluationResult, step: Int, isBest: Bool) {}
+    public func saved(step: Int, folder: URL) {}
+}
+
+/// How `run` ended.
+public enum RunOutcome {
+    /// Every step done; the last validation (nil when the run was already complete on resume).
+    case finished(EvaluationResult?)
+    /// Stopped on request after `step` steps, with checkpoint and state saved.
+    case stopped(step: Int)
+}
+
+/// A whole training run as one object: the model, the optimizer and its moments, the schedule, the
+/// sampler position (epoch, order, cursor), the unit-dropout generator, the seeds, the validation
+/// cadence, the best validation so far, and the run folder. `step()` is one optimizer step; `run`
+/// steps to the end, validating and saving on the way; `save()` / `restore(from:)` make a killed
+/// run continue bit for bit.
+public final class TrainingSession {
+    public let config: ConfigFile
+    public let device: Device
+    public let folder: RunFolder
+    public let model: POYOModel
+    public let tokenizer: Tokenizer
+    public let stepper: TrainingStepper
+    /// Where the data came from (a folder or the dataset list), for logs and the summary.
+    public let dataDescription: String
+    public var seeds: RunSeeds { stepper.seeds }
+    public var options: TrainOptions { config.train }
+
+    /// Steps done so far (the next step's 0-based index).
+    public private(set) var completedSteps = 0
+    public private(set) var best: (r2: Double, step: Int)?
+    /// The step this process resumed from (nil for a fresh run).
+    public private(set) var resumedFrom: Int?
+    /// Seconds of training before this process (from the saved state), for the summary.
+    private var earlierSeconds = 0.0
+
+    private let sampler: RandomFixedWindowSampler
+    private var epochWindows: [SampledWindow] = []
+    private var cursor = 0
+    private var epoch = 0  // epochs started
+    private var unitDropoutRNG: SeededRNG
+
+    /// A run of `config` on `data` (held-out recordings are set aside here), with fresh parameters,
+    /// writing into `folder`. `note` hears what was decided (held-out sessions, sizes).
+    public init(config: ConfigFile, data all: Dataset, dataDescription: String, device: Device, folder: URL,
+                note: (String) -> Void = { _ in }) throws {
+        try config.model.validate()
+        try config.train.validate()
+        self.config = config
+        self.device = device
+        self.dataDescription = dataDescription
+        for w in all.warnings { note(w.description) }
+        let held = all.heldOutIndices.map { all.recordings[$0].sessionID }
+        let data = held.count < all.recordings.count ? try all.subset(heldOut: false) : all
+        if !held.isEmpty { note("data: \(held.joined(separator: ", ")) held out (new animal), not trained on") }
+        note("data: \(data.recordings.count) sessions, \(data.unitVocabulary.count - 1) units from \(dataDescription)")
+
+        let seeds = RunSeeds(root: config.train.seed)
+        model = try POYOModel(config: config.model, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary,
+                              device: device)
+        try model.params.initialize(seed: seeds.modelInit)
+        tokenizer = try Tokenizer(recordings: data.recordings, unitVocabulary: model.unitVocab,
+                                  sessionVocabulary: model.sessionVocab,
+                                  config: TokenizerConfig(sequenceLength: model.config.sequenceLength,
+                                                          latentStep: model.config.latentStep,
+                                                          numLatentsPerStep: model.config.numLatentsPerStep))
+        sampler = RandomFixedWindowSampler(intervals: data.recordings.map(\.trainDomain),
+                                           windowLength: model.config.sequenceLength)
+        guard sampler.estimatedCount >= 1 else {
+            let ids = data.recordings.map(\.sessionID).joined(separator: ", ")
+            throw POYOError.batch("no training interval of at least \(model.config.sequenceLength) s in \(ids)")
+        }
+        let optimizer: Optimizer
+        switch config.train.optimizer {
+        case .lamb: optimizer = try LAMB(params: model.params, weightDecay: Float(config.train.weightDecay))
+        case .adamw: optimizer = try AdamW(params: model.params, weightDecay: Float(config.train.weightDecay))
+        }
+        let schedule = OneCycleSchedule(maxLR: config.train.maxLR, totalSteps: config.train.steps,
+                                        pctStart: config.train.lrDecayStart)
+        stepper = TrainingStepper(model: model, optimizer: optimizer, schedule: schedule, seeds: seeds)
+        unitDropoutRNG = seeds.unitDropout
+        self.folder = try RunFolder(folder)
+    }
+
+    // MARK: Stepping
+
+    /// The next `batchSize` windows; a new shuffled epoch starts when one runs out (drop_last).
+    private func nextWindows() -> [WindowRequest] {
+        var out: [WindowRequest] = []
+        while out.count < options.batchSize {
+            if cursor >= epochWindows.count {
+                epochWindows = sampler.windows(seed: seeds.sampler, epoch: epoch)
+                epoch += 1
+                cursor = 0
+                if epochWindows.isEmpty { break }
+            }
+            let w = epochWindows[cursor]
+            cursor += 1
+            let units = tokenizer.recordings[w.recording].unitCount
+            let kept = options.unitDropout.map { $0.keptUnits(unitCount: units, rng: &unitDropoutRNG) }
+            out.append(WindowRequest(recording: w.recording, start: w.start, keptUnits: kept))
+        }
+        return out
+    }
+
+    /// One optimizer step on the next batch.
+    public func step() throws -> StepReport {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let batch = try tokenizer.batch(nextWindows())
+        let (loss, lr) = try stepper.step(batch, index: completedSteps)
+        completedSteps += 1
+        let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        return StepReport(step: completedSteps, totalSteps: options.steps, loss: loss, lr: lr, msPerStep: ms,
+                          tokensPerSecond: Double(batch.inputCount) / (ms / 1000), epoch: max(epoch, 1))
+    }
+
+    public func validate(split: Split = .valid) throws -> EvaluationResult {
+        try Evaluator.evaluate(model: model, tokenizer: tokenizer, split: split, batchSize: options.evalBatchSize)
+    }
+
+    /// Steps to the end: validation every `eval_every` steps and at the end (the best model to
+    /// `best.safetensors`), checkpoint and state every `checkpointInterval` steps and at the end,
+    /// one `metrics.csv` row per step. `shouldStop` is asked after every step: when it says yes, the
+    /// run saves and returns `.stopped`.
+    public func run(observer: TrainingObserver?, shouldStop: () -> Bool = { false }) throws -> RunOutcome {
+        try folder.writeConfig(config)
+        try folder.openMetrics(keepThrough: resumedFrom ?? 0)
+        let t0 = Date()
+        let total = options.steps
+        var last: EvaluationResult?
+        if completedSteps == 0 || resumedFrom == nil { try save(seconds: 0) }
+        while completedSteps < total {
+            let r = try step()
+            observer?.stepped(r)
+            let n = completedSteps
+            var val: Double?
+            if n == total || (options.evalEvery > 0 && n % options.evalEvery == 0) {
+                let v = try validate()
+                last = v
+                val = v.mean
+                let isBest = best.map { v.mean > $0.r2 } ?? true
+                if isBest {
+                    best = (v.mean, n)
+                    try Checkpoint.save(model, to: folder.bestPath, extra: checkpointMetadata(valR2: v.mean))
+                }
+                observer?.validated(v, step: n, isBest: isBest)
+            }
+            folder.log(r, valR2: val)
+            let stop = n < total && shouldStop()
+            if n == total || n % options.checkpointInterval == 0 || stop {
+                try save(seconds: Date().timeIntervalSince(t0))
+                observer?.saved(step: n, folder: folder.url)
+            }
+            if stop { return .stopped(step: n) }
+        }
+        guard let v = last else { return .finished(nil) }
+        try folder.writeSummary(summary(v, seconds: earlierSeconds + Date().timeIntervalSince(t0)))
+        return .finished(v)
+    }
+
+    func summary(_ v: EvaluationResult, seconds: Double) -> [String: Any] {
+        var s: [String: Any] = [
+            "val_r2_mean": v.mean, "val_r2": v.r2, "steps": options.steps, "seconds": seconds,
+            "device": device.name, "seed": options.seed, "parameters": model.params.count,
+            "data": dataDescription, "checkpoint": folder.checkpointPath,
+        ]
+        if let best {
+            s["best_val_r2"] = best.r2
+            s["best_step"] = best.step
+            s["best_checkpoint"] = folder.bestPath
+        }
+        if let resumedFrom { s["resumed_from_step"] = resumedFrom }
+        return s
+    }
+
+    func checkpointMetadata(valR2: Double?) -> [String: String] {
+        var m = ["step": "\(completedSteps)", "train": config.yaml()]
+        if let valR2 { m["val_r2_mean"] = "\(valR2)" }
+        return m
+    }
+
+    // MARK: Saving and restoring
+
+    /// Writes `checkpoint.safetensors` and then `train_state.safetensors` (each durably replaced).
+    /// The state holds the weights too, so a kill between the two writes still resumes exactly.
+    public func save(seconds: Double = 0) throws {
+        try Checkpoint.save(model, to: folder.checkpointPath, extra: checkpointMetadata(valR2: best?.r2))
+        let state = TrainState(
+            completedSteps: completedSteps, totalSteps: options.steps, optimizerSteps: stepper.optimizer.stepCount,
+            epoch: epoch, cursor: cursor, unitDropoutRNG: unitDropoutRNG.state, bestR2: best?.r2, bestStep: best?.step,
+            seconds: earlierSeconds + seconds, device: device.name, configYAML: config.yaml(),
+            unitVocab: model.unitVocab.words, sessionVocab: model.sessionVocab.words)
+        try state.write(to: folder.statePath, model: model, optimizer: stepper.optimizer)
+    }
+
+    /// Continues from the state saved in `stateFile` (written by `save()` of a run of the same config
+    /// on the same data): weights, moments, step, sampler position, unit-dropout generator, best.
+    public func restore(from stateFile: String) throws {
+        let (state, file) = try TrainState.read(stateFile)
+        guard state.unitVocab == model.unitVocab.words, state.sessionVocab == model.sessionVocab.words else {
+            throw POYOError.checkpoint(path: stateFile, reason: "the run's recordings changed since it was saved "
+                                       + "(unit or session vocabulary differs): cannot resume on this data")
+        }
+        guard let rng = SeededRNG(state: state.unitDropoutRNG) else {
+            throw POYOError.checkpoint(path: stateFile, reason: "invalid unit-dropout generator state")
+        }
+        guard state.completedSteps <= options.steps else {
+            throw POYOError.checkpoint(path: stateFile, reason: "saved at step \(state.completedSteps), "
+                                       + "beyond the run's \(options.steps) steps")
+        }
+        try model.params.load(from: file, prefix: TrainState.weightPrefix)
+        try stepper.optimizer.restore(from: file, stepCount: state.optimizerSteps)
+        completedSteps = state.completedSteps
+        epoch = state.epoch
+        cursor = state.cursor
+        epochWindows = epoch > 0 ? sampler.windows(seed: seeds.sampler, epoch: epoch - 1) : []
+        guard cursor <= epochWindows.count else {
+            throw POYOError.checkpoint(path: stateFile, reason: "sampler cursor \(cursor) beyond its epoch's \(epochWindows.count) windows")
+        }
+        unitDropoutRNG = rng
+        if let r2 = state.bestR2, let s = state.bestStep { best = (r2, s) }
+        earlierSeconds = state.seconds
+        resumedFrom = state.completedSteps
+    }
+}
+
+extension TrainingSession {
+    /// The run in `folder` continued from its `train_state.safetensors`, with the config saved there.
+    /// `steps` may raise the run's length (the schedule becomes the new length's; `note` says so) and
+    /// `checkpointEvery` change the save cadence; nothing else can change, since it would alter results.
+    public static func resume(folder url: URL, device: Device, steps: Int? = nil, checkpointEvery: Int? = nil,
+                              note: (String) -> Void = { _ in }) throws -> TrainingSession {
+        let run = try RunFolder(url)
+        guard run.hasState else {
+            throw POYOError.checkpoint(path: run.statePath, reason: "no such file: not a run folder of poyo train, or it "
+                                       + "was stopped before its first save")
+        }
+        let (state, _) = try TrainState.read(run.statePath)
+        var config = try ConfigFile.parse(yaml: state.configYAML, path: run.statePath + " (config_yaml)")
+        if let steps, steps != config.train.steps {
+            guard steps > config.train.steps else {
+                throw POYOError.invalidConfig("--steps \(steps) on resume: a run can only be lengthened "
+                                              + "(it has \(config.train.steps) steps)")
+            }
+            note("resume: \(config.train.steps) → \(steps) steps; the learning-rate schedule is now that of "
+                 + "\(steps) steps, so steps after \(state.completedSteps) differ from the original plan")
+            config.train.steps = steps
+        }
+        if let checkpointEvery { config.train.checkpointEvery = checkpointEvery }  // changes no result
+        // The latest checkpoint must be intact too: a corrupt one is reported, not silently replaced.
+        if FileManager.default.fileExists(atPath: run.checkpointPath) {
+            _ = try SafeTensorsFile(path: run.checkpointPath)
+        }
+        if state.device != device.name {
+            note("resume: the run was on \(state.device), now \(device.name): losses will differ from an "
+                 + "uninterrupted run in the last bits")
+        }
+        let (data, description) = try config.loadData()
+        let session = try TrainingSession(config: config, data: data, dataDescription: description, device: device,
+                                          folder: url, note: note)
+        try session.restore(from: run.statePath)
+        note("resume: continuing \(url.path) at step \(session.completedSteps) of \(config.train.steps)")
+        return session
+    }
+}
+
+extension ConfigFile {
+    /// The recordings this config trains on: its `dataset:` list, else its `data_root` folder.
+    public func loadData() throws -> (dataset: Dataset, description: String) {
+        if let dataset {
+            return (try dataset.load(), dataset.recordings.map(\.path).joined(separator: ", "))
+        }
+        if let dataRoot {
+            return (try Dataset.load(directory: URL(fileURLWithPath: dataRoot)), dataRoot)
+        }
+        throw POYOError.invalidConfig("no data: the config has neither 'dataset' nor 'data_root'")
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Compute
+import Foundation
+import POYO
+
+/// Drives a `TrainingSession` for `poyo train`: prints the run's settings and progress, turns SIGINT
+/// and SIGTERM into a graceful stop, prints the results, and maps a stop to exit 130 / 143.
+enum TrainingCLI {
+    static func drive(_ session: TrainingSession) throws {
+        note("config (saved as \(session.folder.configPath)):")
+        note(session.config.yaml().split(separator: "\n").dropFirst().map { "  " + $0 }.joined(separator: "\n"))
+        note("model: \(session.model.params.count) parameters on \(session.device.name); seed \(session.options.seed)")
+        if let kill = ProcessInfo.processInfo.environment["POYO_FAULT_KILL_AT_STEP"].flatMap(Int.init) {
+            // Test hook: SIGKILL ourselves in the middle of step `kill` (after backward, before the update).
+            session.stepper.midStep = { index in if index + 1 == kill { Foundation.kill(getpid(), SIGKILL) } }
+        }
+        let printer = ProgressPrinter(totalSteps: session.options.steps)
+        let stop = GracefulStop()
+        let outcome = try session.run(observer: printer, shouldStop: { stop.requested != nil })
+        let dir = session.folder.url.path
+        switch outcome {
+        case .stopped(let step):
+            let signal = stop.requested ?? SIGINT
+            printer.message("stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT") after step \(step) of "
+                            + "\(session.options.steps); saved. Resume with: poyo train --resume \(dir)")
+            throw ExitCode(128 + signal)
+        case .finished(nil):
+            print("the run in \(dir) is already complete (\(session.options.steps) steps); nothing to do")
+        case .finished(let v?):
+            print("validation R² per session:")
+            for (s, r2) in v.r2.sorted(by: { $0.key < $1.key }) { print(String(format: "  %@  %.4f", s, r2)) }
+            var line = String(format: "mean R² %.4f after %d steps", v.mean, session.options.steps)
+            if let best = session.best, best.step != session.options.steps {
+                line += String(format: " (best %.4f at step %d)", best.r2, best.step)
+            }
+            print(line + "; outputs in \(dir)")
+        }
+    }
+}
+
+/// SIGINT / SIGTERM: the first asks the run to stop after its current step; a second ends the
+/// process at once (exit 130 / 143).
+final class GracefulStop: @unchecked Sendable {
+    private let lock = NSLock()
+    private var signal: Int32?
+    private var sources: [DispatchSourceSignal] = []
+
+    var requested: Int32? {
+        lock.lock()
+        defer { lock.unlock() }
+        return signal
+    }
+
+    init() {
+        for sig in [SIGINT, SIGTERM] {
+            Foundation.signal(sig, SIG_IGN)  // delivered to the dispatch source instead
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in self?.received(sig) }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    private func received(_ sig: Int32) {
+        lock.lock()
+        let first = signal == nil
+        if first { signal = sig }
+        lock.unlock()
+        if first {
+            FileHandle.standardError.write(Data("\n\(sig == SIGTERM ? "SIGTERM" : "SIGINT"): finishing the current step and saving (signal again to stop at once)\n".utf8))
+        } else {
+            _exit(128 + sig)
+        }
+    }
+}
