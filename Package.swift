@@ -15,14 +15,18 @@ let package = Package(
     ],
     targets: [
         // System-library shims: module maps plus inline accessors for C macros. Nothing else.
-        .systemLibrary(name: "_CBLAS", path: "Sources/_CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"])]),
-        .systemLibrary(name: "_CHDF5", path: "Sources/_CHDF5", pkgConfig: "hdf5",
-                       providers: [.apt(["libhdf5-dev"])]),
-        .systemLibrary(name: "_COpenCL", path: "Sources/_COpenCL", pkgConfig: "OpenCL",
-                       providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
-        .systemLibrary(name: "_CCLBlast", path: "Sources/_CCLBlast", pkgConfig: "clblast",
-                       providers: [.apt(["libclblast-dev"])]),
+        .systemLibrary(
+            name: "_CBLAS", path: "Sources/_CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "_CHDF5", path: "Sources/_CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "_COpenCL", path: "Sources/_COpenCL", pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]),
+        .systemLibrary(
+            name: "_CCLBlast", path: "Sources/_CCLBlast", pkgConfig: "clblast",
+            providers: [.apt(["libclblast-dev"])]),
 
         // Tensors, the Device protocol and its backends. Knows nothing of POYO.
         // OpenCL C sources, shipped as resources and compiled at run time.
@@ -32,12 +36,16 @@ let package = Package(
         .target(name: "POYOData", dependencies: ["_CHDF5"]),
         // The model graph, optimizers, trainer, evaluator, checkpoints.
         .target(name: "POYO", dependencies: ["Compute", "POYOData", .product(name: "Yams", package: "Yams")]),
-        .executableTarget(name: "poyo", dependencies: [
-            "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "poyo-bench", dependencies: [
-            "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Tools/PoyoBench"),
+        .executableTarget(
+            name: "poyo",
+            dependencies: [
+                "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "poyo-bench",
+            dependencies: [
+                "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ], path: "Tools/PoyoBench"),
 
         .target(name: "TestSupport", dependencies: ["Compute", "POYO"], path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"]),

@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash ci/bootstrap.sh
+# Formatting and lint (.swift-format: 120 columns): a diff from the formatter fails the run.
+swift format lint --strict --recursive --parallel Sources Tests Tools Kernels Package.swift
+echo "lint: swift-format clean"
 # PoCL compiles kernels once and caches them; keep that cache inside the build folder.
 export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$PWD/.build/pocl-cache}"
 # Our own OpenCL program-binary cache, also kept with the build.

@@ -10,16 +10,18 @@ public struct Comparison: CustomStringConvertible, Sendable {
     public let reference: Double
 
     public var description: String {
-        String(format: "normwise %.3e (max |diff| %.3e at [%d]: ours %.8g, ref %.8g)",
-               error, maxAbs, index, ours, reference)
+        String(
+            format: "normwise %.3e (max |diff| %.3e at [%d]: ours %.8g, ref %.8g)",
+            error, maxAbs, index, ours, reference)
     }
 }
 
 /// Normwise error of `ours` against `reference`; NaN anywhere, or a length mismatch, makes the error infinite.
 public func compare(_ ours: [Float], _ reference: [Float]) -> Comparison {
     guard ours.count == reference.count else {
-        return Comparison(error: .infinity, maxAbs: .infinity, index: min(ours.count, reference.count),
-                          ours: .nan, reference: .nan)
+        return Comparison(
+            error: .infinity, maxAbs: .infinity, index: min(ours.count, reference.count),
+            ours: .nan, reference: .nan)
     }
     var maxDiff = 0.0
     var maxRef = 0.0
@@ -36,6 +38,7 @@ public func compare(_ ours: [Float], _ reference: [Float]) -> Comparison {
         maxRef = max(maxRef, abs(b))
     }
     let err = maxRef > 0 ? maxDiff / maxRef : maxDiff
-    return Comparison(error: err, maxAbs: maxDiff, index: at,
-                      ours: ours.isEmpty ? 0 : Double(ours[at]), reference: reference.isEmpty ? 0 : Double(reference[at]))
+    return Comparison(
+        error: err, maxAbs: maxDiff, index: at,
+        ours: ours.isEmpty ? 0 : Double(ours[at]), reference: reference.isEmpty ? 0 : Double(reference[at]))
 }

@@ -14,8 +14,15 @@ public struct AdamWParams: Sendable {
     /// 1-based step count, for bias correction.
     public var step: Int
 
-    public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 1e-4, step: Int) {
-        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay; self.step = step
+    public init(
+        lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 1e-4, step: Int
+    ) {
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        self.step = step
     }
 }
 
@@ -29,8 +36,16 @@ public struct LAMBParams: Sendable {
     /// Upper clamp of ‖w‖ in the trust ratio.
     public var maxWeightNorm: Float
 
-    public init(lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4, maxWeightNorm: Float = 10) {
-        self.lr = lr; self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay; self.maxWeightNorm = maxWeightNorm
+    public init(
+        lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4,
+        maxWeightNorm: Float = 10
+    ) {
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
+        self.maxWeightNorm = maxWeightNorm
     }
 }
 
@@ -39,7 +54,10 @@ public struct LAMBParams: Sendable {
 public struct DropoutSpec: Sendable {
     public var p: Float
     public var seed: UInt64
-    public init(p: Float, seed: UInt64) { self.p = p; self.seed = seed }
+    public init(p: Float, seed: UInt64) {
+        self.p = p
+        self.seed = seed
+    }
     public static let none = DropoutSpec(p: 0, seed: 0)
     public var isActive: Bool { p > 0 }
 }
@@ -80,8 +98,9 @@ public protocol Device: AnyObject, Sendable {
 
     // MARK: matrix products
     /// c ← alpha · op(a) · op(b) + beta · c, with op(a) `[m, k]`, op(b) `[k, n]`, c `[m, n]`.
-    func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-              a: MatrixView, b: MatrixView, beta: Float, c: MatrixView)
+    func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: MatrixView, b: MatrixView, beta: Float, c: MatrixView)
     /// x `[N, D]` += bias `[D]` on every row.
     func addBias(_ x: Tensor, _ bias: Tensor)
     /// dBias `[D]` += Σ_n dY `[N, D]` (the bias gradient).
@@ -97,8 +116,9 @@ public protocol Device: AnyObject, Sendable {
     /// out = (x − mean) · rstd · gamma + beta; saves mean, rstd `[N]`.
     func layerNormForward(x: Tensor, gamma: Tensor, beta: Tensor, out: Tensor, mean: Tensor, rstd: Tensor, eps: Float)
     /// dX `[N, D]`, dGamma, dBeta `[D]` += their gradients.
-    func layerNormBackward(dOut: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
-                           dX: Tensor, dGamma: Tensor, dBeta: Tensor)
+    func layerNormBackward(
+        dOut: Tensor, x: Tensor, gamma: Tensor, mean: Tensor, rstd: Tensor,
+        dX: Tensor, dGamma: Tensor, dBeta: Tensor)
 
     // MARK: GEGLU
     /// h `[N, 2F]` = [a | g] → out `[N, F]` = a ⊙ GELU_erf(g).
@@ -116,14 +136,16 @@ public protocol Device: AnyObject, Sendable {
     /// Per window b and head h: out_b = softmax(scale · q_b k_bᵀ) v_b over the window's own keys,
     /// with dropout on the probabilities. q `[Nq, H·Dh]`, k, v `[Nk, H·Dh]` (views), offsets
     /// `[B+1]` Int32. Saves lse `[Nq, H]` (log-sum-exp of the scaled scores) for the backward.
-    func attentionForward(q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
-                          queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
-                          scale: Float, dropout: DropoutSpec)
+    func attentionForward(
+        q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
+        queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
+        scale: Float, dropout: DropoutSpec)
     /// dQ, dK, dV (views) += gradients, given dOut `[Nq, H·Dh]` and the forward's q, k, v, out, lse.
-    func attentionBackward(dOut: Tensor, q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
-                           dQ: MatrixView, dK: MatrixView, dV: MatrixView,
-                           queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
-                           scale: Float, dropout: DropoutSpec)
+    func attentionBackward(
+        dOut: Tensor, q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
+        dQ: MatrixView, dK: MatrixView, dV: MatrixView,
+        queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
+        scale: Float, dropout: DropoutSpec)
 
     // MARK: loss
     /// loss `[1]` = Σ_i w_i · mean_d (pred − target)² / Σ_i w_i (0 when Σw = 0). pred, target `[N, D]`, w `[N]`.
@@ -142,12 +164,12 @@ public protocol Device: AnyObject, Sendable {
     func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool)
 }
 
-public extension Device {
+extension Device {
     /// Reads a single-element tensor.
-    func readScalar(_ tensor: Tensor) throws -> Float {
+    public func readScalar(_ tensor: Tensor) throws -> Float {
         let v = try download(tensor)
         return v.first ?? .nan
     }
 
-    func zeros(_ shape: [Int]) throws -> Tensor { try makeTensor(shape, dtype: .float32) }
+    public func zeros(_ shape: [Int]) throws -> Tensor { try makeTensor(shape, dtype: .float32) }
 }

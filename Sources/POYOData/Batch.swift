@@ -39,10 +39,12 @@ public struct Batch: Sendable {
     /// Optional evaluation bookkeeping, one entry per output query (`[N_out]`), empty for training.
     public var evalKeys: [EvalKey]
 
-    public init(windowCount: Int, inputUnitIndex: [Int32], inputTokenType: [Int32], inputTimestamps: [Double],
-                inputOffsets: [Int32], latentIndex: [Int32], latentTimestamps: [Double],
-                outputTimestamps: [Double], outputOffsets: [Int32], sessionIndex: [Int32],
-                targets: [Float], weights: [Float], dimOut: Int, evalKeys: [EvalKey] = []) {
+    public init(
+        windowCount: Int, inputUnitIndex: [Int32], inputTokenType: [Int32], inputTimestamps: [Double],
+        inputOffsets: [Int32], latentIndex: [Int32], latentTimestamps: [Double],
+        outputTimestamps: [Double], outputOffsets: [Int32], sessionIndex: [Int32],
+        targets: [Float], weights: [Float], dimOut: Int, evalKeys: [EvalKey] = []
+    ) {
         self.windowCount = windowCount
         self.inputUnitIndex = inputUnitIndex
         self.inputTokenType = inputTokenType

@@ -35,8 +35,10 @@ public enum BrainsetsReader {
         let sessionID = try o.sessionID ?? f.attributeString("id", at: "session")
         guard !sessionID.isEmpty else { throw DataError.invalid(file: file, field: "session/@id", reason: "is empty") }
         let subjectID = f.hasAttribute("id", at: "subject") ? try f.attributeString("id", at: "subject") : "unknown"
-        let heldOut = try o.heldOut ?? (f.hasAttribute(BrainsetsLayout.heldOutAttribute, at: "/")
-            ? f.attributeInt(BrainsetsLayout.heldOutAttribute, at: "/") != 0 : false)
+        let heldOut =
+            try o.heldOut
+            ?? (f.hasAttribute(BrainsetsLayout.heldOutAttribute, at: "/")
+                ? f.attributeInt(BrainsetsLayout.heldOutAttribute, at: "/") != 0 : false)
         let domain = try readIntervals("domain", f, catalog)
 
         // Units and spikes.
@@ -45,19 +47,23 @@ public enum BrainsetsReader {
             throw DataError.invalid(file: file, field: "units/id", reason: "unit ids are not unique")
         }
         let unitIDs = localIDs.map { "\(sessionID)/\($0)" }
-        let (spikeTimes, spikeUnit, source, perUnit, lookup) = try readSpikes(f, catalog, domain: domain,
-                                                                             unitCount: localIDs.count, options: o,
-                                                                             warnings: &warnings)
+        let (spikeTimes, spikeUnit, source, perUnit, lookup) = try readSpikes(
+            f, catalog, domain: domain,
+            unitCount: localIDs.count, options: o,
+            warnings: &warnings)
         if let w = emptyUnitWarning(perUnit, ids: localIDs, file: file, field: "units/id") { warnings.append(w) }
 
         // Behaviour.
         let b = try readBehaviour(f, catalog, group: group, column: column, warnings: &warnings)
-        let fileMean = f.hasAttribute(BrainsetsLayout.normMeanAttribute, at: group)
+        let fileMean =
+            f.hasAttribute(BrainsetsLayout.normMeanAttribute, at: group)
             ? try f.attributeDoubles(BrainsetsLayout.normMeanAttribute, at: group).map { Float($0) } : nil
-        let fileStd = f.hasAttribute(BrainsetsLayout.normStdAttribute, at: group)
+        let fileStd =
+            f.hasAttribute(BrainsetsLayout.normStdAttribute, at: group)
             ? try f.attributeDoubles(BrainsetsLayout.normStdAttribute, at: group).map { Float($0) } : nil
-        let norm = try resolveNormalization(o, dim: b.dim, fileMean: fileMean, fileStd: fileStd, values: b.values,
-                                            file: file, field: "\(group)/\(column)")
+        let norm = try resolveNormalization(
+            o, dim: b.dim, fileMean: fileMean, fileStd: fileStd, values: b.values,
+            file: file, field: "\(group)/\(column)")
 
         // Intervals.
         let trials = try optionalIntervals("trials", f, catalog)
@@ -74,19 +80,24 @@ public enum BrainsetsReader {
             for (key, w) in custom.sorted(by: { $0.key < $1.key }) {
                 let p = key.replacingOccurrences(of: ".", with: "/")
                 guard f.exists(p) else {
-                    warnings.append(DataWarning(file: file, field: p, message: "no such interval set; its weight \(w) is ignored"))
+                    warnings.append(
+                        DataWarning(file: file, field: p, message: "no such interval set; its weight \(w) is ignored"))
                     continue
                 }
                 weights.append(WeightedIntervals(name: p, intervals: try readIntervals(p, f, catalog), weight: w))
             }
         } else {
             weights = phases.sorted { $0.key < $1.key }.compactMap { name, set in
-                o.phaseWeights[name].map { WeightedIntervals(name: "movement_phases/\(name)", intervals: set, weight: $0) }
+                o.phaseWeights[name].map {
+                    WeightedIntervals(name: "movement_phases/\(name)", intervals: set, weight: $0)
+                }
             }
             if f.exists("cursor_outlier_segments") {
-                weights.append(WeightedIntervals(name: "cursor_outlier_segments",
-                                                 intervals: try readIntervals("cursor_outlier_segments", f, catalog),
-                                                 weight: o.outlierWeight))
+                weights.append(
+                    WeightedIntervals(
+                        name: "cursor_outlier_segments",
+                        intervals: try readIntervals("cursor_outlier_segments", f, catalog),
+                        weight: o.outlierWeight))
             }
         }
         let (evalSet, evalName) = try evalIntervals(f, catalog, o, phases: phases)
@@ -94,7 +105,9 @@ public enum BrainsetsReader {
         // Splits.
         var rule = o.split
         if rule == .auto { rule = f.exists("train_domain") ? .file : .trials70_10_20 }
-        var train = Intervals(), valid = Intervals(), test = Intervals()
+        var train = Intervals()
+        var valid = Intervals()
+        var test = Intervals()
         if rule == .file {
             train = try readIntervals("train_domain", f, catalog)
             valid = try optionalIntervals("valid_domain", f, catalog)
@@ -104,7 +117,8 @@ public enum BrainsetsReader {
             for c in ["split_indicator", "split"] where labels == nil && f.exists("trials/\(c)") {
                 labels = try f.readStrings("trials/\(c)")
             }
-            (train, valid, test) = try splitDomains(rule, domain: domain, trials: trials, splitLabels: labels, file: file)
+            (train, valid, test) = try splitDomains(
+                rule, domain: domain, trials: trials, splitLabels: labels, file: file)
         }
 
         var recording = Recording(
@@ -139,29 +153,38 @@ public enum BrainsetsReader {
     // MARK: - Spikes
 
     /// Spikes in memory (arrays) or as a lazy source, spikes per unit, and the lookup used.
-    private static func readSpikes(_ f: HDF5File, _ catalog: TemporalDataCatalog, domain: Intervals, unitCount: Int,
-                                   options o: ReaderOptions, warnings: inout [DataWarning])
-        throws -> ([Double], [Int32], (any SpikeSource)?, [Int], String) {
+    private static func readSpikes(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog, domain: Intervals, unitCount: Int,
+        options o: ReaderOptions, warnings: inout [DataWarning]
+    )
+        throws -> ([Double], [Int32], (any SpikeSource)?, [Int], String)
+    {
         let file = f.path
-        let tField = "spikes/timestamps", uField = "spikes/unit_index"
+        let tField = "spikes/timestamps"
+        let uField = "spikes/unit_index"
         let tInfo = try f.typeInfo(tField)
         guard tInfo.typeClass == .float else {
-            throw DataError.invalid(file: file, field: tField,
-                                    reason: "expected floating-point seconds, found \(tInfo.typeClass) (\(tInfo.size)-byte)")
+            throw DataError.invalid(
+                file: file, field: tField,
+                reason: "expected floating-point seconds, found \(tInfo.typeClass) (\(tInfo.size)-byte)")
         }
         guard try f.typeClass(uField) == .integer else {
-            throw DataError.invalid(file: file, field: uField, reason: "expected integers, found \(try f.typeClass(uField))")
+            throw DataError.invalid(
+                file: file, field: uField, reason: "expected integers, found \(try f.typeClass(uField))")
         }
         let times = try HDF5Dataset(f, tField)
         let units = try HDF5Dataset(f, uField)
         guard times.shape.count == 1, units.shape.count == 1 else {
-            throw DataError.invalid(file: file, field: tField, reason: "expected 1-D columns, found \(times.shape) and \(units.shape)")
+            throw DataError.invalid(
+                file: file, field: tField, reason: "expected 1-D columns, found \(times.shape) and \(units.shape)")
         }
         guard units.count == times.count else {
-            throw DataError.invalid(file: file, field: uField, reason: "\(units.count) entries for \(times.count) spikes")
+            throw DataError.invalid(
+                file: file, field: uField, reason: "\(units.count) entries for \(times.count) spikes")
         }
         if let keys = catalog["spikes"]?.timekeys, !keys.isEmpty, !keys.contains("timestamps") {
-            throw DataError.invalid(file: file, field: "spikes/@timekeys", reason: "does not list \"timestamps\" (\(keys))")
+            throw DataError.invalid(
+                file: file, field: "spikes/@timekeys", reason: "does not list \"timestamps\" (\(keys))")
         }
         let offset = catalog.offset(of: "spikes")
 
@@ -169,7 +192,9 @@ public enum BrainsetsReader {
         var index: (origin: Double, offsets: [Int])?
         let indexField = "spikes/timestamp_indices_1s"
         if f.exists(indexField), try f.typeClass(indexField) == .integer {
-            let origin = f.exists("spikes/domain/start") ? try f.readDoubles("spikes/domain/start").first : domain.items.first?.start
+            let origin =
+                f.exists("spikes/domain/start")
+                ? try f.readDoubles("spikes/domain/start").first : domain.items.first?.start
             if let origin, origin.isFinite {
                 let raw = try f.readInt64s(indexField)
                 if raw.allSatisfy({ $0 >= 0 && $0 <= Int64(times.count) }) {
@@ -178,25 +203,38 @@ public enum BrainsetsReader {
             }
         }
         let scanDomain = Intervals(domain.items.map { Interval($0.start - offset, $0.end - offset) })
-        let scan = try SortedSpikeFile.scan(times: times, units: units, unitCount: unitCount, domain: scanDomain, index: index)
+        let scan = try SortedSpikeFile.scan(
+            times: times, units: units, unitCount: unitCount, domain: scanDomain, index: index)
         if scan.outsideDomain > 0 {
             let d = domain.items.map { String(format: "[%g, %g)", $0.start, $0.end) }.joined(separator: " ∪ ")
-            warnings.append(DataWarning(file: file, field: tField,
-                                        message: "\(scan.outsideDomain) spike(s) lie outside the domain \(d); ignored (no window covers them)"))
+            warnings.append(
+                DataWarning(
+                    file: file, field: tField,
+                    message:
+                        "\(scan.outsideDomain) spike(s) lie outside the domain \(d); ignored (no window covers them)"))
         }
-        let source = SortedSpikeFile(times: times, units: units, unitCount: unitCount,
-                                     secondIndex: scan.indexMatches == true ? index : nil)
+        let source = SortedSpikeFile(
+            times: times, units: units, unitCount: unitCount,
+            secondIndex: scan.indexMatches == true ? index : nil)
         if !scan.sorted, let (i, t, p) = scan.firstUnsorted {
-            warnings.append(DataWarning(file: file, field: tField,
-                                        message: "not sorted (entry \(i) = \(t) < \(p)); sorted in memory (\(times.count) spikes, all read)"))
+            warnings.append(
+                DataWarning(
+                    file: file, field: tField,
+                    message: "not sorted (entry \(i) = \(t) < \(p)); sorted in memory (\(times.count) spikes, all read)"
+                ))
             var (t, u) = try source.allSpikes()
             sortSpikes(&t, &u)
             if offset != 0 { t = t.map { $0 + offset } }
             return (t, u, nil, scan.perUnit, "in memory (sorted on load)")
         }
         if index != nil && scan.indexMatches == false {
-            warnings.append(DataWarning(file: file, field: indexField,
-                                        message: "does not match spikes/timestamps (first at second \(scan.firstIndexMismatch ?? 0)); ignored, windows use binary search"))
+            warnings.append(
+                DataWarning(
+                    file: file, field: indexField,
+                    message:
+                        "does not match spikes/timestamps (first at second \(scan.firstIndexMismatch ?? 0)); "
+                        + "ignored, windows use binary search"
+                ))
         }
         if o.lazySpikes && offset == 0 {
             return ([], [], source, scan.perUnit, source.lookup)
@@ -214,7 +252,9 @@ public enum BrainsetsReader {
     }
 
     /// The behaviour group and column to decode (see `ReaderOptions.behaviour`).
-    static func behaviourGroup(_ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions) throws -> (String, String) {
+    static func behaviourGroup(_ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions) throws -> (
+        String, String
+    ) {
         if let spec = o.behaviour {
             let parts = spec.replacingOccurrences(of: ".", with: "/").split(separator: "/").map(String.init)
             if parts.count >= 2, f.exists(parts.joined(separator: "/")), !f.isGroup(parts.joined(separator: "/")) {
@@ -226,12 +266,15 @@ public enum BrainsetsReader {
         return ("cursor", "vel")
     }
 
-    private static func readBehaviour(_ f: HDF5File, _ catalog: TemporalDataCatalog, group g: String, column: String,
-                                      warnings: inout [DataWarning]) throws -> Behaviour {
+    private static func readBehaviour(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog, group g: String, column: String,
+        warnings: inout [DataWarning]
+    ) throws -> Behaviour {
         let file = f.path
         let kind = catalog[g]?.kind
         guard kind == nil || kind == .irregular || kind == .regular else {
-            throw DataError.invalid(file: file, field: g, reason: "expected a time series, found \"\(catalog[g]?.objectAttribute ?? "?")\"")
+            throw DataError.invalid(
+                file: file, field: g, reason: "expected a time series, found \"\(catalog[g]?.objectAttribute ?? "?")\"")
         }
         var field = "\(g)/\(column)"
         var derivedFrom: String?
@@ -243,9 +286,11 @@ public enum BrainsetsReader {
         guard shape.count == 2 || shape.count == 1, shape.count == 1 || (1...64).contains(shape[1]) else {
             throw DataError.invalid(file: file, field: field, reason: "expected shape [T, D], found \(shape)")
         }
-        let count = shape[0], dim = shape.count == 2 ? shape[1] : 1
+        let count = shape[0]
+        let dim = shape.count == 2 ? shape[1] : 1
         guard try f.typeClass(field) == .float || f.typeClass(field) == .integer else {
-            throw DataError.invalid(file: file, field: field, reason: "expected numbers, found \(try f.typeClass(field))")
+            throw DataError.invalid(
+                file: file, field: field, reason: "expected numbers, found \(try f.typeClass(field))")
         }
         var values = try f.readFloats(field)
         let offset = catalog.offset(of: g)
@@ -253,14 +298,16 @@ public enum BrainsetsReader {
         if kind == .regular || (kind == nil && f.hasAttribute("sampling_rate", at: g) && !f.exists("\(g)/timestamps")) {
             let rate = try f.attributeDouble("sampling_rate", at: g)
             guard rate > 0, rate.isFinite, rate < 1e7 else {
-                throw DataError.invalid(file: file, field: "\(g)/@sampling_rate", reason: "must be positive, found \(rate)")
+                throw DataError.invalid(
+                    file: file, field: "\(g)/@sampling_rate", reason: "must be positive, found \(rate)")
             }
             let start = f.exists("\(g)/domain") ? try readIntervals("\(g)/domain", f, catalog).items.first?.start : nil
             let t0 = start ?? 0
             times = (0..<count).map { t0 + Double($0) / rate }
         } else {
             if let keys = catalog[g]?.timekeys, !keys.isEmpty, !keys.contains("timestamps") {
-                throw DataError.invalid(file: file, field: "\(g)/@timekeys", reason: "does not list \"timestamps\" (\(keys))")
+                throw DataError.invalid(
+                    file: file, field: "\(g)/@timekeys", reason: "does not list \"timestamps\" (\(keys))")
             }
             times = try f.readDoubles("\(g)/timestamps").map { $0 + offset }
         }
@@ -270,8 +317,10 @@ public enum BrainsetsReader {
         try checkSortedFinite(times, field: "\(g)/timestamps", file: file)
         if derivedFrom != nil {
             values = differentiate(values, times: times, dim: dim)
-            warnings.append(DataWarning(file: file, field: field,
-                                        message: "no '\(g)/vel'; velocity derived from position by central differences"))
+            warnings.append(
+                DataWarning(
+                    file: file, field: field,
+                    message: "no '\(g)/vel'; velocity derived from position by central differences"))
         }
         let (nonFinite, warning) = nonFiniteWarning(values, dim: dim, count: count, file: file, field: field)
         if let warning { warnings.append(warning) }
@@ -279,20 +328,26 @@ public enum BrainsetsReader {
         if f.exists("\(g)/pos"), try f.shape("\(g)/pos") == [count, 2] {
             position = try f.readFloats("\(g)/pos")
         }
-        return Behaviour(times: times, values: values, dim: dim, position: position, column: derivedFrom == nil ? column : "vel",
-                         derivedFrom: derivedFrom, nonFinite: nonFinite)
+        return Behaviour(
+            times: times, values: values, dim: dim, position: position, column: derivedFrom == nil ? column : "vel",
+            derivedFrom: derivedFrom, nonFinite: nonFinite)
     }
 
     /// Every time series other than `spikes`, with column shapes and rates.
-    private static func behaviourSeries(_ f: HDF5File, _ catalog: TemporalDataCatalog,
-                                        known: (String, [Double])) throws -> [BehaviourSeries] {
+    private static func behaviourSeries(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog,
+        known: (String, [Double])
+    ) throws -> [BehaviourSeries] {
         var out: [BehaviourSeries] = []
-        for obj in (catalog.all(.irregular) + catalog.all(.regular)).sorted(by: { $0.path < $1.path }) where obj.path != "spikes" {
+        for obj in (catalog.all(.irregular) + catalog.all(.regular)).sorted(by: { $0.path < $1.path })
+        where obj.path != "spikes" {
             var columns: [String: [Int]] = [:]
             for c in obj.columns where c != "timestamp_indices_1s" { columns[c] = try f.shape("\(obj.path)/\(c)") }
             var rate = obj.samplingRate
             if obj.kind == .irregular {
-                if obj.path == known.0 { rate = estimatedRate(known.1) } else if (columns["timestamps"]?.first ?? 0) <= 10_000_000 {
+                if obj.path == known.0 {
+                    rate = estimatedRate(known.1)
+                } else if (columns["timestamps"]?.first ?? 0) <= 10_000_000 {
                     rate = estimatedRate(try f.readDoubles("\(obj.path)/timestamps"))
                 }
             }
@@ -303,21 +358,26 @@ public enum BrainsetsReader {
 
     // MARK: - Intervals
 
-    private static func evalIntervals(_ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions,
-                                      phases: [String: Intervals]) throws -> (Intervals?, String) {
+    private static func evalIntervals(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions,
+        phases: [String: Intervals]
+    ) throws -> (Intervals?, String) {
         if let name = o.evalIntervals {
             if ["all", "none", ""].contains(name) { return (nil, "all samples") }
             let p = name.replacingOccurrences(of: ".", with: "/")
             return (try readIntervals(p, f, catalog), p)
         }
         if let phase = o.evalPhase, let set = phases[phase] { return (set, "movement_phases/\(phase)") }
-        if f.exists("nlb_eval_intervals") { return (try readIntervals("nlb_eval_intervals", f, catalog), "nlb_eval_intervals") }
+        if f.exists("nlb_eval_intervals") {
+            return (try readIntervals("nlb_eval_intervals", f, catalog), "nlb_eval_intervals")
+        }
         return (nil, "all samples")
     }
 
     private static func expectKind(_ catalog: TemporalDataCatalog, _ p: String, _ kind: TDKind, _ file: String) throws {
         if let obj = catalog[p], let attr = obj.objectAttribute, obj.kind != kind {
-            throw DataError.invalid(file: file, field: "\(p)/@object", reason: "is \"\(attr)\", expected \"\(kind.rawValue)\"")
+            throw DataError.invalid(
+                file: file, field: "\(p)/@object", reason: "is \"\(attr)\", expected \"\(kind.rawValue)\"")
         }
     }
 
@@ -336,7 +396,9 @@ public enum BrainsetsReader {
         return Intervals(starts: starts.map { $0 + offset }, ends: ends.map { $0 + offset })
     }
 
-    private static func optionalIntervals(_ p: String, _ f: HDF5File, _ catalog: TemporalDataCatalog) throws -> Intervals {
+    private static func optionalIntervals(_ p: String, _ f: HDF5File, _ catalog: TemporalDataCatalog) throws
+        -> Intervals
+    {
         f.exists(p) ? try readIntervals(p, f, catalog) : Intervals()
     }
 }

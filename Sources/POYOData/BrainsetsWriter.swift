@@ -63,8 +63,9 @@ public enum BrainsetsWriter {
         try f.setAttribute("object", string: "ArrayDict", at: "units")
         try f.setAttribute("_unicode_keys", bytesArray: ["id"], at: "units")
         let prefix = r.unitPrefix
-        try f.write(strings: r.unitIDs.map { $0.hasPrefix(prefix) ? String($0.dropFirst(prefix.count)) : $0 },
-                    to: "units/id")
+        try f.write(
+            strings: r.unitIDs.map { $0.hasPrefix(prefix) ? String($0.dropFirst(prefix.count)) : $0 },
+            to: "units/id")
         var counts = [Int64](repeating: 0, count: r.unitCount)
         for u in r.spikeUnit where u >= 0 && Int(u) < counts.count { counts[Int(u)] += 1 }
         try f.write(counts, to: "units/count")
@@ -77,8 +78,10 @@ public enum BrainsetsWriter {
             try f.write(r.position.map { Double($0) }, shape: [r.sampleCount, 2], to: "cursor/pos")
         }
         try f.write(secondIndex(r.behaviourTimes, domain: r.domain), to: "cursor/timestamp_indices_1s")
-        try f.setAttribute(BrainsetsLayout.normMeanAttribute, doubles: r.normalizationMean.map { Double($0) }, at: "cursor")
-        try f.setAttribute(BrainsetsLayout.normStdAttribute, doubles: r.normalizationStd.map { Double($0) }, at: "cursor")
+        try f.setAttribute(
+            BrainsetsLayout.normMeanAttribute, doubles: r.normalizationMean.map { Double($0) }, at: "cursor")
+        try f.setAttribute(
+            BrainsetsLayout.normStdAttribute, doubles: r.normalizationStd.map { Double($0) }, at: "cursor")
 
         if !r.movementPhases.isEmpty {
             try f.createGroup("movement_phases")

@@ -56,8 +56,9 @@ public struct Dataset: Sendable {
         let keep = recordings.indices.filter { recordings[$0].heldOut == flag }
         let keptFiles = files.count == recordings.count ? keep.map { files[$0] } : []
         let paths = Set(keptFiles.map(\.path))
-        return try Dataset(recordings: keep.map { recordings[$0] }, files: keptFiles,
-                           warnings: warnings.filter { paths.isEmpty || paths.contains($0.file) })
+        return try Dataset(
+            recordings: keep.map { recordings[$0] }, files: keptFiles,
+            warnings: warnings.filter { paths.isEmpty || paths.contains($0.file) })
     }
 
     public var sessionIDs: [String] { recordings.map(\.sessionID) }

@@ -25,9 +25,11 @@ public struct RecordingSpec: Sendable, Equatable, Codable {
     public var split: SplitRule?
     public var heldOut: Bool?
 
-    public init(path: String, format: RecordingFormat? = nil, session: String? = nil, behaviour: String? = nil,
-                normalizeMean: [Float]? = nil, normalizeStd: [Float]? = nil, weights: [String: Float]? = nil,
-                evalInterval: String? = nil, split: SplitRule? = nil, heldOut: Bool? = nil) {
+    public init(
+        path: String, format: RecordingFormat? = nil, session: String? = nil, behaviour: String? = nil,
+        normalizeMean: [Float]? = nil, normalizeStd: [Float]? = nil, weights: [String: Float]? = nil,
+        evalInterval: String? = nil, split: SplitRule? = nil, heldOut: Bool? = nil
+    ) {
         self.path = path
         self.format = format
         self.session = session
@@ -74,10 +76,13 @@ public struct DatasetSpec: Sendable, Equatable {
 
     /// The file(s) an entry names, in file-name order for folders.
     public func files(_ spec: RecordingSpec) throws -> [URL] {
-        let url = spec.path.hasPrefix("/") || baseDirectory == nil
+        let url =
+            spec.path.hasPrefix("/") || baseDirectory == nil
             ? URL(fileURLWithPath: spec.path) : baseDirectory!.appendingPathComponent(spec.path)
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else { throw DataError.fileNotFound(url.path) }
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw DataError.fileNotFound(url.path)
+        }
         guard isDir.boolValue else { return [url] }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: url.path) } catch {
@@ -87,7 +92,8 @@ public struct DatasetSpec: Sendable, Equatable {
             .sorted(by: codePointOrder).map { url.appendingPathComponent($0) }
         guard !files.isEmpty else { throw DataError.noRecordings(directory: url.path) }
         guard spec.session == nil || files.count == 1 else {
-            throw DataError.io(path: url.path, reason: "'session' names one recording, but this folder holds \(files.count)")
+            throw DataError.io(
+                path: url.path, reason: "'session' names one recording, but this folder holds \(files.count)")
         }
         return files
     }
@@ -95,13 +101,16 @@ public struct DatasetSpec: Sendable, Equatable {
     /// Reads every listed recording (each in an isolated child first, spikes lazily by default)
     /// and builds the shared vocabularies. Duplicate session ids are an error.
     public func load(options base: ReaderOptions = ReaderOptions()) throws -> Dataset {
-        guard !recordings.isEmpty else { throw DataError.io(path: baseDirectory?.path ?? ".", reason: "the dataset lists no recordings") }
+        guard !recordings.isEmpty else {
+            throw DataError.io(path: baseDirectory?.path ?? ".", reason: "the dataset lists no recordings")
+        }
         var loaded: [LoadedRecording] = []
         for spec in recordings {
             let options = spec.readerOptions(base: base)
             for url in try files(spec) { loaded.append(try RecordingReader.load(url, options: options)) }
         }
-        return try Dataset(recordings: loaded.map(\.recording), files: loaded.map(\.file),
-                           warnings: loaded.flatMap(\.warnings))
+        return try Dataset(
+            recordings: loaded.map(\.recording), files: loaded.map(\.file),
+            warnings: loaded.flatMap(\.warnings))
     }
 }

@@ -15,8 +15,9 @@ public struct Stitcher: Sendable {
     /// Adds one batch: `predictions` and `targets` are `[N, dim]`, `keys` is `[N]`.
     public mutating func add(keys batchKeys: [EvalKey], predictions: [Float], targets: [Float]) throws {
         guard predictions.count == batchKeys.count * dim, targets.count == batchKeys.count * dim else {
-            throw EvaluationError.shapeMismatch(keys: batchKeys.count, predictions: predictions.count,
-                                                targets: targets.count, dim: dim)
+            throw EvaluationError.shapeMismatch(
+                keys: batchKeys.count, predictions: predictions.count,
+                targets: targets.count, dim: dim)
         }
         for (n, key) in batchKeys.enumerated() {
             let row: Int
@@ -45,8 +46,10 @@ public struct Stitcher: Sendable {
     public func stitched(recording: Int32) -> (predictions: [Double], targets: [Double]) {
         var rows = keys.indices.filter { keys[$0].recording == recording && keys[$0].scored }
         rows.sort { keys[$0].sample < keys[$1].sample }
-        var p: [Double] = [], t: [Double] = []
-        p.reserveCapacity(rows.count * dim); t.reserveCapacity(rows.count * dim)
+        var p: [Double] = []
+        var t: [Double] = []
+        p.reserveCapacity(rows.count * dim)
+        t.reserveCapacity(rows.count * dim)
         for row in rows {
             let c = Double(count[row])
             for k in 0..<dim {
@@ -90,7 +93,7 @@ public enum EvaluationError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case let .shapeMismatch(k, p, t, d):
+        case .shapeMismatch(let k, let p, let t, let d):
             return "stitcher: \(k) keys need \(k * d) predictions and targets, got \(p) and \(t)"
         }
     }
@@ -109,7 +112,8 @@ public func r2Score(predictions: [Double], targets: [Double], dim: Int) -> Doubl
         var mean = 0.0
         for i in 0..<n { mean += targets[i * dim + k] }
         mean /= Double(n)
-        var ssRes = 0.0, ssTot = 0.0
+        var ssRes = 0.0
+        var ssTot = 0.0
         for i in 0..<n {
             let y = targets[i * dim + k]
             ssRes += (y - predictions[i * dim + k]) * (y - predictions[i * dim + k])

@@ -1,5 +1,5 @@
-import _CHDF5
 import Foundation
+import _CHDF5
 
 /// What a dataset or attribute stores, as far as our readers care.
 public enum HDF5TypeClass: String, Sendable, Equatable, Codable {
@@ -41,7 +41,8 @@ public final class HDF5File: @unchecked Sendable {
             defer { H5Pclose(fapl) }
             let f = H5Fopen(path, poyo_h5f_acc_rdonly(), fapl)
             guard f >= 0 else {
-                throw DataError.invalid(file: path, field: "/", reason: "libhdf5 cannot open it (truncated or corrupt file)")
+                throw DataError.invalid(
+                    file: path, field: "/", reason: "libhdf5 cannot open it (truncated or corrupt file)")
             }
             return f
         }
@@ -132,8 +133,11 @@ public final class HDF5File: @unchecked Sendable {
                 let len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, poyo_h5p_default())
                 guard len >= 0, len < 65536 else { throw fail("H5Lget_name_by_idx", p) }
                 var buf = [CChar](repeating: 0, count: Int(len) + 1)
-                guard H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, buf.count,
-                                         poyo_h5p_default()) >= 0 else { throw fail("H5Lget_name_by_idx", p) }
+                guard
+                    H5Lget_name_by_idx(
+                        g, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, buf.count,
+                        poyo_h5p_default()) >= 0
+                else { throw fail("H5Lget_name_by_idx", p) }
                 names.append(decodeCString(buf))
             }
             return names
@@ -187,13 +191,15 @@ public final class HDF5File: @unchecked Sendable {
         try readNumeric(p, memType: H5Types.int64, rows: rows)
     }
 
-    private func readNumeric<T: BitwiseCopyable & Numeric>(_ p: String, memType: hid_t, rows: Range<Int>?) throws -> [T] {
+    private func readNumeric<T: BitwiseCopyable & Numeric>(_ p: String, memType: hid_t, rows: Range<Int>?) throws -> [T]
+    {
         try withDataset(p) { d in
             try HDF5Dataset.checkNumeric(d, file: self, field: p)
             let shape = try dims(of: d, p)
             let all = 0..<(shape.first ?? 1)
-            return try HDF5Dataset.read(d, shape: shape, rows: rows ?? all, whole: rows == nil,
-                                        memType: memType, file: self, field: p)
+            return try HDF5Dataset.read(
+                d, shape: shape, rows: rows ?? all, whole: rows == nil,
+                memType: memType, file: self, field: p)
         }
     }
 
@@ -228,8 +234,9 @@ public final class HDF5File: @unchecked Sendable {
     public func attributeString(_ name: String, at p: String) throws -> String {
         let values = try attributeStrings(name, at: p)
         guard values.count == 1 else {
-            throw DataError.invalid(file: path, field: attributeField(name, p),
-                                    reason: "expected one string, found \(values.count)")
+            throw DataError.invalid(
+                file: path, field: attributeField(name, p),
+                reason: "expected one string, found \(values.count)")
         }
         return values[0]
     }
@@ -289,8 +296,9 @@ public final class HDF5File: @unchecked Sendable {
     public func attributeDouble(_ name: String, at p: String) throws -> Double {
         let values = try attributeDoubles(name, at: p)
         guard values.count == 1 else {
-            throw DataError.invalid(file: path, field: attributeField(name, p),
-                                    reason: "expected one number, found \(values.count)")
+            throw DataError.invalid(
+                file: path, field: attributeField(name, p),
+                reason: "expected one number, found \(values.count)")
         }
         return values[0]
     }
@@ -299,7 +307,8 @@ public final class HDF5File: @unchecked Sendable {
     public func attributeInt(_ name: String, at p: String) throws -> Int {
         let v = try attributeDouble(name, at: p)
         guard v.rounded() == v, abs(v) < 0x1p53 else {
-            throw DataError.invalid(file: path, field: attributeField(name, p), reason: "expected an integer, found \(v)")
+            throw DataError.invalid(
+                file: path, field: attributeField(name, p), reason: "expected an integer, found \(v)")
         }
         return Int(v)
     }
@@ -367,7 +376,9 @@ public final class HDF5File: @unchecked Sendable {
         guard rank >= 0 else { throw fail("H5Sget_simple_extent_ndims", p) }
         guard rank <= 8 else { throw DataError.invalid(file: path, field: p, reason: "rank \(rank) is not supported") }
         var dims = [hsize_t](repeating: 0, count: Int(rank))
-        if rank > 0 { guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else { throw fail("H5Sget_simple_extent_dims", p) } }
+        if rank > 0 {
+            guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else { throw fail("H5Sget_simple_extent_dims", p) }
+        }
         let t = H5Dget_type(d)
         let elementSize = t >= 0 ? max(1, H5Tget_size(t)) : 1
         if t >= 0 { H5Tclose(t) }
@@ -396,10 +407,13 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     /// Shared by datasets and attributes: `read(memType, buffer)` performs the H5Dread / H5Aread.
-    private func readStrings(fileType t: hid_t, space: hid_t, field: String,
-                             read: (hid_t, UnsafeMutableRawPointer?) -> herr_t) throws -> [String] {
+    private func readStrings(
+        fileType t: hid_t, space: hid_t, field: String,
+        read: (hid_t, UnsafeMutableRawPointer?) -> herr_t
+    ) throws -> [String] {
         guard HDF5File.typeClass(of: t) == .string else {
-            throw DataError.invalid(file: path, field: field, reason: "expected strings, found \(HDF5File.typeClass(of: t))")
+            throw DataError.invalid(
+                file: path, field: field, reason: "expected strings, found \(HDF5File.typeClass(of: t))")
         }
         let points = H5Sget_simple_extent_npoints(space)
         guard points >= 0 else { throw fail("H5Sget_simple_extent_npoints", field) }
@@ -425,10 +439,13 @@ public final class HDF5File: @unchecked Sendable {
             return out
         }
         let size = H5Tget_size(t)
-        guard size > 0, size <= 1 << 16 else { throw DataError.invalid(file: path, field: field, reason: "string width \(size)") }
+        guard size > 0, size <= 1 << 16 else {
+            throw DataError.invalid(file: path, field: field, reason: "string width \(size)")
+        }
         let (total, overflow) = n.multipliedReportingOverflow(by: size)
         guard !overflow, total <= maxBytes() else {
-            throw DataError.invalid(file: path, field: field, reason: "claims \(n) strings of \(size) bytes (corrupt file?)")
+            throw DataError.invalid(
+                file: path, field: field, reason: "claims \(n) strings of \(size) bytes (corrupt file?)")
         }
         var bytes = [UInt8](repeating: 0, count: total)
         let status = bytes.withUnsafeMutableBytes { read(t, $0.baseAddress) }

@@ -1,5 +1,5 @@
-import _CHDF5
 import Foundation
+import _CHDF5
 
 /// One dataset kept open for repeated range reads (the lazy spike sources use it).
 ///
@@ -19,7 +19,9 @@ public final class HDF5Dataset: @unchecked Sendable {
             HDF5File.silenceErrors()
             Isolation.trace(path: file.path, field: field)
             let d = H5Dopen2(file.id, field, poyo_h5p_default())
-            guard d >= 0 else { throw DataError.invalid(file: file.path, field: field, reason: "not a readable dataset") }
+            guard d >= 0 else {
+                throw DataError.invalid(file: file.path, field: field, reason: "not a readable dataset")
+            }
             do {
                 let shape = try file.dims(of: d, field)
                 let t = H5Dget_type(d)
@@ -61,13 +63,15 @@ public final class HDF5Dataset: @unchecked Sendable {
         let nonEmpty = blocks.filter { !$0.isEmpty }
         guard !nonEmpty.isEmpty else { return [] }
         guard shape.count == 1 else {
-            throw DataError.invalid(file: file.path, field: field, reason: "block reads need a 1-D dataset, found \(shape)")
+            throw DataError.invalid(
+                file: file.path, field: field, reason: "block reads need a 1-D dataset, found \(shape)")
         }
         var total = 0
         var previousEnd = 0
         for b in nonEmpty {
             guard b.lowerBound >= previousEnd, b.upperBound <= count else {
-                throw DataError.invalid(file: file.path, field: field, reason: "block \(b) outside 0..<\(count) or out of order")
+                throw DataError.invalid(
+                    file: file.path, field: field, reason: "block \(b) outside 0..<\(count) or out of order")
             }
             previousEnd = b.upperBound
             total += b.count
@@ -78,8 +82,10 @@ public final class HDF5Dataset: @unchecked Sendable {
             guard fileSpace >= 0 else { throw file.fail("H5Dget_space", field) }
             defer { H5Sclose(fileSpace) }
             for (k, b) in nonEmpty.enumerated() {
-                var start = [hsize_t(b.lowerBound)], n = [hsize_t(b.count)]
-                guard H5Sselect_hyperslab(fileSpace, k == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, &start, nil, &n, nil) >= 0 else {
+                var start = [hsize_t(b.lowerBound)]
+                var n = [hsize_t(b.count)]
+                guard H5Sselect_hyperslab(fileSpace, k == 0 ? H5S_SELECT_SET : H5S_SELECT_OR, &start, nil, &n, nil) >= 0
+                else {
                     throw file.fail("H5Sselect_hyperslab", field)
                 }
             }
@@ -102,8 +108,9 @@ public final class HDF5Dataset: @unchecked Sendable {
         try HDF5Lock.run {
             HDF5File.silenceErrors()
             try HDF5Dataset.checkNumeric(id, file: file, field: field)
-            let out: [T] = try HDF5Dataset.read(id, shape: shape, rows: rows, whole: false, memType: memType,
-                                                file: file, field: field)
+            let out: [T] = try HDF5Dataset.read(
+                id, shape: shape, rows: rows, whole: false, memType: memType,
+                file: file, field: field)
             stats.calls += 1
             stats.elements += out.count
             return out
@@ -121,8 +128,10 @@ public final class HDF5Dataset: @unchecked Sendable {
     }
 
     /// Reads `rows` of the first dimension (all of it when `whole`) of an open numeric dataset.
-    static func read<T: BitwiseCopyable & Numeric>(_ d: hid_t, shape: [Int], rows: Range<Int>, whole: Bool,
-                                                   memType: hid_t, file: HDF5File, field: String) throws -> [T] {
+    static func read<T: BitwiseCopyable & Numeric>(
+        _ d: hid_t, shape: [Int], rows: Range<Int>, whole: Bool,
+        memType: hid_t, file: HDF5File, field: String
+    ) throws -> [T] {
         if whole {
             let n = shape.reduce(1, *)  // dims(of:) has checked that this cannot overflow
             guard n > 0 else { return [] }
@@ -134,7 +143,8 @@ public final class HDF5Dataset: @unchecked Sendable {
             return out
         }
         guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
-            throw DataError.invalid(file: file.path, field: field, reason: "rows \(rows) outside dataset of shape \(shape)")
+            throw DataError.invalid(
+                file: file.path, field: field, reason: "rows \(rows) outside dataset of shape \(shape)")
         }
         let rowSize = shape.dropFirst().reduce(1, *)
         let n = rows.count * rowSize

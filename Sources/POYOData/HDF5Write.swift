@@ -1,5 +1,5 @@
-import _CHDF5
 import Foundation
+import _CHDF5
 
 /// Writing counterparts of `HDF5File`'s readers, enough for the brainsets layout.
 ///
@@ -47,7 +47,9 @@ extension HDF5File {
         defer { H5Tclose(type) }
         try createDataset(p, type: type, shape: [strings.count]) { d in
             guard !strings.isEmpty else { return 0 }
-            return bytes.withUnsafeBytes { H5Dwrite(d, type, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), $0.baseAddress) }
+            return bytes.withUnsafeBytes {
+                H5Dwrite(d, type, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), $0.baseAddress)
+            }
         }
     }
 
@@ -118,7 +120,9 @@ extension HDF5File {
         }
         try createDataset(p, type: type, shape: shape) { d in
             guard !values.isEmpty else { return 0 }
-            return values.withUnsafeBytes { H5Dwrite(d, type, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), $0.baseAddress) }
+            return values.withUnsafeBytes {
+                H5Dwrite(d, type, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), $0.baseAddress)
+            }
         }
     }
 
@@ -143,13 +147,17 @@ extension HDF5File {
     }
 
     /// `shape == nil` makes a scalar attribute.
-    private func createAttribute(_ name: String, at p: String, type: hid_t, shape: [Int]?,
-                                 write: (hid_t) -> herr_t) throws {
+    private func createAttribute(
+        _ name: String, at p: String, type: hid_t, shape: [Int]?,
+        write: (hid_t) -> herr_t
+    ) throws {
         try HDF5Lock.run { try createAttributeLocked(name, at: p, type: type, shape: shape, write: write) }
     }
 
-    private func createAttributeLocked(_ name: String, at p: String, type: hid_t, shape: [Int]?,
-                                       write: (hid_t) -> herr_t) throws {
+    private func createAttributeLocked(
+        _ name: String, at p: String, type: hid_t, shape: [Int]?,
+        write: (hid_t) -> herr_t
+    ) throws {
         HDF5File.silenceErrors()
         let field = attributeField(name, p)
         let space: hid_t

@@ -50,7 +50,8 @@ public enum Inspector {
     }
 
     public static func inspect(path: String, options: ReaderOptions = ReaderOptions()) -> FileInspection {
-        var out = FileInspection(path: path, format: nil, summary: nil, spikeRate: nil, warnings: [], error: nil, errorField: nil)
+        var out = FileInspection(
+            path: path, format: nil, summary: nil, spikeRate: nil, warnings: [], error: nil, errorField: nil)
         var detected: RecordingFormat?
         do {
             let loaded = try RecordingReader.load(URL(fileURLWithPath: path), options: options, detected: &detected)
@@ -71,8 +72,9 @@ public enum Inspector {
         guard !s.unitSpikeCounts.isEmpty, s.duration > 0 else { return nil }
         let r = s.unitSpikeCounts.map { Double($0) / s.duration }.sorted()
         let median = r.count % 2 == 1 ? r[r.count / 2] : (r[r.count / 2 - 1] + r[r.count / 2]) / 2
-        return SpikeRateSummary(meanHz: r.reduce(0, +) / Double(r.count), medianHz: median, minHz: r.first!,
-                                maxHz: r.last!, silentUnits: s.unitSpikeCounts.filter { $0 == 0 }.count)
+        return SpikeRateSummary(
+            meanHz: r.reduce(0, +) / Double(r.count), medianHz: median, minHz: r.first!,
+            maxHz: r.last!, silentUnits: s.unitSpikeCounts.filter { $0 == 0 }.count)
     }
 }
 
@@ -80,7 +82,9 @@ extension FileInspection {
     /// The human-readable block `poyo inspect` prints.
     public var text: String {
         var lines = [path]
-        func row(_ k: String, _ v: String) { lines.append("  " + k.padding(toLength: 12, withPad: " ", startingAt: 0) + v) }
+        func row(_ k: String, _ v: String) {
+            lines.append("  " + k.padding(toLength: 12, withPad: " ", startingAt: 0) + v)
+        }
         row("format", format?.rawValue ?? "unknown")
         if let s = summary {
             row("session", "\(s.sessionID) (subject \(s.subjectID))")
@@ -89,24 +93,35 @@ extension FileInspection {
             let domain = s.domain.map { String(format: "[%.3f, %.3f)", $0[0], $0[1]) }.joined(separator: " ∪ ")
             row("duration", String(format: "%.3f s, domain %@", s.duration, domain))
             if let r = spikeRate {
-                row("spike rate", String(format: "mean %.2f Hz, median %.2f Hz, min %.2f Hz, max %.2f Hz, %d silent unit(s)",
-                                         r.meanHz, r.medianHz, r.minHz, r.maxHz, r.silentUnits))
+                row(
+                    "spike rate",
+                    String(
+                        format: "mean %.2f Hz, median %.2f Hz, min %.2f Hz, max %.2f Hz, %d silent unit(s)",
+                        r.meanHz, r.medianHz, r.minHz, r.maxHz, r.silentUnits))
             }
             for (i, b) in s.behaviour.enumerated() {
                 let cols = b.columns.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 let rate = b.rateHz.map { String(format: "%.1f Hz", $0) } ?? "? Hz"
                 row(i == 0 ? "behaviour" : "", "\(b.name): \(b.kind), \(rate), \(cols)")
             }
-            let norm = "normalised (v − \(s.normalizationMean.map { fmt($0) }.joined(separator: ","))) / \(s.normalizationStd.map { fmt($0) }.joined(separator: ",")) [\(s.normalizationSource)]"
+            let norm =
+                "normalised (v − \(s.normalizationMean.map { fmt($0) }.joined(separator: ","))) / "
+                + "\(s.normalizationStd.map { fmt($0) }.joined(separator: ",")) [\(s.normalizationSource)]"
             row("target", "\(s.target); \(norm); \(s.nonFiniteSamples) non-finite sample(s)")
-            row("trials", "\(s.trials)" + (s.trialColumns.isEmpty ? "" : " (columns: \(s.trialColumns.sorted().joined(separator: ", ")))"))
+            row(
+                "trials",
+                "\(s.trials)"
+                    + (s.trialColumns.isEmpty ? "" : " (columns: \(s.trialColumns.sorted().joined(separator: ", ")))"))
             row("splits", s.splitRule)
             for (name, sp) in [("train", s.train), ("valid", s.valid), ("test", s.test)] {
                 row("", String(format: "%@ %d interval(s), %.2f s", name, sp.intervals, sp.seconds))
             }
             row("eval mask", s.evalIntervals)
             if !s.lossWeights.isEmpty {
-                row("weights", s.lossWeights.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value))" }.joined(separator: ", "))
+                row(
+                    "weights",
+                    s.lossWeights.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value))" }.joined(
+                        separator: ", "))
             }
             row("spike reads", s.spikeLookup)
         }

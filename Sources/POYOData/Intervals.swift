@@ -26,7 +26,10 @@ public struct Intervals: Equatable, Sendable, RandomAccessCollection {
     public init(_ items: [Interval] = []) {
         self.items = items
         var ok = true
-        for i in items.indices.dropFirst() where items[i].start < items[i - 1].end { ok = false; break }
+        for i in items.indices.dropFirst() where items[i].start < items[i - 1].end {
+            ok = false
+            break
+        }
         self.isSortedDisjoint = ok
     }
 
@@ -47,7 +50,8 @@ public struct Intervals: Equatable, Sendable, RandomAccessCollection {
     public func contains(_ t: Double) -> Bool {
         guard isSortedDisjoint else { return items.contains { $0.contains(t) } }
         // Last interval whose start <= t.
-        var lo = 0, hi = items.count
+        var lo = 0
+        var hi = items.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if items[mid].start <= t { lo = mid + 1 } else { hi = mid }
@@ -100,7 +104,8 @@ public struct Intervals: Equatable, Sendable, RandomAccessCollection {
 
 /// Index of the first element of ascending `a` that is `>= x` (numpy `searchsorted(side="left")`).
 func lowerBound(_ a: [Double], _ x: Double) -> Int {
-    var lo = 0, hi = a.count
+    var lo = 0
+    var hi = a.count
     while lo < hi {
         let mid = (lo + hi) >> 1
         if a[mid] < x { lo = mid + 1 } else { hi = mid }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs everything libhdf5 does with an untrusted file in a forked child process, so a file that
@@ -28,9 +29,9 @@ public enum Isolation {
     public static var inProbeChild: Bool { traceFD >= 0 }
 
     #if os(Linux)
-    public static let isSupported = true
+        public static let isSupported = true
     #else
-    public static let isSupported = false
+        public static let isSupported = false
     #endif
 
     /// A generous limit for reading a file of `bytes`: 60 s plus 10 s per 100 MB.
@@ -84,174 +85,202 @@ public enum Isolation {
     /// `timeout`.
     public static func run(file: String, timeout: Double, _ body: () throws -> [UInt8]) throws -> Outcome {
         #if os(Linux)
-        guard !inProbeChild else {
+            guard !inProbeChild else {
+                var outcome = Outcome()
+                do { outcome.result = try body() } catch let e as DataError { outcome.error = e }
+                return outcome
+            }
+            for _ in 0..<3 {
+                if let outcome = try attempt(file: file, timeout: timeout, body) { return outcome }
+            }
+            throw DataError.io(path: file, reason: "the reader process deadlocked 3 times (busy process?); try again")
+        #else
             var outcome = Outcome()
             do { outcome.result = try body() } catch let e as DataError { outcome.error = e }
             return outcome
-        }
-        for _ in 0..<3 {
-            if let outcome = try attempt(file: file, timeout: timeout, body) { return outcome }
-        }
-        throw DataError.io(path: file, reason: "the reader process deadlocked 3 times (busy process?); try again")
-        #else
-        var outcome = Outcome()
-        do { outcome.result = try body() } catch let e as DataError { outcome.error = e }
-        return outcome
         #endif
     }
 
     static let deadlockAfter = 2.0
 
     #if os(Linux)
-    /// One child; nil when it did not start in time.
-    private static func attempt(file: String, timeout: Double, _ body: () throws -> [UInt8]) throws -> Outcome? {
-        var outcome = Outcome()
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw DataError.io(path: file, reason: "cannot create a pipe (errno \(errno))") }
-        HDF5Lock.lock()
-        let pid = fork()
-        if pid == 0 {
-            runChild(writeFD: fds[1], readFD: fds[0], body)
-        }
-        HDF5Lock.unlock()
-        close(fds[1])
-        defer { close(fds[0]) }
-        guard pid > 0 else { throw DataError.io(path: file, reason: "cannot fork a reader process (errno \(errno))") }
-
-        _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-        var lastField = "/"
-        var errorJSON: [UInt8]?
-        var finished = false
-        var header: [UInt8] = []           // of the frame being read
-        var frame: [UInt8] = []
-        var frameLength = -1               // payload length, once the header is complete
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        var status: Int32 = 0
-        var reaped = false
-        var lastHeard = Date()
-        var lastCPU: UInt64 = 0
-        var cpuSince = Date()
-        func handle(_ tag: UInt8, _ payload: [UInt8]) {
-            lastHeard = Date()
-            switch tag {
-            case UInt8(ascii: "P"): lastField = String(decoding: payload, as: UTF8.self)
-            case UInt8(ascii: "E"): errorJSON = payload
-            case UInt8(ascii: "R"): outcome.result = payload; finished = true
-            case UInt8(ascii: "N"):
-                let kv = String(decoding: payload, as: UTF8.self).split(separator: "=", maxSplits: 1).map(String.init)
-                if kv.count == 2 { outcome.notes[kv[0]] = kv[1] }
-            default: break
+        /// One child; nil when it did not start in time.
+        private static func attempt(file: String, timeout: Double, _ body: () throws -> [UInt8]) throws -> Outcome? {
+            var outcome = Outcome()
+            var fds: [Int32] = [-1, -1]
+            guard pipe(&fds) == 0 else {
+                throw DataError.io(path: file, reason: "cannot create a pipe (errno \(errno))")
             }
-        }
-        /// Reads whatever is in the pipe now, frame by frame (a large result goes straight into a
-        /// buffer of its own size); false at end of file.
-        func drain() -> Bool {
-            while true {
-                let n = chunk.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-                if n < 0 { return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK }
-                if n == 0 { return false }
-                var i = 0
-                while i < n {
-                    if frameLength < 0 {
-                        let take = min(9 - header.count, n - i)
-                        header += chunk[i..<(i + take)]
+            HDF5Lock.lock()
+            let pid = fork()
+            if pid == 0 {
+                runChild(writeFD: fds[1], readFD: fds[0], body)
+            }
+            HDF5Lock.unlock()
+            close(fds[1])
+            defer { close(fds[0]) }
+            guard pid > 0 else {
+                throw DataError.io(path: file, reason: "cannot fork a reader process (errno \(errno))")
+            }
+
+            _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
+            var lastField = "/"
+            var errorJSON: [UInt8]?
+            var finished = false
+            var header: [UInt8] = []  // of the frame being read
+            var frame: [UInt8] = []
+            var frameLength = -1  // payload length, once the header is complete
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            let deadline = Date().addingTimeInterval(timeout)
+            var timedOut = false
+            var status: Int32 = 0
+            var reaped = false
+            var lastHeard = Date()
+            var lastCPU: UInt64 = 0
+            var cpuSince = Date()
+            func handle(_ tag: UInt8, _ payload: [UInt8]) {
+                lastHeard = Date()
+                switch tag {
+                case UInt8(ascii: "P"): lastField = String(decoding: payload, as: UTF8.self)
+                case UInt8(ascii: "E"): errorJSON = payload
+                case UInt8(ascii: "R"):
+                    outcome.result = payload
+                    finished = true
+                case UInt8(ascii: "N"):
+                    let kv = String(decoding: payload, as: UTF8.self).split(separator: "=", maxSplits: 1).map(
+                        String.init)
+                    if kv.count == 2 { outcome.notes[kv[0]] = kv[1] }
+                default: break
+                }
+            }
+            /// Reads whatever is in the pipe now, frame by frame (a large result goes straight into a
+            /// buffer of its own size); false at end of file.
+            func drain() -> Bool {
+                while true {
+                    let n = chunk.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+                    if n < 0 { return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK }
+                    if n == 0 { return false }
+                    var i = 0
+                    while i < n {
+                        if frameLength < 0 {
+                            let take = min(9 - header.count, n - i)
+                            header += chunk[i..<(i + take)]
+                            i += take
+                            guard header.count == 9 else { continue }
+                            var length: UInt64 = 0
+                            for b in 0..<8 { length |= UInt64(header[1 + b]) << (8 * UInt64(b)) }
+                            guard length < 1 << 40 else { return false }  // garbage: treat as a dead child
+                            frameLength = Int(length)
+                            frame = []
+                            frame.reserveCapacity(frameLength)
+                        }
+                        let take = min(frameLength - frame.count, n - i)
+                        frame += chunk[i..<(i + take)]
                         i += take
-                        guard header.count == 9 else { continue }
-                        var length: UInt64 = 0
-                        for b in 0..<8 { length |= UInt64(header[1 + b]) << (8 * UInt64(b)) }
-                        guard length < 1 << 40 else { return false }  // garbage: treat as a dead child
-                        frameLength = Int(length)
-                        frame = []
-                        frame.reserveCapacity(frameLength)
-                    }
-                    let take = min(frameLength - frame.count, n - i)
-                    frame += chunk[i..<(i + take)]
-                    i += take
-                    if frame.count == frameLength {
-                        handle(header[0], frame)
-                        header = []; frame = []; frameLength = -1
+                        if frame.count == frameLength {
+                            handle(header[0], frame)
+                            header = []
+                            frame = []
+                            frameLength = -1
+                        }
                     }
                 }
             }
-        }
-        // Until the child reports, exits or runs out of time. End of file alone is not enough:
-        // another thread's probe child may hold a copy of our pipe for a moment.
-        while true {
-            let open = drain()
-            if finished || errorJSON != nil || !open { break }
-            if waitpid(pid, &status, WNOHANG) == pid { reaped = true; _ = drain(); break }
-            if -lastHeard.timeIntervalSinceNow > deadlockAfter, let (state, cpu) = processStat(pid) {
-                if cpu != lastCPU { lastCPU = cpu; cpuSince = Date() }
-                if state == "S" && -cpuSince.timeIntervalSinceNow > deadlockAfter {
-                    kill(pid, SIGKILL)
-                    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                    return nil
+            // Until the child reports, exits or runs out of time. End of file alone is not enough:
+            // another thread's probe child may hold a copy of our pipe for a moment.
+            while true {
+                let open = drain()
+                if finished || errorJSON != nil || !open { break }
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    reaped = true
+                    _ = drain()
+                    break
                 }
+                if -lastHeard.timeIntervalSinceNow > deadlockAfter, let (state, cpu) = processStat(pid) {
+                    if cpu != lastCPU {
+                        lastCPU = cpu
+                        cpuSince = Date()
+                    }
+                    if state == "S" && -cpuSince.timeIntervalSinceNow > deadlockAfter {
+                        kill(pid, SIGKILL)
+                        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                        return nil
+                    }
+                }
+                let remaining = deadline.timeIntervalSinceNow
+                if remaining <= 0 {
+                    timedOut = true
+                    break
+                }
+                var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
+                _ = poll(&pfd, 1, Int32(min(remaining, 0.05) * 1000) + 1)
             }
-            let remaining = deadline.timeIntervalSinceNow
-            if remaining <= 0 { timedOut = true; break }
-            var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
-            _ = poll(&pfd, 1, Int32(min(remaining, 0.05) * 1000) + 1)
-        }
-        if timedOut { kill(pid, SIGKILL) }
-        if !reaped { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
+            if timedOut { kill(pid, SIGKILL) }
+            if !reaped { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
 
-        let signal = status & 0x7f
-        if timedOut {
-            outcome.error = .invalid(file: file, field: lastField,
-                                     reason: String(format: "reading did not finish within %.0f s (corrupt file?)", timeout))
-        } else if let errorJSON {
-            outcome.error = (try? JSONDecoder().decode(DataError.self, from: Data(errorJSON)))
-                ?? .invalid(file: file, field: lastField, reason: String(decoding: errorJSON, as: UTF8.self))
-        } else if finished {
+            let signal = status & 0x7f
+            if timedOut {
+                outcome.error = .invalid(
+                    file: file, field: lastField,
+                    reason: String(format: "reading did not finish within %.0f s (corrupt file?)", timeout))
+            } else if let errorJSON {
+                outcome.error =
+                    (try? JSONDecoder().decode(DataError.self, from: Data(errorJSON)))
+                    ?? .invalid(file: file, field: lastField, reason: String(decoding: errorJSON, as: UTF8.self))
+            } else if finished {
+                return outcome
+            } else if signal != 0 {
+                outcome.error = .invalid(
+                    file: file, field: lastField,
+                    reason: "reading it crashed libhdf5 (signal \(signal)); the file is corrupt")
+            } else {
+                outcome.error = .invalid(
+                    file: file, field: lastField,
+                    reason: "the reader process stopped with status \((status >> 8) & 0xff)")
+            }
+            outcome.result = nil
             return outcome
-        } else if signal != 0 {
-            outcome.error = .invalid(file: file, field: lastField,
-                                     reason: "reading it crashed libhdf5 (signal \(signal)); the file is corrupt")
-        } else {
-            outcome.error = .invalid(file: file, field: lastField,
-                                     reason: "the reader process stopped with status \((status >> 8) & 0xff)")
         }
-        outcome.result = nil
-        return outcome
-    }
 
-    /// State letter and user + system CPU ticks of a process, from `/proc/<pid>/stat`.
-    static func processStat(_ pid: pid_t) -> (Character, UInt64)? {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let state = fields[0].first,
-              let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
-        return (state, user + system)
-    }
-
-    /// The child side: default signal actions (so a crash ends it quietly, without Swift's
-    /// backtracer), no core files, run the body, report, `_exit` (never flush the parent's buffers).
-    /// Inherited descriptors stay open: libhdf5 in the child shares the parent's open files (it
-    /// would reuse them when the same file is opened again), and we disable HDF5's `flock`
-    /// locking, so a copied descriptor blocks nobody.
-    private static func runChild(writeFD: Int32, readFD: Int32, _ body: () throws -> [UInt8]) -> Never {
-        HDF5Lock.reinitializeInChild()
-        close(readFD)
-        // The parent reports a crash in one line; the runtime's own crash message is noise.
-        let null = open("/dev/null", O_WRONLY)
-        if null >= 0 { dup2(null, 2); close(null) }
-        for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(s, SIG_DFL) }
-        var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
-        setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
-        traceFD = writeFD
-        do {
-            let result = try body()
-            send(UInt8(ascii: "R"), result)
-        } catch let e as DataError {
-            send(UInt8(ascii: "E"), (try? JSONEncoder().encode(e)).map { [UInt8]($0) } ?? Array("\(e)".utf8))
-        } catch {
-            send(UInt8(ascii: "E"), Array("\(error)".utf8))
+        /// State letter and user + system CPU ticks of a process, from `/proc/<pid>/stat`.
+        static func processStat(_ pid: pid_t) -> (Character, UInt64)? {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = text.lastIndex(of: ")")
+            else { return nil }
+            let fields = text[text.index(after: close)...].split(separator: " ")
+            guard fields.count > 13, let state = fields[0].first,
+                let user = UInt64(fields[11]), let system = UInt64(fields[12])
+            else { return nil }
+            return (state, user + system)
         }
-        _exit(0)
-    }
+
+        /// The child side: default signal actions (so a crash ends it quietly, without Swift's
+        /// backtracer), no core files, run the body, report, `_exit` (never flush the parent's buffers).
+        /// Inherited descriptors stay open: libhdf5 in the child shares the parent's open files (it
+        /// would reuse them when the same file is opened again), and we disable HDF5's `flock`
+        /// locking, so a copied descriptor blocks nobody.
+        private static func runChild(writeFD: Int32, readFD: Int32, _ body: () throws -> [UInt8]) -> Never {
+            HDF5Lock.reinitializeInChild()
+            close(readFD)
+            // The parent reports a crash in one line; the runtime's own crash message is noise.
+            let null = open("/dev/null", O_WRONLY)
+            if null >= 0 {
+                dup2(null, 2)
+                close(null)
+            }
+            for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(s, SIG_DFL) }
+            var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+            setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
+            traceFD = writeFD
+            do {
+                let result = try body()
+                send(UInt8(ascii: "R"), result)
+            } catch let e as DataError {
+                send(UInt8(ascii: "E"), (try? JSONEncoder().encode(e)).map { [UInt8]($0) } ?? Array("\(e)".utf8))
+            } catch {
+                send(UInt8(ascii: "E"), Array("\(error)".utf8))
+            }
+            _exit(0)
+        }
     #endif
 }

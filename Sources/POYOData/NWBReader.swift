@@ -34,45 +34,60 @@ public enum NWBReader {
         for p in ["units/spike_times", "units/spike_times_index"] where !f.exists(p) {
             throw DataError.missing(file: file, field: p)
         }
-        let sessionID = try o.sessionID ?? optionalString(f, "general/session_id")
+        let sessionID =
+            try o.sessionID ?? optionalString(f, "general/session_id")
             ?? url.deletingPathExtension().lastPathComponent
-        guard !sessionID.isEmpty else { throw DataError.invalid(file: file, field: "general/session_id", reason: "is empty") }
+        guard !sessionID.isEmpty else {
+            throw DataError.invalid(file: file, field: "general/session_id", reason: "is empty")
+        }
         let subjectID = try optionalString(f, "general/subject/subject_id")?.lowercased() ?? "unknown"
 
         // Units.
         let times = try HDF5Dataset(f, "units/spike_times")
         guard times.typeClass == .float, times.shape.count == 1 else {
-            throw DataError.invalid(file: file, field: "units/spike_times",
-                                    reason: "expected 1-D floating-point seconds, found \(times.typeClass) \(times.shape)")
+            throw DataError.invalid(
+                file: file, field: "units/spike_times",
+                reason: "expected 1-D floating-point seconds, found \(times.typeClass) \(times.shape)")
         }
         let ends = try f.readInt64s("units/spike_times_index")
         var unitStart = [0]
         for (u, e) in ends.enumerated() {
             guard e >= Int64(unitStart.last!), e <= Int64(times.count) else {
-                throw DataError.invalid(file: file, field: "units/spike_times_index",
-                                        reason: "entry \(u) = \(e) is not an end offset in \(unitStart.last!)...\(times.count)")
+                throw DataError.invalid(
+                    file: file, field: "units/spike_times_index",
+                    reason: "entry \(u) = \(e) is not an end offset in \(unitStart.last!)...\(times.count)")
             }
             unitStart.append(Int(e))
         }
         guard unitStart.last == times.count else {
-            throw DataError.invalid(file: file, field: "units/spike_times_index",
-                                    reason: "ends at \(unitStart.last!) but units/spike_times has \(times.count) values")
+            throw DataError.invalid(
+                file: file, field: "units/spike_times_index",
+                reason: "ends at \(unitStart.last!) but units/spike_times has \(times.count) values")
         }
         let unitCount = ends.count
         let localIDs = try unitNames(f, unitCount: unitCount)
         let unitIDs = localIDs.map { "\(sessionID)/\($0)" }
 
         // Spikes: a grid from each unit's first and last spike, then one checking pass.
-        var lo = Double.infinity, hi = -Double.infinity
+        var lo = Double.infinity
+        var hi = -Double.infinity
         for u in 0..<unitCount where unitStart[u + 1] > unitStart[u] {
             for i in [unitStart[u], unitStart[u + 1] - 1] {
                 let t = try times.doubles(i..<(i + 1))[0]
-                if t.isFinite { lo = min(lo, t); hi = max(hi, t) }
+                if t.isFinite {
+                    lo = min(lo, t)
+                    hi = max(hi, t)
+                }
             }
         }
-        if !lo.isFinite { lo = 0; hi = 0 }
+        if !lo.isFinite {
+            lo = 0
+            hi = 0
+        }
         guard abs(lo) <= Recording.maxTime, abs(hi) <= Recording.maxTime else {
-            throw DataError.invalid(file: file, field: "units/spike_times", reason: "times reach \(abs(lo) > abs(hi) ? lo : hi) s (corrupt times?)")
+            throw DataError.invalid(
+                file: file, field: "units/spike_times",
+                reason: "times reach \(abs(lo) > abs(hi) ? lo : hi) s (corrupt times?)")
         }
         let origin = lo.rounded(.down)
         let span = max(1, hi - origin)
@@ -80,28 +95,45 @@ public enum NWBReader {
         let buckets = Int((span / width).rounded(.down)) + 1
         var offsets = [Int32](repeating: 0, count: max(1, unitCount * (buckets + 1)))
         for u in 0..<unitCount where unitStart[u + 1] - unitStart[u] > Int(Int32.max) {
-            throw DataError.invalid(file: file, field: "units/spike_times", reason: "unit \(u) has more than 2^31 spikes")
+            throw DataError.invalid(
+                file: file, field: "units/spike_times", reason: "unit \(u) has more than 2^31 spikes")
         }
-        let scan = try UnitSpikeFile.scan(times: times, unitStart: unitStart, origin: origin, width: width,
-                                          buckets: buckets, offsets: &offsets)
-        var spikeTimes: [Double] = [], spikeUnit: [Int32] = []
+        let scan = try UnitSpikeFile.scan(
+            times: times, unitStart: unitStart, origin: origin, width: width,
+            buckets: buckets, offsets: &offsets)
+        var spikeTimes: [Double] = []
+        var spikeUnit: [Int32] = []
         var source: (any SpikeSource)?
         var lookup = "in memory"
         if let (u, i, t, p) = scan.firstUnsorted {
-            warnings.append(DataWarning(file: file, field: "units/spike_times",
-                                        message: "unit \(u) is not sorted (entry \(i) = \(t) < \(p)); sorted in memory (\(times.count) spikes, all read)"))
+            warnings.append(
+                DataWarning(
+                    file: file, field: "units/spike_times",
+                    message:
+                        "unit \(u) is not sorted (entry \(i) = \(t) < \(p)); sorted in memory (\(times.count) "
+                        + "spikes, all read)"
+                ))
             (spikeTimes, spikeUnit) = try UnitSpikeFile.readAll(times: times, unitStart: unitStart, sort: true)
             lookup = "in memory (sorted on load)"
         } else {
-            let s = UnitSpikeFile(times: times, unitStart: unitStart, origin: origin, width: width, buckets: buckets, offsets: offsets)
-            if o.lazySpikes { source = s; lookup = s.lookup } else { (spikeTimes, spikeUnit) = try s.allSpikes() }
+            let s = UnitSpikeFile(
+                times: times, unitStart: unitStart, origin: origin, width: width, buckets: buckets, offsets: offsets)
+            if o.lazySpikes {
+                source = s
+                lookup = s.lookup
+            } else {
+                (spikeTimes, spikeUnit) = try s.allSpikes()
+            }
         }
-        if let w = emptyUnitWarning(scan.perUnit, ids: localIDs, file: file, field: "units/spike_times") { warnings.append(w) }
+        if let w = emptyUnitWarning(scan.perUnit, ids: localIDs, file: file, field: "units/spike_times") {
+            warnings.append(w)
+        }
 
         // Behaviour.
         let b = try readBehaviour(f, o, warnings: &warnings)
-        let norm = try resolveNormalization(o, dim: b.dim, fileMean: nil, fileStd: nil, values: b.values,
-                                            file: file, field: b.path)
+        let norm = try resolveNormalization(
+            o, dim: b.dim, fileMean: nil, fileStd: nil, values: b.values,
+            file: file, field: b.path)
 
         // Trials.
         var trials = Intervals()
@@ -112,10 +144,13 @@ public enum NWBReader {
             let starts = try f.readDoubles("intervals/trials/start_time")
             let stops = try f.readDoubles("intervals/trials/stop_time")
             guard starts.count == stops.count else {
-                throw DataError.invalid(file: file, field: "intervals/trials", reason: "\(starts.count) start times but \(stops.count) stop times")
+                throw DataError.invalid(
+                    file: file, field: "intervals/trials",
+                    reason: "\(starts.count) start times but \(stops.count) stop times")
             }
             for (i, (s, e)) in zip(starts, stops).enumerated() where !(s.isFinite && e.isFinite && s <= e) {
-                throw DataError.invalid(file: file, field: "intervals/trials", reason: "trial \(i) [\(s), \(e)) is not finite and ordered")
+                throw DataError.invalid(
+                    file: file, field: "intervals/trials", reason: "trial \(i) [\(s), \(e)) is not finite and ordered")
             }
             trials = Intervals(starts: starts, ends: stops)
             trialColumns = try f.children(of: "intervals/trials").filter {
@@ -124,13 +159,17 @@ public enum NWBReader {
             if f.exists("intervals/trials/split") {
                 labels = try f.readStrings("intervals/trials/split")
                 guard labels!.count == trials.count else {
-                    throw DataError.invalid(file: file, field: "intervals/trials/split", reason: "\(labels!.count) labels for \(trials.count) trials")
+                    throw DataError.invalid(
+                        file: file, field: "intervals/trials/split",
+                        reason: "\(labels!.count) labels for \(trials.count) trials")
                 }
             }
             if f.exists("intervals/trials/move_onset_time") {
                 onsets = try f.readDoubles("intervals/trials/move_onset_time")
                 guard onsets!.count == trials.count else {
-                    throw DataError.invalid(file: file, field: "intervals/trials/move_onset_time", reason: "\(onsets!.count) values for \(trials.count) trials")
+                    throw DataError.invalid(
+                        file: file, field: "intervals/trials/move_onset_time",
+                        reason: "\(onsets!.count) values for \(trials.count) trials")
                 }
             }
         }
@@ -138,23 +177,32 @@ public enum NWBReader {
         // Domain: the hull of everything that has a time.
         var first = min(scan.minTime, b.times.first ?? .infinity, trials.items.map(\.start).min() ?? .infinity)
         var last = max(scan.maxTime, b.times.last ?? -.infinity, trials.items.map(\.end).max() ?? -.infinity)
-        if !first.isFinite || !last.isFinite { first = 0; last = 0 }
+        if !first.isFinite || !last.isFinite {
+            first = 0
+            last = 0
+        }
         let domain = Intervals([Interval(first, last.nextUp)])
 
         // Splits, eval mask, weights.
         var rule = o.split
-        if rule == .auto || rule == .file { rule = labels != nil ? .nlb : (trials.isEmpty ? .time70_10_20 : .trials70_10_20) }
-        let (train, valid, test) = try splitDomains(rule, domain: domain, trials: trials, splitLabels: labels, file: file)
+        if rule == .auto || rule == .file {
+            rule = labels != nil ? .nlb : (trials.isEmpty ? .time70_10_20 : .trials70_10_20)
+        }
+        let (train, valid, test) = try splitDomains(
+            rule, domain: domain, trials: trials, splitLabels: labels, file: file)
         var evalSet: Intervals?
         var evalName = "all samples"
         if let name = o.evalIntervals, !["all", "none", ""].contains(name) {
             guard name == "nlb_eval_intervals" || name == "move_onset_time" else {
-                throw DataError.invalid(file: file, field: name, reason: "NWB files offer the eval mask 'nlb_eval_intervals' (from move_onset_time) or 'all'")
+                throw DataError.invalid(
+                    file: file, field: name,
+                    reason: "NWB files offer the eval mask 'nlb_eval_intervals' (from move_onset_time) or 'all'")
             }
             guard onsets != nil else { throw DataError.missing(file: file, field: "intervals/trials/move_onset_time") }
         }
         if o.evalIntervals == nil || o.evalIntervals == "nlb_eval_intervals" || o.evalIntervals == "move_onset_time",
-           let onsets {
+            let onsets
+        {
             let finite = onsets.filter(\.isFinite)
             evalSet = Intervals(finite.map { Interval($0 - 0.05, $0 + 0.65) }).merged()
             evalName = "nlb_eval_intervals (move_onset_time −0.05…+0.65 s)"
@@ -163,8 +211,14 @@ public enum NWBReader {
         for (key, w) in (o.intervalWeights ?? [:]).sorted(by: { $0.key < $1.key }) {
             switch key {
             case "trials": weights.append(WeightedIntervals(name: "intervals/trials", intervals: trials, weight: w))
-            case "nlb_eval_intervals": weights.append(WeightedIntervals(name: "nlb_eval_intervals", intervals: evalSet ?? Intervals(), weight: w))
-            default: warnings.append(DataWarning(file: file, field: key, message: "NWB files offer weights for 'trials' and 'nlb_eval_intervals' only; ignored"))
+            case "nlb_eval_intervals":
+                weights.append(
+                    WeightedIntervals(name: "nlb_eval_intervals", intervals: evalSet ?? Intervals(), weight: w))
+            default:
+                warnings.append(
+                    DataWarning(
+                        file: file, field: key,
+                        message: "NWB files offer weights for 'trials' and 'nlb_eval_intervals' only; ignored"))
             }
         }
 
@@ -181,7 +235,8 @@ public enum NWBReader {
         let summary = RecordingSummary(
             format: .nwb, sessionID: sessionID, subjectID: subjectID, units: unitCount, spikes: times.count,
             domain: [[first, last]], duration: last - first, absoluteStart: nil, unitSpikeCounts: scan.perUnit,
-            behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom, nonFiniteSamples: b.nonFinite,
+            behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom,
+            nonFiniteSamples: b.nonFinite,
             normalizationMean: norm.mean, normalizationStd: norm.std, normalizationSource: norm.source,
             trials: trials.count, trialColumns: trialColumns, splitRule: rule.description,
             train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
@@ -204,31 +259,39 @@ public enum NWBReader {
         if f.exists("units/electrodes_index") {
             let ends = try f.readInt64s("units/electrodes_index")
             guard ends.count == unitCount else {
-                throw DataError.invalid(file: f.path, field: "units/electrodes_index", reason: "\(ends.count) entries for \(unitCount) units")
+                throw DataError.invalid(
+                    file: f.path, field: "units/electrodes_index",
+                    reason: "\(ends.count) entries for \(unitCount) units")
             }
             var start: Int64 = 0
             for e in ends {
                 guard e >= start, e <= Int64(regions.count) else {
-                    throw DataError.invalid(file: f.path, field: "units/electrodes_index", reason: "entry \(e) outside \(start)...\(regions.count)")
+                    throw DataError.invalid(
+                        file: f.path, field: "units/electrodes_index",
+                        reason: "entry \(e) outside \(start)...\(regions.count)")
                 }
                 first.append(e > start ? regions[Int(start)] : nil)
                 start = e
             }
         } else {
             guard regions.count == unitCount else {
-                throw DataError.invalid(file: f.path, field: "units/electrodes", reason: "\(regions.count) entries for \(unitCount) units")
+                throw DataError.invalid(
+                    file: f.path, field: "units/electrodes", reason: "\(regions.count) entries for \(unitCount) units")
             }
             first = regions.map { $0 }
         }
         let groups = try f.readStrings("\(table)/group_name")
         let ids = f.exists("\(table)/id") ? try f.readInt64s("\(table)/id") : groups.indices.map { Int64($0) }
         guard ids.count == groups.count else {
-            throw DataError.invalid(file: f.path, field: "\(table)/id", reason: "\(ids.count) ids for \(groups.count) electrodes")
+            throw DataError.invalid(
+                file: f.path, field: "\(table)/id", reason: "\(ids.count) ids for \(groups.count) electrodes")
         }
         return try first.enumerated().map { u, e in
             guard let e else { return "unit_\(u)" }
             guard e >= 0, e < Int64(groups.count) else {
-                throw DataError.invalid(file: f.path, field: "units/electrodes", reason: "unit \(u) names electrode row \(e), outside 0..<\(groups.count)")
+                throw DataError.invalid(
+                    file: f.path, field: "units/electrodes",
+                    reason: "unit \(u) names electrode row \(e), outside 0..<\(groups.count)")
             }
             return "group_\(groups[Int(e)])/elec\(ids[Int(e)])/unit_\(u)"
         }
@@ -259,7 +322,8 @@ public enum NWBReader {
         if let want = o.behaviour {
             if let p = try find(want) { return (p, false) }
             if want.hasSuffix("_vel"), let p = try find(String(want.dropLast(4)) + "_pos") { return (p, true) }
-            throw DataError.missing(file: f.path, field: want.contains("/") ? want : "\(roots.first ?? "processing/behavior")/\(want)")
+            throw DataError.missing(
+                file: f.path, field: want.contains("/") ? want : "\(roots.first ?? "processing/behavior")/\(want)")
         }
         for name in velocityNames { if let p = try find(name) { return (p, false) } }
         for name in velocityNames { if let p = try find(String(name.dropLast(4)) + "_pos") { return (p, true) } }
@@ -274,27 +338,35 @@ public enum NWBReader {
             throw DataError.invalid(file: file, field: "\(p)/data", reason: "expected shape [T, D], found \(shape)")
         }
         guard try f.typeClass("\(p)/data") == .float || f.typeClass("\(p)/data") == .integer else {
-            throw DataError.invalid(file: file, field: "\(p)/data", reason: "expected numbers, found \(try f.typeClass("\(p)/data"))")
+            throw DataError.invalid(
+                file: file, field: "\(p)/data", reason: "expected numbers, found \(try f.typeClass("\(p)/data"))")
         }
-        let count = shape[0], dim = shape.count == 2 ? shape[1] : 1
+        let count = shape[0]
+        let dim = shape.count == 2 ? shape[1] : 1
         var values = try f.readFloats("\(p)/data")
-        let conversion = f.hasAttribute("conversion", at: "\(p)/data") ? try f.attributeDouble("conversion", at: "\(p)/data") : 1
+        let conversion =
+            f.hasAttribute("conversion", at: "\(p)/data") ? try f.attributeDouble("conversion", at: "\(p)/data") : 1
         let shift = f.hasAttribute("offset", at: "\(p)/data") ? try f.attributeDouble("offset", at: "\(p)/data") : 0
         guard conversion.isFinite, conversion != 0, shift.isFinite else {
-            throw DataError.invalid(file: file, field: "\(p)/data/@conversion", reason: "conversion \(conversion), offset \(shift)")
+            throw DataError.invalid(
+                file: file, field: "\(p)/data/@conversion", reason: "conversion \(conversion), offset \(shift)")
         }
         if conversion != 1 || shift != 0 { values = values.map { Float(Double($0) * conversion + shift) } }
         let times = try seriesTimes(f, p, count: count)
-        try checkSortedFinite(times, field: f.exists("\(p)/timestamps") ? "\(p)/timestamps" : "\(p)/starting_time", file: file)
+        try checkSortedFinite(
+            times, field: f.exists("\(p)/timestamps") ? "\(p)/timestamps" : "\(p)/starting_time", file: file)
         if derive {
             values = differentiate(values, times: times, dim: dim)
-            warnings.append(DataWarning(file: file, field: p,
-                                        message: "no velocity series; velocity derived from this position by central differences"))
+            warnings.append(
+                DataWarning(
+                    file: file, field: p,
+                    message: "no velocity series; velocity derived from this position by central differences"))
         }
         let (nonFinite, warning) = nonFiniteWarning(values, dim: dim, count: count, file: file, field: p)
         if let warning { warnings.append(warning) }
-        return Behaviour(path: derive ? "\(p) (differentiated)" : p, times: times, values: values, dim: dim,
-                         derivedFrom: derive ? p : nil, nonFinite: nonFinite)
+        return Behaviour(
+            path: derive ? "\(p) (differentiated)" : p, times: times, values: values, dim: dim,
+            derivedFrom: derive ? p : nil, nonFinite: nonFinite)
     }
 
     /// `timestamps`, or `starting_time + i / rate`.
@@ -302,7 +374,8 @@ public enum NWBReader {
         if f.exists("\(p)/timestamps") {
             let t = try f.readDoubles("\(p)/timestamps")
             guard t.count == count else {
-                throw DataError.invalid(file: f.path, field: "\(p)/timestamps", reason: "\(t.count) timestamps for \(count) samples")
+                throw DataError.invalid(
+                    file: f.path, field: "\(p)/timestamps", reason: "\(t.count) timestamps for \(count) samples")
             }
             return t
         }
@@ -313,7 +386,8 @@ public enum NWBReader {
             throw DataError.invalid(file: f.path, field: "\(p)/starting_time", reason: "expected one finite number")
         }
         guard rate.isFinite, rate > 0, rate < 1e7 else {
-            throw DataError.invalid(file: f.path, field: "\(p)/starting_time/@rate", reason: "must be positive, found \(rate)")
+            throw DataError.invalid(
+                file: f.path, field: "\(p)/starting_time/@rate", reason: "must be positive, found \(rate)")
         }
         return (0..<count).map { start[0] + Double($0) / rate }
     }
@@ -331,14 +405,20 @@ public enum NWBReader {
                 if n <= 10_000_000 { rate = estimatedRate(try f.readDoubles("\(p)/timestamps")) }
             } else if f.exists("\(p)/starting_time") {
                 kind = "TimeSeries (starting_time + rate)"
-                rate = f.hasAttribute("rate", at: "\(p)/starting_time") ? try f.attributeDouble("rate", at: "\(p)/starting_time") : nil
+                rate =
+                    f.hasAttribute("rate", at: "\(p)/starting_time")
+                    ? try f.attributeDouble("rate", at: "\(p)/starting_time") : nil
             }
             out.append(BehaviourSeries(name: p, kind: kind, rateHz: rate, columns: ["data": shape]))
         }
         for r in behaviourRoots where f.isGroup(r) {
             for c in try f.children(of: r) where f.isGroup("\(r)/\(c)") {
-                if f.exists("\(r)/\(c)/data") { try add("\(r)/\(c)") } else {
-                    for g in try f.children(of: "\(r)/\(c)") where f.isGroup("\(r)/\(c)/\(g)") { try add("\(r)/\(c)/\(g)") }
+                if f.exists("\(r)/\(c)/data") {
+                    try add("\(r)/\(c)")
+                } else {
+                    for g in try f.children(of: "\(r)/\(c)") where f.isGroup("\(r)/\(c)/\(g)") {
+                        try add("\(r)/\(c)/\(g)")
+                    }
                 }
             }
         }

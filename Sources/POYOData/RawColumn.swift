@@ -1,5 +1,5 @@
-import _CHDF5
 import Foundation
+import _CHDF5
 
 /// A 1-D numeric column that can be read by row ranges: an open HDF5 dataset (`HDF5Dataset`) or
 /// the same bytes read directly from the file (`RawColumn`). The lazy spike sources use either.
@@ -37,8 +37,12 @@ extension HDF5Dataset: NumericColumn {
             let size = H5Tget_size(t)
             let kind: RawLayout.Kind
             switch H5Tget_class(t) {
-            case H5T_FLOAT: guard size == 4 || size == 8 else { return nil }; kind = .float
-            case H5T_INTEGER: guard [1, 2, 4, 8].contains(size) else { return nil }; kind = H5Tget_sign(t) == H5T_SGN_NONE ? .unsigned : .signed
+            case H5T_FLOAT:
+                guard size == 4 || size == 8 else { return nil }
+                kind = .float
+            case H5T_INTEGER:
+                guard [1, 2, 4, 8].contains(size) else { return nil }
+                kind = H5Tget_sign(t) == H5T_SGN_NONE ? .unsigned : .signed
             default: return nil
             }
             let order = H5Tget_order(t)
@@ -51,7 +55,9 @@ extension HDF5Dataset: NumericColumn {
                 pieces = [RawLayout.Piece(firstRow: 0, rows: count, offset: UInt64(address))]
             case H5D_CHUNKED:
                 var chunk: [hsize_t] = [0]
-                guard H5Pget_chunk(dcpl, 1, &chunk) == 1, chunk[0] > 0, chunk[0] <= UInt64(Int32.max) else { return nil }
+                guard H5Pget_chunk(dcpl, 1, &chunk) == 1, chunk[0] > 0, chunk[0] <= UInt64(Int32.max) else {
+                    return nil
+                }
                 let space = H5Dget_space(id)
                 guard space >= 0 else { return nil }
                 defer { H5Sclose(space) }
@@ -63,9 +69,12 @@ extension HDF5Dataset: NumericColumn {
                     var address: haddr_t = 0
                     var bytes: hsize_t = 0
                     guard H5Dget_chunk_info(id, space, i, &start, &mask, &address, &bytes) >= 0,
-                          address != haddr_t.max, bytes == chunk[0] * hsize_t(size) else { return nil }
-                    pieces.append(RawLayout.Piece(firstRow: Int(start[0]), rows: min(Int(chunk[0]), count - Int(start[0])),
-                                                  offset: UInt64(address)))
+                        address != haddr_t.max, bytes == chunk[0] * hsize_t(size)
+                    else { return nil }
+                    pieces.append(
+                        RawLayout.Piece(
+                            firstRow: Int(start[0]), rows: min(Int(chunk[0]), count - Int(start[0])),
+                            offset: UInt64(address)))
                 }
                 pieces.sort { $0.firstRow < $1.firstRow }
             default:
@@ -78,14 +87,19 @@ extension HDF5Dataset: NumericColumn {
                 next += p.rows
             }
             guard next == count else { return nil }
-            return RawLayout(pieces: pieces, count: count, elementSize: size, kind: kind, bigEndian: order == H5T_ORDER_BE)
+            return RawLayout(
+                pieces: pieces, count: count, elementSize: size, kind: kind, bigEndian: order == H5T_ORDER_BE)
         }
     }
 }
 
 /// Byte layout of a numeric column: pieces of consecutive rows stored contiguously in the file.
 struct RawLayout: Equatable, Sendable {
-    enum Kind: UInt8, Sendable { case float = 0, signed = 1, unsigned = 2 }
+    enum Kind: UInt8, Sendable {
+        case float = 0
+        case signed = 1
+        case unsigned = 2
+    }
     struct Piece: Equatable, Sendable {
         var firstRow: Int
         var rows: Int
@@ -116,7 +130,8 @@ public final class RawColumn: NumericColumn, @unchecked Sendable {
         for p in layout.pieces {
             let (bytes, overflow) = p.rows.multipliedReportingOverflow(by: layout.elementSize)
             guard p.firstRow == next, p.rows > 0, !overflow, p.offset <= UInt64(Int.max - bytes),
-                  Int(p.offset) + bytes <= file.size else {
+                Int(p.offset) + bytes <= file.size
+            else {
                 throw DataError.invalid(file: path, field: field, reason: "its data lies beyond the end of the file")
             }
             next += p.rows
@@ -142,7 +157,10 @@ public final class RawColumn: NumericColumn, @unchecked Sendable {
         var out: [Double] = []
         out.reserveCapacity(blocks.reduce(0) { $0 + $1.count })
         for b in blocks where !b.isEmpty { out += try decode(b, count: false) }
-        lock.withLock { stats.calls += 1; stats.elements += out.count }
+        lock.withLock {
+            stats.calls += 1
+            stats.elements += out.count
+        }
         return out
     }
 
@@ -155,10 +173,15 @@ public final class RawColumn: NumericColumn, @unchecked Sendable {
         let size = layout.elementSize
         var bytes = [UInt8](repeating: 0, count: n * size)
         // First piece holding a wanted row, then piece by piece.
-        var lo = 0, hi = layout.pieces.count
+        var lo = 0
+        var hi = layout.pieces.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if layout.pieces[mid].firstRow + layout.pieces[mid].rows <= rows.lowerBound { lo = mid + 1 } else { hi = mid }
+            if layout.pieces[mid].firstRow + layout.pieces[mid].rows <= rows.lowerBound {
+                lo = mid + 1
+            } else {
+                hi = mid
+            }
         }
         var row = rows.lowerBound
         var k = lo
@@ -166,14 +189,17 @@ public final class RawColumn: NumericColumn, @unchecked Sendable {
             let p = layout.pieces[k]
             let take = min(rows.upperBound, p.firstRow + p.rows) - row
             var done = 0
-            let want = take * size, into = (row - rows.lowerBound) * size
+            let want = take * size
+            let into = (row - rows.lowerBound) * size
             let from = Int(p.offset) + (row - p.firstRow) * size
             while done < want {
                 let r = bytes.withUnsafeMutableBytes { buf in
                     pread(fd, buf.baseAddress! + into + done, want - done, off_t(from + done))
                 }
                 if r < 0 && errno == EINTR { continue }
-                guard r > 0 else { throw DataError.io(path: filePath, reason: "cannot read '\(field)' (errno \(errno))") }
+                guard r > 0 else {
+                    throw DataError.io(path: filePath, reason: "cannot read '\(field)' (errno \(errno))")
+                }
                 done += r
             }
             row += take
@@ -183,7 +209,12 @@ public final class RawColumn: NumericColumn, @unchecked Sendable {
         bytes.withUnsafeBytes { raw in
             for i in 0..<n { out[i] = T.decode(raw, at: i * size, layout: layout) }
         }
-        if counted { lock.withLock { stats.calls += 1; stats.elements += n } }
+        if counted {
+            lock.withLock {
+                stats.calls += 1
+                stats.elements += n
+            }
+        }
         return out
     }
 }
@@ -211,7 +242,10 @@ public final class RawFile: @unchecked Sendable {
 }
 
 /// Decoding one element of a `RawLayout` into Double or Int64.
-protocol RawNumber { static var zero: Self { get }; static func decode(_ raw: UnsafeRawBufferPointer, at: Int, layout: RawLayout) -> Self }
+protocol RawNumber {
+    static var zero: Self { get }
+    static func decode(_ raw: UnsafeRawBufferPointer, at: Int, layout: RawLayout) -> Self
+}
 
 private func bits(_ raw: UnsafeRawBufferPointer, _ at: Int, _ size: Int, bigEndian: Bool) -> UInt64 {
     var v: UInt64 = 0
@@ -226,8 +260,11 @@ extension Double: RawNumber {
     static func decode(_ raw: UnsafeRawBufferPointer, at: Int, layout l: RawLayout) -> Double {
         let v = bits(raw, at, l.elementSize, bigEndian: l.bigEndian)
         switch l.kind {
-        case .float: return l.elementSize == 8 ? Double(bitPattern: v) : Double(Float(bitPattern: UInt32(truncatingIfNeeded: v)))
-        case .signed: let s = UInt64(64 - 8 * l.elementSize); return Double(Int64(bitPattern: v << s) >> Int64(s))
+        case .float:
+            return l.elementSize == 8 ? Double(bitPattern: v) : Double(Float(bitPattern: UInt32(truncatingIfNeeded: v)))
+        case .signed:
+            let s = UInt64(64 - 8 * l.elementSize)
+            return Double(Int64(bitPattern: v << s) >> Int64(s))
         case .unsigned: return Double(v)
         }
     }
@@ -240,7 +277,9 @@ extension Int64: RawNumber {
         case .float:
             let d = Double.decode(raw, at: at, layout: l)
             return d.isFinite && abs(d) < 0x1p62 ? Int64(d) : Int64.min
-        case .signed: let s = UInt64(64 - 8 * l.elementSize); return Int64(bitPattern: v << s) >> Int64(s)
+        case .signed:
+            let s = UInt64(64 - 8 * l.elementSize)
+            return Int64(bitPattern: v << s) >> Int64(s)
         case .unsigned: return v > UInt64(Int64.max) ? Int64.min : Int64(v)
         }
     }

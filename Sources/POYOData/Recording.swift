@@ -64,14 +64,16 @@ public struct Recording: Equatable, Sendable {
     /// Samples scored in evaluation (e.g. reach periods); `nil` scores every sample.
     public var evalIntervals: Intervals?
 
-    public init(sessionID: String, subjectID: String, heldOut: Bool = false, domain: Intervals,
-                spikeTimes: [Double], spikeUnit: [Int32], unitIDs: [String],
-                behaviourTimes: [Double], behaviour: [Float], behaviourDim: Int = 2, position: [Float] = [],
-                normalizationMean: [Float], normalizationStd: [Float],
-                trials: Intervals = Intervals(), movementPhases: [String: Intervals] = [:],
-                trainDomain: Intervals, validDomain: Intervals, testDomain: Intervals,
-                lossWeights: [WeightedIntervals] = [], evalIntervals: Intervals? = nil,
-                spikeSource: (any SpikeSource)? = nil) {
+    public init(
+        sessionID: String, subjectID: String, heldOut: Bool = false, domain: Intervals,
+        spikeTimes: [Double], spikeUnit: [Int32], unitIDs: [String],
+        behaviourTimes: [Double], behaviour: [Float], behaviourDim: Int = 2, position: [Float] = [],
+        normalizationMean: [Float], normalizationStd: [Float],
+        trials: Intervals = Intervals(), movementPhases: [String: Intervals] = [:],
+        trainDomain: Intervals, validDomain: Intervals, testDomain: Intervals,
+        lossWeights: [WeightedIntervals] = [], evalIntervals: Intervals? = nil,
+        spikeSource: (any SpikeSource)? = nil
+    ) {
         self.sessionID = sessionID
         self.subjectID = subjectID
         self.heldOut = heldOut
@@ -102,13 +104,17 @@ public struct Recording: Equatable, Sendable {
 
     /// The spikes with `start <= t < end`, in time order: times and local unit indices.
     /// `keep[u] == false` drops unit `u` (a lazy source then need not read it).
-    public func windowSpikes(from start: Double, to end: Double, keep: [Bool]? = nil) throws -> (times: [Double], units: [Int32]) {
+    public func windowSpikes(from start: Double, to end: Double, keep: [Bool]? = nil) throws -> (
+        times: [Double], units: [Int32]
+    ) {
         if let spikeSource { return try spikeSource.spikes(from: start, to: end, keep: keep) }
         let range = spikeRange(from: start, to: end)
         guard let keep else { return (Array(spikeTimes[range]), Array(spikeUnit[range])) }
-        var t: [Double] = [], u: [Int32] = []
+        var t: [Double] = []
+        var u: [Int32] = []
         for i in range where keep.indices.contains(Int(spikeUnit[i])) && keep[Int(spikeUnit[i])] {
-            t.append(spikeTimes[i]); u.append(spikeUnit[i])
+            t.append(spikeTimes[i])
+            u.append(spikeUnit[i])
         }
         return (t, u)
     }
@@ -168,19 +174,23 @@ public struct Recording: Equatable, Sendable {
         }
         guard Set(unitIDs).count == unitIDs.count else { throw bad("units/id", "unit ids are not unique") }
         guard behaviourDim > 0, behaviour.count == behaviourTimes.count * behaviourDim else {
-            throw bad("behaviour", "\(behaviour.count) values for \(behaviourTimes.count) samples of dim \(behaviourDim)")
+            throw bad(
+                "behaviour", "\(behaviour.count) values for \(behaviourTimes.count) samples of dim \(behaviourDim)")
         }
         guard position.isEmpty || position.count == behaviourTimes.count * 2 else {
             throw bad("cursor/pos", "\(position.count) values for \(behaviourTimes.count) samples")
         }
         try checkSortedFinite(behaviourTimes, field: "behaviour timestamps", file: file)
         guard normalizationMean.count == behaviourDim, normalizationStd.count == behaviourDim,
-              normalizationStd.allSatisfy({ $0.isFinite && $0 > 0 }), normalizationMean.allSatisfy(\.isFinite) else {
+            normalizationStd.allSatisfy({ $0.isFinite && $0 > 0 }), normalizationMean.allSatisfy(\.isFinite)
+        else {
             throw bad("normalization", "need \(behaviourDim) finite means and positive stds")
         }
-        var sets: [(String, Intervals)] = [("domain", domain), ("train_domain", trainDomain),
-                                           ("valid_domain", validDomain), ("test_domain", testDomain),
-                                           ("trials", trials)]
+        var sets: [(String, Intervals)] = [
+            ("domain", domain), ("train_domain", trainDomain),
+            ("valid_domain", validDomain), ("test_domain", testDomain),
+            ("trials", trials),
+        ]
         sets += movementPhases.sorted { $0.key < $1.key }.map { ("movement_phases/\($0.key)", $0.value) }
         sets += lossWeights.map { ($0.name, $0.intervals) }
         if let evalIntervals { sets.append(("eval intervals", evalIntervals)) }
@@ -189,7 +199,8 @@ public struct Recording: Equatable, Sendable {
                 throw bad(name, "interval [\(iv.start), \(iv.end)) is not finite and ordered")
             }
             for iv in set where abs(iv.start) > Recording.maxTime || abs(iv.end) > Recording.maxTime {
-                throw bad(name, "interval [\(iv.start), \(iv.end)) lies beyond ±\(Recording.maxTime) s (corrupt times?)")
+                throw bad(
+                    name, "interval [\(iv.start), \(iv.end)) lies beyond ±\(Recording.maxTime) s (corrupt times?)")
             }
         }
         for w in lossWeights where !(w.weight.isFinite && w.weight >= 0) {
@@ -213,7 +224,8 @@ func checkSortedFinite(_ a: [Double], field: String, file: String) throws {
         let t = a[i]
         guard t.isFinite else { throw DataError.invalid(file: file, field: field, reason: "entry \(i) is \(t)") }
         guard t >= prev else {
-            throw DataError.invalid(file: file, field: field, reason: "not sorted: entry \(i) (\(t)) < entry \(i - 1) (\(prev))")
+            throw DataError.invalid(
+                file: file, field: field, reason: "not sorted: entry \(i) (\(t)) < entry \(i - 1) (\(prev))")
         }
         prev = t
     }

@@ -32,9 +32,13 @@ public enum SplitRule: Sendable, Equatable, Codable {
         switch self {
         case .auto: return "auto"
         case .file: return "file domains (train_domain/valid_domain/test_domain)"
-        case let .splitColumn(v, seed): return "trials.split column (train → \(Int(((1 - v) * 100).rounded()))/\(Int((v * 100).rounded())) train/valid, seed \(seed); val → test)"
-        case let .trials(a, b, c, seed): return "trials shuffled \(pct(a))/\(pct(b))/\(pct(c)) (seed \(seed)), train = domain − (valid ∪ test) ± 1 s"
-        case let .time(a, b, c): return "time blocks \(pct(a))/\(pct(b))/\(pct(c))"
+        case .splitColumn(let v, let seed):
+            return
+                "trials.split column (train → \(Int(((1 - v) * 100).rounded()))/\(Int((v * 100).rounded())) "
+                + "train/valid, seed \(seed); val → test)"
+        case .trials(let a, let b, let c, let seed):
+            return "trials shuffled \(pct(a))/\(pct(b))/\(pct(c)) (seed \(seed)), train = domain − (valid ∪ test) ± 1 s"
+        case .time(let a, let b, let c): return "time blocks \(pct(a))/\(pct(b))/\(pct(c))"
         }
     }
 }
@@ -165,7 +169,9 @@ public enum RecordingReader {
     }
 
     /// `load`, also reporting the detected format when the read fails after detection.
-    public static func load(_ url: URL, options: ReaderOptions, detected: inout RecordingFormat?) throws -> LoadedRecording {
+    public static func load(_ url: URL, options: ReaderOptions, detected: inout RecordingFormat?) throws
+        -> LoadedRecording
+    {
         let path = url.path
         if options.isolate && Isolation.isSupported && !Isolation.inProbeChild {
             var st = stat()
@@ -179,7 +185,9 @@ public enum RecordingReader {
             }
             detected = outcome.notes["format"].flatMap(RecordingFormat.init(rawValue:))
             if let e = outcome.error { throw e }
-            guard var result = outcome.result else { throw DataError.io(path: path, reason: "the reader process sent no result") }
+            guard var result = outcome.result else {
+                throw DataError.io(path: path, reason: "the reader process sent no result")
+            }
             outcome = Isolation.Outcome()
             let loaded = try RecordingTransfer.decode(result, url: url)
             result = []
@@ -189,7 +197,9 @@ public enum RecordingReader {
         return try loadInProcess(url, options, detected: &detected)
     }
 
-    static func loadInProcess(_ url: URL, _ options: ReaderOptions, detected: inout RecordingFormat?) throws -> LoadedRecording {
+    static func loadInProcess(_ url: URL, _ options: ReaderOptions, detected: inout RecordingFormat?) throws
+        -> LoadedRecording
+    {
         let f = try HDF5File(readingAt: url.path)
         let format = try options.format ?? detectFormat(f)
         detected = format
@@ -218,54 +228,76 @@ public enum RecordingReader {
 /// system, so a large transient buffer does not stay in the resident set while training.
 func returnFreedMemory() {
     #if os(Linux)
-    typealias Trim = @convention(c) (Int) -> Int32
-    if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
-        _ = unsafeBitCast(symbol, to: Trim.self)(0)
-    }
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") {
+            _ = unsafeBitCast(symbol, to: Trim.self)(0)
+        }
     #endif
 }
 
 // MARK: - Shared helpers for both readers
 
 /// Resolves normalisation: options, then the file's values, then mean 0 / pooled std of the data.
-func resolveNormalization(_ o: ReaderOptions, dim: Int, fileMean: [Float]?, fileStd: [Float]?, values: [Float],
-                          file: String, field: String) throws -> (mean: [Float], std: [Float], source: String) {
+func resolveNormalization(
+    _ o: ReaderOptions, dim: Int, fileMean: [Float]?, fileStd: [Float]?, values: [Float],
+    file: String, field: String
+) throws -> (mean: [Float], std: [Float], source: String) {
     func expand(_ v: [Float], _ what: String) throws -> [Float] {
         if v.count == 1 { return [Float](repeating: v[0], count: dim) }
         guard v.count == dim else {
-            throw DataError.invalid(file: file, field: field, reason: "\(what) has \(v.count) values for \(dim) dimensions")
+            throw DataError.invalid(
+                file: file, field: field, reason: "\(what) has \(v.count) values for \(dim) dimensions")
         }
         return v
     }
     var source = "config"
     var mean: [Float]
     var std: [Float]
-    if let m = o.normalizationMean { mean = try expand(m, "normalisation mean") } else if let m = fileMean {
-        mean = try expand(m, "file normalisation mean"); source = "file"
-    } else { mean = [Float](repeating: 0, count: dim); source = "auto" }
-    if let s = o.normalizationStd { std = try expand(s, "normalisation std") } else if let s = fileStd {
-        std = try expand(s, "file normalisation std"); if source != "config" { source = "file" }
+    if let m = o.normalizationMean {
+        mean = try expand(m, "normalisation mean")
+    } else if let m = fileMean {
+        mean = try expand(m, "file normalisation mean")
+        source = "file"
     } else {
-        var sum = 0.0, sq = 0.0, n = 0.0
-        for v in values where v.isFinite { sum += Double(v); sq += Double(v) * Double(v); n += 1 }
+        mean = [Float](repeating: 0, count: dim)
+        source = "auto"
+    }
+    if let s = o.normalizationStd {
+        std = try expand(s, "normalisation std")
+    } else if let s = fileStd {
+        std = try expand(s, "file normalisation std")
+        if source != "config" { source = "file" }
+    } else {
+        var sum = 0.0
+        var sq = 0.0
+        var n = 0.0
+        for v in values where v.isFinite {
+            sum += Double(v)
+            sq += Double(v) * Double(v)
+            n += 1
+        }
         let variance = n > 1 ? max(0, sq / n - (sum / n) * (sum / n)) : 0
         let s = Float(variance.squareRoot())
         std = [Float](repeating: s > 0 && s.isFinite ? s : 1, count: dim)
         source = o.normalizationMean == nil && fileMean == nil ? "auto" : "\(source) mean, auto std"
     }
     guard std.allSatisfy({ $0.isFinite && $0 > 0 }), mean.allSatisfy(\.isFinite) else {
-        throw DataError.invalid(file: file, field: field, reason: "normalisation needs finite means and positive stds, got mean \(mean) std \(std)")
+        throw DataError.invalid(
+            file: file, field: field,
+            reason: "normalisation needs finite means and positive stds, got mean \(mean) std \(std)")
     }
     return (mean, std, source)
 }
 
 /// The three split domains by rule (`.file` and `.auto` are resolved by the caller).
-func splitDomains(_ rule: SplitRule, domain: Intervals, trials: Intervals, splitLabels: [String]?,
-                  file: String) throws -> (train: Intervals, valid: Intervals, test: Intervals) {
+func splitDomains(
+    _ rule: SplitRule, domain: Intervals, trials: Intervals, splitLabels: [String]?,
+    file: String
+) throws -> (train: Intervals, valid: Intervals, test: Intervals) {
     switch rule {
     case .auto, .file:
         return (Intervals(), Intervals(), Intervals())
-    case let .splitColumn(validFraction, seed):
+    case .splitColumn(let validFraction, let seed):
         guard let labels = splitLabels, labels.count == trials.count else {
             throw DataError.missing(file: file, field: "intervals/trials/split")
         }
@@ -276,10 +308,16 @@ func splitDomains(_ rule: SplitRule, domain: Intervals, trials: Intervals, split
         let nValid = Int((Double(train.count) * validFraction).rounded())
         let valid = train.prefix(nValid).sorted()
         let trainIdx = train.dropFirst(nValid).sorted()
-        return (Intervals(trainIdx.map { trials[$0] }), Intervals(valid.map { trials[$0] }), Intervals(test.map { trials[$0] }))
-    case let .trials(_, v, t, seed):
-        guard !trials.isEmpty else { return try splitDomains(.time(train: 1 - v - t, valid: v, test: t), domain: domain,
-                                                             trials: trials, splitLabels: nil, file: file) }
+        return (
+            Intervals(trainIdx.map { trials[$0] }), Intervals(valid.map { trials[$0] }),
+            Intervals(test.map { trials[$0] })
+        )
+    case .trials(_, let v, let t, let seed):
+        guard !trials.isEmpty else {
+            return try splitDomains(
+                .time(train: 1 - v - t, valid: v, test: t), domain: domain,
+                trials: trials, splitLabels: nil, file: file)
+        }
         var rng = SeededRNG(seed: seed)
         let order = rng.permutation(trials.count)
         let nValid = Int((Double(trials.count) * v).rounded())
@@ -287,13 +325,16 @@ func splitDomains(_ rule: SplitRule, domain: Intervals, trials: Intervals, split
         let valid = Intervals(order.prefix(nValid).sorted().map { trials[$0] })
         let test = Intervals(order.dropFirst(nValid).prefix(nTest).sorted().map { trials[$0] })
         return (domain.subtracting(valid.union(test).dilated(by: 1.0)), valid, test)
-    case let .time(a, v, _):
+    case .time(let a, let v, _):
         guard let first = domain.items.first?.start, let last = domain.items.last?.end, last > first else {
             return (Intervals(), Intervals(), Intervals())
         }
         let span = last - first
-        let t1 = first + span * a, t2 = t1 + span * v
-        let cut = { (lo: Double, hi: Double) in domain.subtracting(Intervals([Interval(-Double.infinity, lo), Interval(hi, Double.infinity)])) }
+        let t1 = first + span * a
+        let t2 = t1 + span * v
+        let cut = { (lo: Double, hi: Double) in
+            domain.subtracting(Intervals([Interval(-Double.infinity, lo), Interval(hi, Double.infinity)]))
+        }
         return (cut(first, t1), cut(t1, t2), cut(t2, last))
     }
 }
@@ -305,7 +346,8 @@ func differentiate(_ pos: [Float], times: [Double], dim: Int) -> [Float] {
     var v = [Float](repeating: .nan, count: pos.count)
     guard n >= 2 else { return v }
     for i in 0..<n {
-        let a = max(0, i - 1), b = min(n - 1, i + 1)
+        let a = max(0, i - 1)
+        let b = min(n - 1, i + 1)
         let dt = times[b] - times[a]
         guard dt > 0 else { continue }
         for k in 0..<dim { v[i * dim + k] = Float(Double(pos[b * dim + k] - pos[a * dim + k]) / dt) }
@@ -318,7 +360,12 @@ func differentiate(_ pos: [Float], times: [Double], dim: Int) -> [Float] {
 func nonFiniteWarning(_ values: [Float], dim: Int, count: Int, file: String, field: String) -> (Int, DataWarning?) {
     let n = nonFiniteRows(values, dim: dim)
     guard n > 0 else { return (0, nil) }
-    return (n, DataWarning(file: file, field: field, message: "\(n) of \(count) samples are not finite; masked out of loss and metrics"))
+    return (
+        n,
+        DataWarning(
+            file: file, field: field, message: "\(n) of \(count) samples are not finite; masked out of loss and metrics"
+        )
+    )
 }
 
 func nonFiniteRows(_ values: [Float], dim: Int) -> Int {
@@ -351,8 +398,11 @@ func clipSplits(_ r: inout Recording, file: String, warnings: inout [DataWarning
     func clip(_ set: Intervals, _ name: String) -> Intervals {
         let outside = set.subtracting(r.domain)
         guard outside.totalLength > 1e-9 else { return set }
-        warnings.append(DataWarning(file: file, field: name,
-                                    message: String(format: "%.3f s lie outside the recording's domain; clipped to it", outside.totalLength)))
+        warnings.append(
+            DataWarning(
+                file: file, field: name,
+                message: String(format: "%.3f s lie outside the recording's domain; clipped to it", outside.totalLength)
+            ))
         return set.subtracting(outside)
     }
     r.trainDomain = clip(r.trainDomain, "train_domain")
@@ -372,6 +422,10 @@ func emptyUnitWarning(_ perUnit: [Int], ids: [String], file: String, field: Stri
     let empty = perUnit.indices.filter { perUnit[$0] == 0 }
     guard !empty.isEmpty else { return nil }
     let names = empty.prefix(5).map { ids.indices.contains($0) ? "\"\(ids[$0])\"" : "#\($0)" }.joined(separator: ", ")
-    return DataWarning(file: file, field: field,
-                       message: "\(empty.count) unit(s) have no spikes (\(names)\(empty.count > 5 ? ", ..." : "")); kept, with START/END tokens only")
+    return DataWarning(
+        file: file, field: field,
+        message:
+            "\(empty.count) unit(s) have no spikes (\(names)\(empty.count > 5 ? ", ..." : "")); kept, with "
+            + "START/END tokens only"
+    )
 }

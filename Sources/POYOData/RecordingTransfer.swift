@@ -15,13 +15,17 @@ enum RecordingTransfer {
         switch recording.spikeSource {
         case let s as SortedSpikeFile:
             if let times = s.times as? HDF5Dataset, let units = s.units as? HDF5Dataset,
-               let tl = times.rawLayout(), let ul = units.rawLayout() {
+                let tl = times.rawLayout(), let ul = units.rawLayout()
+            {
                 w.u8(1)
                 w.layout(tl, field: times.field)
                 w.layout(ul, field: units.field)
                 w.int(s.unitCount)
                 w.bool(s.secondIndex != nil)
-                if let (origin, offsets) = s.secondIndex { w.f64(origin); w.ints(offsets) }
+                if let (origin, offsets) = s.secondIndex {
+                    w.f64(origin)
+                    w.ints(offsets)
+                }
             } else {
                 (recording.spikeTimes, recording.spikeUnit) = try s.allSpikes()
                 recording.spikeSource = nil
@@ -33,7 +37,9 @@ enum RecordingTransfer {
                 w.u8(2)
                 w.layout(tl, field: times.field)
                 w.ints(s.unitStart)
-                w.f64(s.origin); w.f64(s.width); w.int(s.buckets)
+                w.f64(s.origin)
+                w.f64(s.width)
+                w.int(s.buckets)
                 w.int32s(s.offsets)
             } else {
                 (recording.spikeTimes, recording.spikeUnit) = try s.allSpikes()
@@ -72,11 +78,16 @@ enum RecordingTransfer {
         case 2:
             let times = try r.column(file!)
             let unitStart = try r.ints()
-            let origin = try r.f64(), width = try r.f64(), buckets = try r.int()
+            let origin = try r.f64()
+            let width = try r.f64()
+            let buckets = try r.int()
             let offsets = try r.int32s()
-            guard unitStart.last == times.count, unitStart.first == 0, zip(unitStart, unitStart.dropFirst()).allSatisfy({ $0 <= $1 }),
-                  buckets >= 0, offsets.count == max(1, (unitStart.count - 1) * (buckets + 1)), width > 0 else { throw r.corrupt() }
-            source = UnitSpikeFile(times: times, unitStart: unitStart, origin: origin, width: width, buckets: buckets, offsets: offsets)
+            guard unitStart.last == times.count, unitStart.first == 0,
+                zip(unitStart, unitStart.dropFirst()).allSatisfy({ $0 <= $1 }),
+                buckets >= 0, offsets.count == max(1, (unitStart.count - 1) * (buckets + 1)), width > 0
+            else { throw r.corrupt() }
+            source = UnitSpikeFile(
+                times: times, unitStart: unitStart, origin: origin, width: width, buckets: buckets, offsets: offsets)
         default: throw r.corrupt()
         }
         var recording = try r.recording()
@@ -107,26 +118,58 @@ struct ByteWriter {
     mutating func int32s(_ a: [Int32]) { raw(a) }
     mutating func ints(_ a: [Int]) { raw(a.map { Int64($0) }) }
     mutating func string(_ s: String) { raw(Array(s.utf8)) }
-    mutating func strings(_ a: [String]) { int(a.count); for s in a { string(s) } }
-    mutating func intervals(_ set: Intervals) { doubles(set.starts); doubles(set.ends) }
+    mutating func strings(_ a: [String]) {
+        int(a.count)
+        for s in a { string(s) }
+    }
+    mutating func intervals(_ set: Intervals) {
+        doubles(set.starts)
+        doubles(set.ends)
+    }
     mutating func json<T: Encodable>(_ v: T) { raw([UInt8]((try? JSONEncoder().encode(v)) ?? Data())) }
     mutating func layout(_ l: RawLayout, field: String) {
-        string(field); int(l.count); int(l.elementSize); u8(l.kind.rawValue); bool(l.bigEndian)
+        string(field)
+        int(l.count)
+        int(l.elementSize)
+        u8(l.kind.rawValue)
+        bool(l.bigEndian)
         int(l.pieces.count)
-        for p in l.pieces { int(p.firstRow); int(p.rows); u64(p.offset) }
+        for p in l.pieces {
+            int(p.firstRow)
+            int(p.rows)
+            u64(p.offset)
+        }
     }
 
     mutating func recording(_ r: Recording) {
-        string(r.sessionID); string(r.subjectID); bool(r.heldOut); intervals(r.domain)
-        doubles(r.spikeTimes); int32s(r.spikeUnit); strings(r.unitIDs)
-        doubles(r.behaviourTimes); floats(r.behaviour); int(r.behaviourDim); floats(r.position)
-        floats(r.normalizationMean); floats(r.normalizationStd)
+        string(r.sessionID)
+        string(r.subjectID)
+        bool(r.heldOut)
+        intervals(r.domain)
+        doubles(r.spikeTimes)
+        int32s(r.spikeUnit)
+        strings(r.unitIDs)
+        doubles(r.behaviourTimes)
+        floats(r.behaviour)
+        int(r.behaviourDim)
+        floats(r.position)
+        floats(r.normalizationMean)
+        floats(r.normalizationStd)
         intervals(r.trials)
         int(r.movementPhases.count)
-        for (k, v) in r.movementPhases.sorted(by: { $0.key < $1.key }) { string(k); intervals(v) }
-        intervals(r.trainDomain); intervals(r.validDomain); intervals(r.testDomain)
+        for (k, v) in r.movementPhases.sorted(by: { $0.key < $1.key }) {
+            string(k)
+            intervals(v)
+        }
+        intervals(r.trainDomain)
+        intervals(r.validDomain)
+        intervals(r.testDomain)
         int(r.lossWeights.count)
-        for w in r.lossWeights { string(w.name); intervals(w.intervals); f64(Double(w.weight)) }
+        for w in r.lossWeights {
+            string(w.name)
+            intervals(w.intervals)
+            f64(Double(w.weight))
+        }
         bool(r.evalIntervals != nil)
         if let e = r.evalIntervals { intervals(e) }
     }
@@ -187,7 +230,8 @@ struct ByteReader {
         return try (0..<n).map { _ in try string() }
     }
     mutating func intervals() throws -> Intervals {
-        let s = try doubles(), e = try doubles()
+        let s = try doubles()
+        let e = try doubles()
         guard s.count == e.count else { throw corrupt() }
         return Intervals(starts: s, ends: e)
     }
@@ -196,8 +240,11 @@ struct ByteReader {
     }
     mutating func column(_ file: RawFile) throws -> RawColumn {
         let field = try string()
-        let count = try int(), size = try int()
-        guard let kind = RawLayout.Kind(rawValue: try u8()), [1, 2, 4, 8].contains(size), count >= 0 else { throw corrupt() }
+        let count = try int()
+        let size = try int()
+        guard let kind = RawLayout.Kind(rawValue: try u8()), [1, 2, 4, 8].contains(size), count >= 0 else {
+            throw corrupt()
+        }
         let bigEndian = try bool()
         let n = try int()
         guard n >= 0, n <= (bytes.count - at) / 24 else { throw corrupt() }
@@ -207,29 +254,45 @@ struct ByteReader {
     }
 
     mutating func recording() throws -> Recording {
-        let session = try string(), subject = try string(), held = try bool(), domain = try intervals()
-        let spikeTimes = try doubles(), spikeUnit = try int32s(), unitIDs = try strings()
-        let times = try doubles(), behaviour = try floats(), dim = try int(), position = try floats()
-        let mean = try floats(), std = try floats()
+        let session = try string()
+        let subject = try string()
+        let held = try bool()
+        let domain = try intervals()
+        let spikeTimes = try doubles()
+        let spikeUnit = try int32s()
+        let unitIDs = try strings()
+        let times = try doubles()
+        let behaviour = try floats()
+        let dim = try int()
+        let position = try floats()
+        let mean = try floats()
+        let std = try floats()
         let trials = try intervals()
         var phases: [String: Intervals] = [:]
         let nPhases = try int()
         guard nPhases >= 0, nPhases <= bytes.count - at else { throw corrupt() }
-        for _ in 0..<nPhases { let k = try string(); phases[k] = try intervals() }
-        let train = try intervals(), valid = try intervals(), test = try intervals()
+        for _ in 0..<nPhases {
+            let k = try string()
+            phases[k] = try intervals()
+        }
+        let train = try intervals()
+        let valid = try intervals()
+        let test = try intervals()
         var weights: [WeightedIntervals] = []
         let nWeights = try int()
         guard nWeights >= 0, nWeights <= bytes.count - at else { throw corrupt() }
         for _ in 0..<nWeights {
-            let name = try string(), set = try intervals()
+            let name = try string()
+            let set = try intervals()
             weights.append(WeightedIntervals(name: name, intervals: set, weight: Float(try f64())))
         }
         let eval = try bool() ? try intervals() : nil
-        return Recording(sessionID: session, subjectID: subject, heldOut: held, domain: domain,
-                         spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: unitIDs,
-                         behaviourTimes: times, behaviour: behaviour, behaviourDim: dim, position: position,
-                         normalizationMean: mean, normalizationStd: std, trials: trials, movementPhases: phases,
-                         trainDomain: train, validDomain: valid, testDomain: test,
-                         lossWeights: weights, evalIntervals: eval)
+        return Recording(
+            sessionID: session, subjectID: subject, heldOut: held, domain: domain,
+            spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: unitIDs,
+            behaviourTimes: times, behaviour: behaviour, behaviourDim: dim, position: position,
+            normalizationMean: mean, normalizationStd: std, trials: trials, movementPhases: phases,
+            trainDomain: train, validDomain: valid, testDomain: test,
+            lossWeights: weights, evalIntervals: eval)
     }
 }

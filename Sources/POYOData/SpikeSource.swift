@@ -38,7 +38,10 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
     /// `timestamp_indices_1s` and the grid origin (`spikes.domain.start[0]`), if usable.
     let secondIndex: (origin: Double, offsets: [Int])?
 
-    init(times: any NumericColumn, units: any NumericColumn, unitCount: Int, secondIndex: (origin: Double, offsets: [Int])?) {
+    init(
+        times: any NumericColumn, units: any NumericColumn, unitCount: Int,
+        secondIndex: (origin: Double, offsets: [Int])?
+    ) {
         self.times = times
         self.units = units
         self.unitCount = unitCount
@@ -57,16 +60,21 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
         guard lo < hi else { return ([], []) }
         let t = try times.doubles(lo..<hi)
         let u = try units.int64s(lo..<hi)
-        var outT: [Double] = [], outU: [Int32] = []
-        let first = lowerBound(t, start), last = lowerBound(t, end)
-        outT.reserveCapacity(max(0, last - first)); outU.reserveCapacity(max(0, last - first))
+        var outT: [Double] = []
+        var outU: [Int32] = []
+        let first = lowerBound(t, start)
+        let last = lowerBound(t, end)
+        outT.reserveCapacity(max(0, last - first))
+        outU.reserveCapacity(max(0, last - first))
         for i in first..<max(first, last) {
             let k = u[i]
             guard k >= 0, k < Int64(unitCount) else {
-                throw DataError.invalid(file: units.filePath, field: units.field, reason: "spike \(lo + i) has unit \(k)")
+                throw DataError.invalid(
+                    file: units.filePath, field: units.field, reason: "spike \(lo + i) has unit \(k)")
             }
             if let keep, !keep[Int(k)] { continue }
-            outT.append(t[i]); outU.append(Int32(k))
+            outT.append(t[i])
+            outU.append(Int32(k))
         }
         return (outT, outU)
     }
@@ -90,7 +98,8 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
 
     /// First row whose time is `>= x`, by binary search with single-value reads.
     func diskLowerBound(_ x: Double) throws -> Int {
-        var lo = 0, hi = spikeCount
+        var lo = 0
+        var hi = spikeCount
         while lo < hi {
             let mid = (lo + hi) >> 1
             if try times.doubles(mid..<(mid + 1))[0] < x { lo = mid + 1 } else { hi = mid }
@@ -99,8 +108,10 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
     }
 
     public func allSpikes() throws -> (times: [Double], units: [Int32]) {
-        var t: [Double] = [], u: [Int32] = []
-        t.reserveCapacity(spikeCount); u.reserveCapacity(spikeCount)
+        var t: [Double] = []
+        var u: [Int32] = []
+        t.reserveCapacity(spikeCount)
+        u.reserveCapacity(spikeCount)
         var at = 0
         while at < spikeCount {
             let r = at..<min(spikeCount, at + scanChunk)
@@ -125,12 +136,14 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
 
     /// Streams both columns once: times finite (and sorted, noted), unit indices in range,
     /// spikes per unit, spikes outside `domain`, and whether `index` (if any) is right.
-    static func scan(times: any NumericColumn, units: any NumericColumn, unitCount: Int, domain: Intervals,
-                     index: (origin: Double, offsets: [Int])?) throws -> Scan {
+    static func scan(
+        times: any NumericColumn, units: any NumericColumn, unitCount: Int, domain: Intervals,
+        index: (origin: Double, offsets: [Int])?
+    ) throws -> Scan {
         let n = times.count
         var s = Scan(perUnit: [Int](repeating: 0, count: unitCount))
         var previous = -Double.infinity
-        var k = 0                      // next grid point whose first spike we have not seen
+        var k = 0  // next grid point whose first spike we have not seen
         var indexOK = index != nil
         let domainItems = domain.merged().items
         var d = 0
@@ -140,14 +153,16 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
             let t = try times.doubles(r)
             let u = try units.int64s(r)
             for j in 0..<t.count {
-                let i = r.lowerBound + j, x = t[j]
+                let i = r.lowerBound + j
+                let x = t[j]
                 guard x.isFinite else {
                     throw DataError.invalid(file: times.filePath, field: times.field, reason: "entry \(i) is \(x)")
                 }
                 let unit = u[j]
                 guard unit >= 0, unit < Int64(unitCount) else {
-                    throw DataError.invalid(file: units.filePath, field: units.field,
-                                            reason: "spike \(i) has unit \(unit), outside 0..<\(unitCount)")
+                    throw DataError.invalid(
+                        file: units.filePath, field: units.field,
+                        reason: "spike \(i) has unit \(unit), outside 0..<\(unitCount)")
                 }
                 s.perUnit[Int(unit)] += 1
                 if x < previous && s.sorted {
@@ -160,7 +175,11 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
                     if !(d < domainItems.count && domainItems[d].contains(x)) { s.outsideDomain += 1 }
                     if indexOK, let (origin, offsets) = index {
                         while k < offsets.count && origin + Double(k) <= x {
-                            if offsets[k] != i { indexOK = false; s.firstIndexMismatch = k; break }
+                            if offsets[k] != i {
+                                indexOK = false
+                                s.firstIndexMismatch = k
+                                break
+                            }
                             k += 1
                         }
                     }
@@ -172,7 +191,11 @@ public final class SortedSpikeFile: SpikeSource, @unchecked Sendable {
         }
         if indexOK, let (_, offsets) = index {
             while k < offsets.count {
-                if offsets[k] != n { indexOK = false; s.firstIndexMismatch = k; break }
+                if offsets[k] != n {
+                    indexOK = false
+                    s.firstIndexMismatch = k
+                    break
+                }
                 k += 1
             }
         }
@@ -219,7 +242,8 @@ public final class UnitSpikeFile: SpikeSource, @unchecked Sendable {
         while k0 > 0 && origin + Double(k0) * width > start { k0 -= 1 }
         var k1 = Int(max(0, min(Double(buckets), ((end - origin) / width).rounded(.up))))
         while k1 < buckets && origin + Double(k1) * width < end { k1 += 1 }
-        var blocks: [Range<Int>] = [], owners: [Int32] = []
+        var blocks: [Range<Int>] = []
+        var owners: [Int32] = []
         for u in 0..<unitCount {
             if let keep, !keep[u] { continue }
             let lo = start < origin ? 0 : Int(offsets[u * stride + k0])
@@ -245,7 +269,9 @@ public final class UnitSpikeFile: SpikeSource, @unchecked Sendable {
     }
 
     /// Every spike with its unit, sorted by (time, unit) when `sort`.
-    static func readAll(times: any NumericColumn, unitStart: [Int], sort: Bool) throws -> (times: [Double], units: [Int32]) {
+    static func readAll(times: any NumericColumn, unitStart: [Int], sort: Bool) throws -> (
+        times: [Double], units: [Int32]
+    ) {
         let n = unitStart.last ?? 0
         var pairs: [(Double, Int32)] = []
         pairs.reserveCapacity(n)
@@ -273,8 +299,10 @@ public final class UnitSpikeFile: SpikeSource, @unchecked Sendable {
 
     /// Streams `spike_times` once: finite, sorted within each unit (noted), per-unit counts and,
     /// when every unit is sorted, the bucket offsets for the grid given.
-    static func scan(times: any NumericColumn, unitStart: [Int], origin: Double, width: Double, buckets: Int,
-                     offsets: inout [Int32]) throws -> Scan {
+    static func scan(
+        times: any NumericColumn, unitStart: [Int], origin: Double, width: Double, buckets: Int,
+        offsets: inout [Int32]
+    ) throws -> Scan {
         let unitCount = unitStart.count - 1
         var s = Scan(perUnit: (0..<unitCount).map { unitStart[$0 + 1] - unitStart[$0] })
         let stride = buckets + 1
@@ -285,18 +313,28 @@ public final class UnitSpikeFile: SpikeSource, @unchecked Sendable {
         func finishUnit() {
             guard u < unitCount else { return }
             let count = Int32(unitStart[u + 1] - unitStart[u])
-            while k <= buckets { offsets[u * stride + k] = count; k += 1 }
+            while k <= buckets {
+                offsets[u * stride + k] = count
+                k += 1
+            }
         }
-        while u < unitCount && unitStart[u + 1] == 0 { finishUnit(); u += 1; k = 0 }
+        while u < unitCount && unitStart[u + 1] == 0 {
+            finishUnit()
+            u += 1
+            k = 0
+        }
         var at = 0
         while at < n {
             let r = at..<min(n, at + scanChunk)
             let t = try times.doubles(r)
             for j in 0..<t.count {
-                let x = t[j], i = r.lowerBound + j
+                let x = t[j]
+                let i = r.lowerBound + j
                 while u < unitCount && unitStart[u + 1] <= i {
                     finishUnit()
-                    u += 1; k = 0; previous = -Double.infinity
+                    u += 1
+                    k = 0
+                    previous = -Double.infinity
                 }
                 guard x.isFinite else {
                     throw DataError.invalid(file: times.filePath, field: times.field, reason: "entry \(i) is \(x)")
@@ -317,7 +355,11 @@ public final class UnitSpikeFile: SpikeSource, @unchecked Sendable {
             }
             at = r.upperBound
         }
-        while u < unitCount { finishUnit(); u += 1; k = 0 }
+        while u < unitCount {
+            finishUnit()
+            u += 1
+            k = 0
+        }
         return s
     }
 }

@@ -33,8 +33,10 @@ public enum SyntheticDataset {
     public static let defaultSessions = 4
     public static let defaultHeldOut = 1
 
-    public static func generate(sessions: Int = defaultSessions, heldOut: Int = defaultHeldOut, seed: UInt64,
-                                config: SyntheticConfig = SyntheticConfig()) -> [Recording] {
+    public static func generate(
+        sessions: Int = defaultSessions, heldOut: Int = defaultHeldOut, seed: UInt64,
+        config: SyntheticConfig = SyntheticConfig()
+    ) -> [Recording] {
         let root = SeededRNG(seed: seed)
         return (0..<max(0, sessions + heldOut)).map { s in
             var rng = root.derived(UInt64(s) + 1)
@@ -47,8 +49,10 @@ public enum SyntheticDataset {
 
     /// Writes one `<session id>.h5` per session into `dir` (created if needed); returns their URLs.
     @discardableResult
-    public static func write(to dir: URL, sessions: Int = defaultSessions, heldOut: Int = defaultHeldOut,
-                             seed: UInt64, config: SyntheticConfig = SyntheticConfig()) throws -> [URL] {
+    public static func write(
+        to dir: URL, sessions: Int = defaultSessions, heldOut: Int = defaultHeldOut,
+        seed: UInt64, config: SyntheticConfig = SyntheticConfig()
+    ) throws -> [URL] {
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
@@ -63,8 +67,10 @@ public enum SyntheticDataset {
 
     // MARK: - One session
 
-    static func session(id: String, subject: String, heldOut: Bool, config c: SyntheticConfig,
-                        rng: inout SeededRNG) -> Recording {
+    static func session(
+        id: String, subject: String, heldOut: Bool, config c: SyntheticConfig,
+        rng: inout SeededRNG
+    ) -> Recording {
         let plan = planTrials(config: c, rng: &rng)
         let dt = 1 / c.samplingRate
         let sampleCount = Int((plan.end * c.samplingRate).rounded(.down))
@@ -74,16 +80,21 @@ public enum SyntheticDataset {
 
         var velocity = [Float](repeating: 0, count: 2 * sampleCount)
         var position = [Float](repeating: 0, count: 2 * sampleCount)
-        var px = 0.0, py = 0.0
+        var px = 0.0
+        var py = 0.0
         for i in 0..<sampleCount {
-            velocity[2 * i] = Float(vx[i]); velocity[2 * i + 1] = Float(vy[i])
-            position[2 * i] = Float(px); position[2 * i + 1] = Float(py)
-            px += vx[i] * dt; py += vy[i] * dt
+            velocity[2 * i] = Float(vx[i])
+            velocity[2 * i + 1] = Float(vy[i])
+            position[2 * i] = Float(px)
+            position[2 * i + 1] = Float(py)
+            px += vx[i] * dt
+            py += vy[i] * dt
         }
 
         let unitCount = c.unitRange.lowerBound + rng.int(below: c.unitRange.count)
-        let (spikeTimes, spikeUnit) = spikes(unitCount: unitCount, vx: vx, vy: vy, end: plan.end,
-                                             config: c, rng: &rng)
+        let (spikeTimes, spikeUnit) = spikes(
+            unitCount: unitCount, vx: vx, vy: vy, end: plan.end,
+            config: c, rng: &rng)
         let unitIDs = (0..<unitCount).map { k in "\(id)/group_M1/elec\(1 + rng.int(below: 96))/unit_\(k)" }
 
         // 70/10/20 trial split; training also uses the time between trials (POYO-SPEC §1.4).
@@ -95,8 +106,10 @@ public enum SyntheticDataset {
         let domain = Intervals([Interval(0, plan.end)])
         let train = domain.subtracting(valid.union(test).dilated(by: 1.0))
 
-        let phases = ["hold_period": Intervals(plan.hold), "reach_period": Intervals(plan.reach),
-                      "return_period": Intervals(plan.back)]
+        let phases = [
+            "hold_period": Intervals(plan.hold), "reach_period": Intervals(plan.reach),
+            "return_period": Intervals(plan.back),
+        ]
         return Recording(
             sessionID: id, subjectID: subject, heldOut: heldOut, domain: domain,
             spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: unitIDs,
@@ -124,17 +137,19 @@ public enum SyntheticDataset {
         var p = TrialPlan()
         var t = 0.5
         for _ in 0..<c.trialsPerSession {
-            let t1 = t + rng.uniform(0.5, 1.0)          // hold
-            let t2 = t1 + rng.uniform(0.5, 0.8)         // reach
-            let back = t2 + rng.uniform(0.1, 0.3)       // pause at the target
-            let t3 = back + rng.uniform(0.5, 0.8)       // movement back
+            let t1 = t + rng.uniform(0.5, 1.0)  // hold
+            let t2 = t1 + rng.uniform(0.5, 0.8)  // reach
+            let back = t2 + rng.uniform(0.1, 0.3)  // pause at the target
+            let t3 = back + rng.uniform(0.5, 0.8)  // movement back
             let target = rng.int(below: c.targetCount)
             p.angle.append(2 * Double.pi * Double(target) / Double(c.targetCount) + 0.05 * rng.normal())
             p.distance.append(c.reachDistance * rng.uniform(0.9, 1.1))
             p.backStart.append(back)
             p.trials.append(Interval(t, t3))
-            p.hold.append(Interval(t, t1)); p.reach.append(Interval(t1, t2)); p.back.append(Interval(t2, t3))
-            t = t3 + rng.uniform(0.1, 0.4)              // inter-trial gap
+            p.hold.append(Interval(t, t1))
+            p.reach.append(Interval(t1, t2))
+            p.back.append(Interval(t2, t3))
+            t = t3 + rng.uniform(0.1, 0.4)  // inter-trial gap
         }
         p.end = t + 0.5
         return p
@@ -150,7 +165,8 @@ public enum SyntheticDataset {
             for i in lowerBound(times, a)..<lowerBound(times, b) {
                 let tau = (times[i] - a) / duration
                 let speed = distance / duration * 30 * tau * tau * (1 - tau) * (1 - tau)
-                vx[i] += speed * cos(angle); vy[i] += speed * sin(angle)
+                vx[i] += speed * cos(angle)
+                vy[i] += speed * sin(angle)
             }
         }
         for k in p.trials.indices {
@@ -160,21 +176,29 @@ public enum SyntheticDataset {
         return (vx, vy)
     }
 
-    static func addNoise(_ vx: inout [Double], _ vy: inout [Double], dt: Double, config c: SyntheticConfig,
-                         rng: inout SeededRNG) {
-        let a = exp(-dt / 0.1), s = c.velocityNoise * (1 - a * a).squareRoot()
-        var nx = 0.0, ny = 0.0
+    static func addNoise(
+        _ vx: inout [Double], _ vy: inout [Double], dt: Double, config c: SyntheticConfig,
+        rng: inout SeededRNG
+    ) {
+        let a = exp(-dt / 0.1)
+        let s = c.velocityNoise * (1 - a * a).squareRoot()
+        var nx = 0.0
+        var ny = 0.0
         for i in vx.indices {
-            nx = a * nx + s * rng.normal(); ny = a * ny + s * rng.normal()
-            vx[i] += nx; vy[i] += ny
+            nx = a * nx + s * rng.normal()
+            ny = a * ny + s * rng.normal()
+            vx[i] += nx
+            vy[i] += ny
         }
     }
 
     /// Cosine-tuned units: `rate(t) = max(0, b + g·(v(t + lead) · d̂))`, spikes by thinning an
     /// inhomogeneous Poisson process; the rate between samples is linearly interpolated.
     /// Returns spikes of all units sorted by time (ties by unit).
-    static func spikes(unitCount: Int, vx: [Double], vy: [Double], end: Double, config c: SyntheticConfig,
-                       rng: inout SeededRNG) -> ([Double], [Int32]) {
+    static func spikes(
+        unitCount: Int, vx: [Double], vy: [Double], end: Double, config c: SyntheticConfig,
+        rng: inout SeededRNG
+    ) -> ([Double], [Int32]) {
         let n = vx.count
         guard n > 0 else { return ([], []) }
         let lead = Int((c.leadTime * c.samplingRate).rounded())
@@ -197,7 +221,8 @@ public enum SyntheticDataset {
                 t += -log(1 - rng.uniform()) / peak
                 if t >= end { break }
                 let x = t * c.samplingRate
-                let i = min(Int(x), n - 1), i1 = min(i + 1, n - 1)
+                let i = min(Int(x), n - 1)
+                let i1 = min(i + 1, n - 1)
                 let f = x - Double(i)
                 let rate = max(0, projection[i] + (projection[i1] - projection[i]) * min(1, f))
                 if rng.uniform() * peak < rate { all.append((t, Int32(u))) }

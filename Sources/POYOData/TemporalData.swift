@@ -1,7 +1,10 @@
 /// The temporaldata object kinds, as stored in each group's `object` attribute (POYO-SPEC §1.2).
 enum TDKind: String {
-    case data = "Data", arrayDict = "ArrayDict", irregular = "IrregularTimeSeries"
-    case regular = "RegularTimeSeries", interval = "Interval"
+    case data = "Data"
+    case arrayDict = "ArrayDict"
+    case irregular = "IrregularTimeSeries"
+    case regular = "RegularTimeSeries"
+    case interval = "Interval"
 }
 
 /// One group of a brainsets file, described by its attributes.
@@ -32,7 +35,8 @@ struct TemporalDataCatalog {
         if f.hasAttribute("object", at: "/") {
             let o = try f.attributeString("object", at: "/")
             guard o == TDKind.data.rawValue else {
-                throw DataError.invalid(file: f.path, field: "@object", reason: "the root is a \"\(o)\", expected \"Data\"")
+                throw DataError.invalid(
+                    file: f.path, field: "@object", reason: "the root is a \"\(o)\", expected \"Data\"")
             }
         }
         if f.hasAttribute("absolute_start", at: "/") {
@@ -50,21 +54,27 @@ struct TemporalDataCatalog {
             let p = path.isEmpty ? name : "\(path)/\(name)"
             guard f.isGroup(p) else { continue }
             guard objects.count < TemporalDataCatalog.maxObjects else {
-                throw DataError.invalid(file: f.path, field: p, reason: "more than \(TemporalDataCatalog.maxObjects) groups")
+                throw DataError.invalid(
+                    file: f.path, field: p, reason: "more than \(TemporalDataCatalog.maxObjects) groups")
             }
             let attr = f.hasAttribute("object", at: p) ? try f.attributeString("object", at: p) : nil
             let kind = attr.flatMap(TDKind.init(rawValue:))
             var start = absoluteStart
             if kind == .data, f.hasAttribute("absolute_start", at: p) {
                 start = try f.attributeDouble("absolute_start", at: p)
-                guard start.isFinite else { throw DataError.invalid(file: f.path, field: "\(p)/@absolute_start", reason: "is \(start)") }
+                guard start.isFinite else {
+                    throw DataError.invalid(file: f.path, field: "\(p)/@absolute_start", reason: "is \(start)")
+                }
             }
             let columns = try f.children(of: p).filter { f.isDataset("\(p)/\($0)") }
             let timekeys = f.hasAttribute("timekeys", at: p) ? try f.attributeStrings("timekeys", at: p) : []
             let unicode = f.hasAttribute("_unicode_keys", at: p) ? try f.attributeStrings("_unicode_keys", at: p) : []
-            let rate = kind == .regular && f.hasAttribute("sampling_rate", at: p) ? try f.attributeDouble("sampling_rate", at: p) : nil
-            objects[p] = TDObject(path: p, kind: kind, objectAttribute: attr, timeOffset: start - rootAbsoluteStart,
-                                  columns: columns, timekeys: timekeys, unicodeKeys: unicode, samplingRate: rate)
+            let rate =
+                kind == .regular && f.hasAttribute("sampling_rate", at: p)
+                ? try f.attributeDouble("sampling_rate", at: p) : nil
+            objects[p] = TDObject(
+                path: p, kind: kind, objectAttribute: attr, timeOffset: start - rootAbsoluteStart,
+                columns: columns, timekeys: timekeys, unicodeKeys: unicode, samplingRate: rate)
             if kind == .data || (kind == nil && depth == 0) {
                 try visit(f, p, depth: depth + 1, absoluteStart: start)
             }

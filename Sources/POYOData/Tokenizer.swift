@@ -74,8 +74,10 @@ public struct Tokenizer: Sendable {
     public let latentIndex: [Int32]
     public let latentTimestamps: [Double]
 
-    public init(recordings: [Recording], unitVocabulary: Vocabulary, sessionVocabulary: Vocabulary,
-                config: TokenizerConfig = TokenizerConfig()) throws {
+    public init(
+        recordings: [Recording], unitVocabulary: Vocabulary, sessionVocabulary: Vocabulary,
+        config: TokenizerConfig = TokenizerConfig()
+    ) throws {
         guard config.sequenceLength > 0, config.latentStep > 0, config.numLatentsPerStep > 0 else {
             throw TokenizerError.badRequest("sequenceLength, latentStep and numLatentsPerStep must be positive")
         }
@@ -86,19 +88,27 @@ public struct Tokenizer: Sendable {
         self.config = config
         self.recordings = recordings
         self.dimOut = dim
-        var unitRows: [[Int32]] = [], sessionRows: [Int32] = []
-        var targets: [[Float]] = [], weights: [[Float]] = [], scored: [[Bool]] = []
+        var unitRows: [[Int32]] = []
+        var sessionRows: [Int32] = []
+        var targets: [[Float]] = []
+        var weights: [[Float]] = []
+        var scored: [[Bool]] = []
         for r in recordings {
-            unitRows.append(try r.unitIDs.map { id in
-                guard let row = unitVocabulary.row(of: id) else {
-                    throw TokenizerError.unknownUnit(session: r.sessionID, unit: id)
-                }
-                return Int32(row)
-            })
-            guard let s = sessionVocabulary.row(of: r.sessionID) else { throw TokenizerError.unknownSession(r.sessionID) }
+            unitRows.append(
+                try r.unitIDs.map { id in
+                    guard let row = unitVocabulary.row(of: id) else {
+                        throw TokenizerError.unknownUnit(session: r.sessionID, unit: id)
+                    }
+                    return Int32(row)
+                })
+            guard let s = sessionVocabulary.row(of: r.sessionID) else {
+                throw TokenizerError.unknownSession(r.sessionID)
+            }
             sessionRows.append(Int32(s))
             let (t, w, e) = Tokenizer.sampleTables(r)
-            targets.append(t); weights.append(w); scored.append(e)
+            targets.append(t)
+            weights.append(w)
+            scored.append(e)
         }
         self.unitRows = unitRows
         self.sessionRows = sessionRows
@@ -115,7 +125,8 @@ public struct Tokenizer: Sendable {
 
     /// Normalised targets, weights and eval flags of every behaviour sample of `r`.
     static func sampleTables(_ r: Recording) -> ([Float], [Float], [Bool]) {
-        let d = r.behaviourDim, n = r.sampleCount
+        let d = r.behaviourDim
+        let n = r.sampleCount
         var target = [Float](repeating: 0, count: n * d)
         var weight = [Float](repeating: 1, count: n)
         var scored = [Bool](repeating: r.evalIntervals == nil, count: n)
@@ -129,7 +140,10 @@ public struct Tokenizer: Sendable {
                 if v.isFinite { target[i * d + k] = v } else { finite = false }
             }
             // A missing (non-finite) sample counts neither in the loss nor in the metrics.
-            if !finite { weight[i] = 0; scored[i] = false }
+            if !finite {
+                weight[i] = 0
+                scored[i] = false
+            }
             if weight[i] == 0 { for k in 0..<d { target[i * d + k] = 0 } }
         }
         return (target, weight, scored)
@@ -139,7 +153,8 @@ public struct Tokenizer: Sendable {
     public func batch(_ windows: [WindowRequest], evalKeys: Bool = false) throws -> Batch {
         let seqLen = config.sequenceLength
         // Size everything first so the hot loops only append.
-        var inCount = 0, outCount = 0
+        var inCount = 0
+        var outCount = 0
         for w in windows {
             guard recordings.indices.contains(w.recording) else {
                 throw TokenizerError.badRequest("recording \(w.recording) outside 0..<\(recordings.count)")
@@ -149,13 +164,25 @@ public struct Tokenizer: Sendable {
             if !r.isLazy { inCount += r.spikeRange(from: w.start, to: w.start + seqLen).count }
             outCount += r.sampleRange(from: w.start, to: w.start + seqLen).count
         }
-        var unitIndex: [Int32] = [], tokenType: [Int32] = [], inTimes: [Double] = []
-        unitIndex.reserveCapacity(inCount); tokenType.reserveCapacity(inCount); inTimes.reserveCapacity(inCount)
-        var outTimes: [Double] = [], tgt: [Float] = [], wgt: [Float] = [], keys: [EvalKey] = []
-        outTimes.reserveCapacity(outCount); tgt.reserveCapacity(outCount * dimOut); wgt.reserveCapacity(outCount)
+        var unitIndex: [Int32] = []
+        var tokenType: [Int32] = []
+        var inTimes: [Double] = []
+        unitIndex.reserveCapacity(inCount)
+        tokenType.reserveCapacity(inCount)
+        inTimes.reserveCapacity(inCount)
+        var outTimes: [Double] = []
+        var tgt: [Float] = []
+        var wgt: [Float] = []
+        var keys: [EvalKey] = []
+        outTimes.reserveCapacity(outCount)
+        tgt.reserveCapacity(outCount * dimOut)
+        wgt.reserveCapacity(outCount)
         if evalKeys { keys.reserveCapacity(outCount) }
-        var inOffsets: [Int32] = [0], outOffsets: [Int32] = [0], sessions: [Int32] = []
-        inOffsets.reserveCapacity(windows.count + 1); outOffsets.reserveCapacity(windows.count + 1)
+        var inOffsets: [Int32] = [0]
+        var outOffsets: [Int32] = [0]
+        var sessions: [Int32] = []
+        inOffsets.reserveCapacity(windows.count + 1)
+        outOffsets.reserveCapacity(windows.count + 1)
         var keep: [Bool] = []
 
         for w in windows {
@@ -172,26 +199,36 @@ public struct Tokenizer: Sendable {
             }
             // START/END pairs in unit order.
             for u in 0..<r.unitCount where keep[u] {
-                unitIndex.append(rows[u]); tokenType.append(1); inTimes.append(0)
-                unitIndex.append(rows[u]); tokenType.append(2); inTimes.append(seqLen)
+                unitIndex.append(rows[u])
+                tokenType.append(1)
+                inTimes.append(0)
+                unitIndex.append(rows[u])
+                tokenType.append(2)
+                inTimes.append(seqLen)
             }
             // Spikes of kept units, in time order.
             if r.isLazy {
-                let (times, units) = try r.windowSpikes(from: w.start, to: w.start + seqLen, keep: w.keptUnits == nil ? nil : keep)
+                let (times, units) = try r.windowSpikes(
+                    from: w.start, to: w.start + seqLen, keep: w.keptUnits == nil ? nil : keep)
                 for (t, u) in zip(times, units) where keep[Int(u)] {
-                    unitIndex.append(rows[Int(u)]); tokenType.append(0); inTimes.append(t - w.start)
+                    unitIndex.append(rows[Int(u)])
+                    tokenType.append(0)
+                    inTimes.append(t - w.start)
                 }
             } else {
                 for s in r.spikeRange(from: w.start, to: w.start + seqLen) {
                     let u = Int(r.spikeUnit[s])
                     guard keep[u] else { continue }
-                    unitIndex.append(rows[u]); tokenType.append(0); inTimes.append(r.spikeTimes[s] - w.start)
+                    unitIndex.append(rows[u])
+                    tokenType.append(0)
+                    inTimes.append(r.spikeTimes[s] - w.start)
                 }
             }
             inOffsets.append(Int32(unitIndex.count))
 
             let samples = r.sampleRange(from: w.start, to: w.start + seqLen)
-            let t = targets[w.recording], wt = weights[w.recording]
+            let t = targets[w.recording]
+            let wt = weights[w.recording]
             for i in samples {
                 outTimes.append(r.behaviourTimes[i] - w.start)
                 for k in 0..<dimOut { tgt.append(t[i * dimOut + k]) }
@@ -204,10 +241,11 @@ public struct Tokenizer: Sendable {
             outOffsets.append(Int32(outTimes.count))
             sessions.append(sessionRows[w.recording])
         }
-        return Batch(windowCount: windows.count, inputUnitIndex: unitIndex, inputTokenType: tokenType,
-                     inputTimestamps: inTimes, inputOffsets: inOffsets, latentIndex: latentIndex,
-                     latentTimestamps: latentTimestamps, outputTimestamps: outTimes, outputOffsets: outOffsets,
-                     sessionIndex: sessions, targets: tgt, weights: wgt, dimOut: dimOut, evalKeys: keys)
+        return Batch(
+            windowCount: windows.count, inputUnitIndex: unitIndex, inputTokenType: tokenType,
+            inputTimestamps: inTimes, inputOffsets: inOffsets, latentIndex: latentIndex,
+            latentTimestamps: latentTimestamps, outputTimestamps: outTimes, outputOffsets: outOffsets,
+            sessionIndex: sessions, targets: tgt, weights: wgt, dimOut: dimOut, evalKeys: keys)
     }
 }
 

@@ -17,8 +17,10 @@ public struct UnitDropout: Sendable, Equatable {
     public var m: Double
     public var maxAttempts: Int
 
-    public init(minUnits: Int = 30, modeUnits: Int = 100, maxUnits: Int = 300, tailRight: Int? = nil,
-                peak: Double = 4, m: Double = 10, maxAttempts: Int = 100) {
+    public init(
+        minUnits: Int = 30, modeUnits: Int = 100, maxUnits: Int = 300, tailRight: Int? = nil,
+        peak: Double = 4, m: Double = 10, maxAttempts: Int = 100
+    ) {
         self.minUnits = minUnits
         self.modeUnits = modeUnits
         self.maxUnits = maxUnits
@@ -30,7 +32,9 @@ public struct UnitDropout: Sendable, Equatable {
 
     /// The unnormalised triangle density `f(x)`.
     public func density(_ x: Double) -> Double {
-        let lo = Double(minUnits), mode = Double(modeUnits), tail = Double(tailRight)
+        let lo = Double(minUnits)
+        let mode = Double(modeUnits)
+        let tail = Double(tailRight)
         if x < lo { return 0 }
         if x <= mode { return mode > lo ? 1 + (peak - 1) * (x - lo) / (mode - lo) : peak }
         if x <= tail { return tail > mode ? peak - (peak - 1) * (x - mode) / (tail - mode) : 1 }
@@ -40,7 +44,8 @@ public struct UnitDropout: Sendable, Equatable {
     /// How many of `unitCount` units to keep (before capping at `unitCount`).
     public func sampleCount(unitCount: Int, rng: inout SeededRNG) -> Int {
         guard unitCount >= minUnits else { return unitCount }
-        let lo = Double(minUnits), span = Double(maxUnits - minUnits)
+        let lo = Double(minUnits)
+        let span = Double(maxUnits - minUnits)
         var attempts = 0
         while true {
             let x = lo + rng.uniform() * span

@@ -28,7 +28,10 @@ public struct RandomFixedWindowSampler: Sendable {
     /// Windows per epoch: Σ floor(len / W) over intervals at least W long (torch_brain's `len`).
     public var estimatedCount: Int {
         intervals.reduce(0) { acc, set in
-            acc + set.reduce(0) { $0 + ($1.length >= windowLength ? Int(($1.length / windowLength).rounded(.down)) : 0) }
+            acc
+                + set.reduce(0) {
+                    $0 + ($1.length >= windowLength ? Int(($1.length / windowLength).rounded(.down)) : 0)
+                }
         }
     }
 

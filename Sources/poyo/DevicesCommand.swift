@@ -17,15 +17,21 @@ struct Devices: ParsableCommand {
             do { clDevices = try OpenCLDevice.availableDevices() } catch { problem = "\(error)" }
             if json {
                 let list: [[String: Any]] = clDevices.map {
-                    ["index": $0.index, "platform": $0.platformName, "platform_version": $0.platformVersion, "name": $0.name,
-                     "vendor": $0.vendor, "type": $0.type, "compute_units": $0.computeUnits,
-                     "global_memory_bytes": $0.globalMemoryBytes, "max_allocation_bytes": $0.maxAllocationBytes,
-                     "opencl_version": $0.openCLVersion, "driver_version": $0.driverVersion, "fp64": $0.hasFloat64]
+                    [
+                        "index": $0.index, "platform": $0.platformName, "platform_version": $0.platformVersion,
+                        "name": $0.name,
+                        "vendor": $0.vendor, "type": $0.type, "compute_units": $0.computeUnits,
+                        "global_memory_bytes": $0.globalMemoryBytes, "max_allocation_bytes": $0.maxAllocationBytes,
+                        "opencl_version": $0.openCLVersion, "driver_version": $0.driverVersion, "fp64": $0.hasFloat64,
+                    ]
                 }
                 var obj: [String: Any] = ["cpu": cpu.name, "opencl": list]
                 if let problem { obj["opencl_error"] = problem }
-                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]),
-                             as: UTF8.self))
+                print(
+                    String(
+                        decoding: try JSONSerialization.data(
+                            withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]),
+                        as: UTF8.self))
                 return
             }
             print("cpu        \(cpu.name)")
@@ -38,7 +44,10 @@ struct Devices: ParsableCommand {
                     lastPlatform = d.platformName
                 }
                 let mem = String(format: "%.1f GiB", Double(d.globalMemoryBytes) / 1_073_741_824)
-                print("opencl:\(d.index)   \(d.name) | \(d.type) | \(d.computeUnits) compute units | \(mem) | \(d.openCLVersion) | driver \(d.driverVersion)")
+                print(
+                    "opencl:\(d.index)   \(d.name) | \(d.type) | \(d.computeUnits) compute units | \(mem) | "
+                        + "\(d.openCLVersion) | driver \(d.driverVersion)"
+                )
             }
         }
     }

@@ -29,24 +29,34 @@ struct Eval: ParsableCommand {
             // Only sessions the checkpoint knows can be decoded; others need fine-tuning first.
             let known = all.recordings.filter { model.sessionVocab.row(of: $0.sessionID) != nil }
             let skipped = all.recordings.filter { model.sessionVocab.row(of: $0.sessionID) == nil }.map(\.sessionID)
-            if !skipped.isEmpty { note("eval: skipping \(skipped.joined(separator: ", ")) (not in the checkpoint's session vocabulary)") }
+            if !skipped.isEmpty {
+                note("eval: skipping \(skipped.joined(separator: ", ")) (not in the checkpoint's session vocabulary)")
+            }
             guard !known.isEmpty else {
                 throw POYOError.batch("no session in \(data) is known to \(checkpoint)")
             }
-            let tokenizer = try Tokenizer(recordings: known, unitVocabulary: model.unitVocab, sessionVocabulary: model.sessionVocab,
-                                          config: TokenizerConfig(sequenceLength: model.config.sequenceLength,
-                                                                  latentStep: model.config.latentStep,
-                                                                  numLatentsPerStep: model.config.numLatentsPerStep))
-            let r = try Evaluator.evaluate(model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize)
+            let tokenizer = try Tokenizer(
+                recordings: known, unitVocabulary: model.unitVocab, sessionVocabulary: model.sessionVocab,
+                config: TokenizerConfig(
+                    sequenceLength: model.config.sequenceLength,
+                    latentStep: model.config.latentStep,
+                    numLatentsPerStep: model.config.numLatentsPerStep))
+            let r = try Evaluator.evaluate(
+                model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize)
             // With --json, stdout carries only the JSON object; the table goes to stderr.
             let table = json ? note : { print($0) }
             table("\(split) R² per session:")
             for (s, v) in r.r2.sorted(by: { $0.key < $1.key }) { table(String(format: "  %@  %.4f", s, v)) }
             table(String(format: "mean R² %.4f (%d windows, %.1f s)", r.mean, r.windows, r.seconds))
             if json {
-                let obj: [String: Any] = ["split": split, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
-                                          "checkpoint": checkpoint, "device": device.name]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
+                let obj: [String: Any] = [
+                    "split": split, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
+                    "checkpoint": checkpoint, "device": device.name,
+                ]
+                print(
+                    String(
+                        decoding: try JSONSerialization.data(
+                            withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]), as: UTF8.self))
             }
         }
     }

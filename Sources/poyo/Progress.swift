@@ -12,23 +12,28 @@ final class ProgressPrinter: TrainingObserver {
     }
 
     static func tokens(_ t: Double) -> String {
-        t >= 1e6 ? String(format: "%.1fM", t / 1e6) : t >= 1e3 ? String(format: "%.0fk", t / 1e3) : String(format: "%.0f", t)
+        t >= 1e6
+            ? String(format: "%.1fM", t / 1e6) : t >= 1e3 ? String(format: "%.0fk", t / 1e3) : String(format: "%.0f", t)
     }
 
     static func duration(_ s: Double) -> String {
         let s = Int(s.rounded())
-        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+        return s >= 3600
+            ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m"
+            : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
     }
 
     func line(_ r: StepReport) -> String {
-        String(format: "step %d/%d | loss %.4f | lr %.1e | %.0f ms/step | %@ tok/s",
-               r.step, r.totalSteps, r.loss, r.lr, r.msPerStep, Self.tokens(r.tokensPerSecond))
+        String(
+            format: "step %d/%d | loss %.4f | lr %.1e | %.0f ms/step | %@ tok/s",
+            r.step, r.totalSteps, r.loss, r.lr, r.msPerStep, Self.tokens(r.tokensPerSecond))
     }
 
     func report(_ r: StepReport) {
         if isTerminal {
             let frac = Double(r.step) / Double(r.totalSteps)
-            let width = 24, filled = Int(frac * Double(width))
+            let width = 24
+            let filled = Int(frac * Double(width))
             let elapsed = Date().timeIntervalSince(start)
             let eta = frac > 0 ? elapsed * (1 - frac) / frac : 0
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
@@ -42,8 +47,10 @@ final class ProgressPrinter: TrainingObserver {
     func stepped(_ r: StepReport) { report(r) }
 
     func validated(_ v: EvaluationResult, step: Int, isBest: Bool) {
-        message(String(format: "validation at step %d: R² %.4f over %d sessions (%.1f s)%@", step, v.mean, v.r2.count,
-                       v.seconds, isBest ? ", best so far" : ""))
+        message(
+            String(
+                format: "validation at step %d: R² %.4f over %d sessions (%.1f s)%@", step, v.mean, v.r2.count,
+                v.seconds, isBest ? ", best so far" : ""))
     }
 
     func note(_ text: String) { message(text) }

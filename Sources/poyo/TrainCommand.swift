@@ -8,16 +8,21 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a POYO model.",
         discussion: """
-        With no arguments: creates (or reuses) the synthetic dataset in the cache folder and trains the
-        1.3M config on the best available device. The run folder (--out) gets checkpoint.safetensors,
-        best.safetensors, train_state.safetensors, config.yaml, metrics.csv and summary.json.
-        Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves, and exits 130 / 143;
-        `poyo train --resume DIR` continues the run bit for bit (a second signal stops at once).
-        """)
+            With no arguments: creates (or reuses) the synthetic dataset in the cache folder and trains the
+            1.3M config on the best available device. The run folder (--out) gets checkpoint.safetensors,
+            best.safetensors, train_state.safetensors, config.yaml, metrics.csv and summary.json.
+            Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves, and exits 130 / 143;
+            `poyo train --resume DIR` continues the run bit for bit (a second signal stops at once).
+            """)
 
     @Option(help: "YAML run config (torch_brain key names: model keys, batch_size, steps, optim.base_lr, ...).")
     var config: String?
-    @Option(help: "Folder of recordings (.h5 brainsets, .nwb); default: the config's dataset list, else the built-in synthetic dataset.")
+    @Option(
+        help:
+            ArgumentHelp(
+                "Folder of recordings (.h5 brainsets, .nwb); default: the config's dataset list, else the built-in "
+                    + "synthetic dataset.")
+    )
     var data: String?
     @Option(help: "Run folder (default: runs/<date-time>).")
     var out: String?
@@ -27,7 +32,9 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("batch-size"), help: "Windows per batch.") var batchSize: Int?
     @Option(help: "Peak learning rate (default: optim.base_lr × batch size).") var lr: Double?
     @Option(help: "Random seed (model init, sampling, dropout).") var seed: UInt64?
-    @Option(name: .customLong("checkpoint-every"), help: "Save checkpoint and train state every N steps (default: at each validation).")
+    @Option(
+        name: .customLong("checkpoint-every"),
+        help: "Save checkpoint and train state every N steps (default: at each validation).")
     var checkpointEvery: Int?
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -37,12 +44,15 @@ struct Train: ParsableCommand {
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
         if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be positive") }
         if resume != nil {
-            let changed = [("--config", config != nil), ("--data", data != nil), ("--out", out != nil),
-                           ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--seed", seed != nil)]
-                .filter(\.1).map(\.0)
+            let changed = [
+                ("--config", config != nil), ("--data", data != nil), ("--out", out != nil),
+                ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--seed", seed != nil),
+            ]
+            .filter(\.1).map(\.0)
             if !changed.isEmpty {
-                throw ValidationError("--resume continues a run with its saved settings: \(changed.joined(separator: ", ")) "
-                                      + "would change its results (only --steps, --device and --checkpoint-every may be given)")
+                throw ValidationError(
+                    "--resume continues a run with its saved settings: \(changed.joined(separator: ", ")) "
+                        + "would change its results (only --steps, --device and --checkpoint-every may be given)")
             }
         }
     }
@@ -57,8 +67,9 @@ struct Train: ParsableCommand {
     }
 
     func resumed(_ dir: String, device: Device) throws -> TrainingSession {
-        try TrainingSession.resume(folder: URL(fileURLWithPath: dir), device: device, steps: steps,
-                                   checkpointEvery: checkpointEvery, note: note)
+        try TrainingSession.resume(
+            folder: URL(fileURLWithPath: dir), device: device, steps: steps,
+            checkpointEvery: checkpointEvery, note: note)
     }
 
     func fresh(device: Device) throws -> TrainingSession {
@@ -78,12 +89,15 @@ struct Train: ParsableCommand {
         }
         let outDir = URL(fileURLWithPath: out ?? "runs/" + RunName.timestamp())
         if FileManager.default.fileExists(atPath: outDir.appendingPathComponent("train_state.safetensors").path) {
-            throw POYOError.checkpoint(path: outDir.path, reason: "already holds a run: continue it with "
-                                       + "`poyo train --resume \(outDir.path)` or choose another --out")
+            throw POYOError.checkpoint(
+                path: outDir.path,
+                reason: "already holds a run: continue it with "
+                    + "`poyo train --resume \(outDir.path)` or choose another --out")
         }
         let (dataset, description) = try cfg.loadData()
-        return try TrainingSession(config: cfg, data: dataset, dataDescription: description, device: device,
-                                   folder: outDir, note: note)
+        return try TrainingSession(
+            config: cfg, data: dataset, dataDescription: description, device: device,
+            folder: outDir, note: note)
     }
 }
 

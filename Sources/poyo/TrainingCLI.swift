@@ -21,8 +21,9 @@ enum TrainingCLI {
         switch outcome {
         case .stopped(let step):
             let signal = stop.requested ?? SIGINT
-            printer.message("stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT") after step \(step) of "
-                            + "\(session.options.steps); saved. Resume with: poyo train --resume \(dir)")
+            printer.message(
+                "stopped by \(signal == SIGTERM ? "SIGTERM" : "SIGINT") after step \(step) of "
+                    + "\(session.options.steps); saved. Resume with: poyo train --resume \(dir)")
             throw ExitCode(128 + signal)
         case .finished(nil):
             print("the run in \(dir) is already complete (\(session.options.steps) steps); nothing to do")
@@ -67,7 +68,9 @@ final class GracefulStop: @unchecked Sendable {
         if first { signal = sig }
         lock.unlock()
         if first {
-            FileHandle.standardError.write(Data("\n\(sig == SIGTERM ? "SIGTERM" : "SIGINT"): finishing the current step and saving (signal again to stop at once)\n".utf8))
+            let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
+            let text = "\n\(name): finishing the current step and saving (signal again to stop at once)\n"
+            FileHandle.standardError.write(Data(text.utf8))
         } else {
             _exit(128 + sig)
         }

@@ -46,9 +46,10 @@ final class RunningCLI: @unchecked Sendable {
     func wait() -> CLIResult {
         group.wait()
         process.waitUntilExit()
-        return CLIResult(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-                         stderr: String(decoding: err, as: UTF8.self),
-                         signaled: process.terminationReason == .uncaughtSignal)
+        return CLIResult(
+            status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self),
+            signaled: process.terminationReason == .uncaughtSignal)
     }
 }
 
@@ -75,15 +76,15 @@ enum CLI {
 
 /// A tiny model config so CLI runs take seconds in debug builds.
 let tinyConfigYAML = """
-model:
-  dim: 32
-  depth: 1
-  cross_heads: 1
-  self_heads: 2
-  num_latents_per_step: 4
-batch_size: 4
-eval_every: 0
-eval_batch_size: 16
-optim:
-  lr: 0.003
-"""
+    model:
+      dim: 32
+      depth: 1
+      cross_heads: 1
+      self_heads: 2
+      num_latents_per_step: 4
+    batch_size: 4
+    eval_every: 0
+    eval_batch_size: 16
+    optim:
+      lr: 0.003
+    """

@@ -1,7 +1,7 @@
 import Foundation
 import POYOData
-import Testing
 import TestSupport
+import Testing
 
 /// End-to-end runs of the `poyo` binary: outputs, exit codes and one-line errors.
 @Suite(.serialized) struct CLITests {
@@ -26,27 +26,37 @@ import TestSupport
     @Test func trainThenEvalReproducesValidation() throws {
         let data = try smallDataset()
         let out = try makeTempDirectory()
-        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: out) }
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: out)
+        }
         let cfg = out.appendingPathComponent("tiny.yaml")
         try tinyConfigYAML.write(to: cfg, atomically: true, encoding: .utf8)
         let run = out.appendingPathComponent("run")
-        let t = try CLI.run(["train", "--config", cfg.path, "--data", data.path, "--out", run.path,
-                             "--steps", "4", "--seed", "3", "--device", "cpu"])
+        let t = try CLI.run([
+            "train", "--config", cfg.path, "--data", data.path, "--out", run.path,
+            "--steps", "4", "--seed", "3", "--device", "cpu",
+        ])
         #expect(t.status == 0, "train failed: \(t.stderr)")
         #expect(t.stderr.contains("step 4/4"), "no progress lines: \(t.stderr)")
         #expect(t.stdout.contains("synth_s00_center_out") && t.stdout.contains("mean R²"))
         for f in ["checkpoint.safetensors", "metrics.csv", "summary.json"] {
             #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent(f).path), "missing \(f)")
         }
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as! [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json")))
+            as! [String: Any]
         let val = summary["val_r2_mean"] as! Double
-        #expect((summary["val_r2"] as! [String: Double]).keys.sorted() == ["synth_s00_center_out", "synth_s01_center_out"])
+        #expect(
+            (summary["val_r2"] as! [String: Double]).keys.sorted() == ["synth_s00_center_out", "synth_s01_center_out"])
         #expect(summary["steps"] as? Int == 4 && summary["seconds"] is Double && summary["device"] is String)
         let csv = try String(contentsOf: run.appendingPathComponent("metrics.csv"), encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 5, "header + 4 steps:\n\(csv)")
 
-        let e = try CLI.run(["eval", "--checkpoint", run.appendingPathComponent("checkpoint.safetensors").path,
-                             "--data", data.path, "--json", "--device", "cpu"])
+        let e = try CLI.run([
+            "eval", "--checkpoint", run.appendingPathComponent("checkpoint.safetensors").path,
+            "--data", data.path, "--json", "--device", "cpu",
+        ])
         #expect(e.status == 0, "eval failed: \(e.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
         let evalMean = json["r2_mean"] as! Double
@@ -64,7 +74,9 @@ import TestSupport
         for s in ["nlb_maze_jenkins", "nlb_maze_nitschke", "c_20131003_center_out_reaching"] {
             #expect(t.stdout.contains(s), "no R² for \(s):\n\(t.stdout)")
         }
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json"))) as? [String: Any]
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("summary.json")))
+            as? [String: Any]
         #expect((summary?["val_r2"] as? [String: Double])?.count == 3)
     }
 
@@ -72,7 +84,8 @@ import TestSupport
         let r = try CLI.run(["train", "--data", "/nonexistent/poyo-data", "--steps", "1", "--device", "cpu"])
         #expect(r.status != 0)
         #expect(r.stderr.contains("/nonexistent/poyo-data"), "\(r.stderr)")
-        #expect(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last!.hasPrefix("error:"))
+        #expect(
+            r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last!.hasPrefix("error:"))
     }
 
     @Test func fileThatIsNotHDF5IsNamed() throws {
@@ -88,7 +101,7 @@ import TestSupport
     @Test func hdf5WithoutSpikesIsNamed() throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        do {   // the file closes when the handle goes out of scope
+        do {  // the file closes when the handle goes out of scope
             let f = try HDF5File(creatingAt: dir.appendingPathComponent("nospikes.h5").path)
             try f.createGroup("/units")
             try f.write(strings: ["a"], to: "/units/id")
@@ -100,7 +113,9 @@ import TestSupport
     }
 
     @Test func missingCheckpointIsNamed() throws {
-        let r = try CLI.run(["eval", "--checkpoint", "/nonexistent/ck.safetensors", "--data", "/tmp", "--device", "cpu"])
+        let r = try CLI.run([
+            "eval", "--checkpoint", "/nonexistent/ck.safetensors", "--data", "/tmp", "--device", "cpu",
+        ])
         #expect(r.status != 0)
         #expect(r.stderr.contains("/nonexistent/ck.safetensors"), "\(r.stderr)")
     }
@@ -131,19 +146,27 @@ import TestSupport
     @Test func trainOnOpenCLMatchesCPU() throws {
         let data = try smallDataset()
         let out = try makeTempDirectory()
-        defer { try? FileManager.default.removeItem(at: data); try? FileManager.default.removeItem(at: out) }
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: out)
+        }
         let cfg = out.appendingPathComponent("tiny.yaml")
         try tinyConfigYAML.write(to: cfg, atomically: true, encoding: .utf8)
         var r2: [String: Double] = [:]
         for device in ["cpu", "opencl"] {
             let run = out.appendingPathComponent(device)
-            let t = try CLI.run(["train", "--config", cfg.path, "--data", data.path, "--out", run.path,
-                                 "--steps", "6", "--seed", "3", "--device", device])
+            let t = try CLI.run([
+                "train", "--config", cfg.path, "--data", data.path, "--out", run.path,
+                "--steps", "6", "--seed", "3", "--device", device,
+            ])
             #expect(t.status == 0, "train on \(device) failed: \(t.stderr)")
-            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json"))) as? [String: Any]
+            let summary =
+                try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json")))
+                as? [String: Any]
             r2[device] = summary?["val_r2_mean"] as? Double
         }
-        let a = try #require(r2["cpu"]), b = try #require(r2["opencl"])
+        let a = try #require(r2["cpu"])
+        let b = try #require(r2["opencl"])
         #expect(abs(a - b) <= 0.02, "validation R² cpu \(a) vs opencl \(b)")
     }
 

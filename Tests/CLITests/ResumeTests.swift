@@ -1,8 +1,8 @@
 import Foundation
 import POYO
 import POYOData
-import Testing
 import TestSupport
+import Testing
 
 /// The run folder, kill-and-resume, graceful stop and damaged files, through the `poyo` binary.
 @Suite(.serialized) struct ResumeTests {
@@ -13,7 +13,8 @@ import TestSupport
         var c = SyntheticConfig()
         c.trialsPerSession = 20
         try SyntheticDataset.write(to: dir.appendingPathComponent("data"), sessions: 2, heldOut: 0, seed: 11, config: c)
-        let tiny = tinyConfigYAML.replacingOccurrences(of: "eval_every: 0", with: "eval_every: 4")
+        let tiny =
+            tinyConfigYAML.replacingOccurrences(of: "eval_every: 0", with: "eval_every: 4")
             + "\nsteps: 10\ncheckpoint_every: 3\n"
         try tiny.write(to: dir.appendingPathComponent("tiny.yaml"), atomically: true, encoding: .utf8)
         try tinyConfigYAML.write(to: dir.appendingPathComponent("plain.yaml"), atomically: true, encoding: .utf8)
@@ -23,9 +24,12 @@ import TestSupport
     func train(_ ws: URL, out: String, device: String, _ extra: [String] = [], env: [String: String] = [:]) throws
         -> CLIResult
     {
-        try CLI.run(["train", "--config", ws.appendingPathComponent("tiny.yaml").path, "--data",
-                     ws.appendingPathComponent("data").path, "--out", ws.appendingPathComponent(out).path,
-                     "--device", device] + extra, environment: env)
+        try CLI.run(
+            [
+                "train", "--config", ws.appendingPathComponent("tiny.yaml").path, "--data",
+                ws.appendingPathComponent("data").path, "--out", ws.appendingPathComponent(out).path,
+                "--device", device,
+            ] + extra, environment: env)
     }
 
     /// `metrics.csv` rows as (step, loss text, validation text): the loss is printed exactly.
@@ -73,9 +77,11 @@ import TestSupport
         let ws = try workspace()
         defer { try? FileManager.default.removeItem(at: ws) }
         let run = ws.appendingPathComponent("t")
-        let p = try CLI.start(["train", "--config", ws.appendingPathComponent("plain.yaml").path, "--data",
-                               ws.appendingPathComponent("data").path, "--out", run.path, "--device", "cpu",
-                               "--steps", "150", "--checkpoint-every", "100"])
+        let p = try CLI.start([
+            "train", "--config", ws.appendingPathComponent("plain.yaml").path, "--data",
+            ws.appendingPathComponent("data").path, "--out", run.path, "--device", "cpu",
+            "--steps", "150", "--checkpoint-every", "100",
+        ])
         // Wait for a few logged steps, then ask it to stop.
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline, ((try? metrics(run))?.count ?? 0) < 3 { usleep(20_000) }
@@ -113,16 +119,21 @@ import TestSupport
         }
         for name in ["train_state.safetensors", "checkpoint.safetensors"] {
             let flipped = try damaged(name) { $0[$0.count - 200] ^= 0x04 }
-            expectOneLine(try CLI.run(["train", "--resume", flipped.path, "--device", "cpu"]),
-                          naming: flipped.appendingPathComponent(name))
+            expectOneLine(
+                try CLI.run(["train", "--resume", flipped.path, "--device", "cpu"]),
+                naming: flipped.appendingPathComponent(name))
             let cut = try damaged(name) { $0 = $0.prefix($0.count / 2) }
-            expectOneLine(try CLI.run(["train", "--resume", cut.path, "--device", "cpu"]),
-                          naming: cut.appendingPathComponent(name))
+            expectOneLine(
+                try CLI.run(["train", "--resume", cut.path, "--device", "cpu"]),
+                naming: cut.appendingPathComponent(name))
         }
         let cut = try damaged("checkpoint.safetensors") { $0 = $0.prefix(100) }
         let ckpt = cut.appendingPathComponent("checkpoint.safetensors")
-        expectOneLine(try CLI.run(["eval", "--checkpoint", ckpt.path, "--data", ws.appendingPathComponent("data").path,
-                                   "--device", "cpu"]), naming: ckpt)
+        expectOneLine(
+            try CLI.run([
+                "eval", "--checkpoint", ckpt.path, "--data", ws.appendingPathComponent("data").path,
+                "--device", "cpu",
+            ]), naming: ckpt)
     }
 
     /// The run folder's config reads back as it was; the checkpoint's config keeps real numbers real.
@@ -139,8 +150,10 @@ import TestSupport
         let config = meta["config"] ?? ""
         #expect(config.contains("\"sequence_length\": 1.0") && config.contains("\"dim\": 32"), "\(config)")
         // The same config, given back to --config, trains the same run.
-        let again = try CLI.run(["train", "--config", run.appendingPathComponent("config.yaml").path, "--out",
-                                 ws.appendingPathComponent("again").path, "--device", "cpu"])
+        let again = try CLI.run([
+            "train", "--config", run.appendingPathComponent("config.yaml").path, "--out",
+            ws.appendingPathComponent("again").path, "--device", "cpu",
+        ])
         #expect(again.status == 0, "\(again.stderr)")
         #expect(try metrics(run).map { $0[1] } == metrics(ws.appendingPathComponent("again")).map { $0[1] })
     }

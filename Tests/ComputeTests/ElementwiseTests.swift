@@ -1,16 +1,17 @@
 import Compute
-import Testing
 import TestSupport
+import Testing
 
 @Suite("elementwise and dropout")
 struct ElementwiseTests {
     @Test("fill, copy, axpy, scale, sumOfSquares", arguments: DeviceCase.all)
     func basics(_ dc: DeviceCase) throws {
         let dev = try dc.make()
-        let n = 70_001   // several chunks, uneven split
+        let n = 70_001  // several chunks, uneven split
         let (xf, xd) = randomPair(n, seed: 3)
         let (yf, yd) = randomPair(n, seed: 4)
-        let x = try dev.tensor(xf, [n]), y = try dev.tensor(yf, [n])
+        let x = try dev.tensor(xf, [n])
+        let y = try dev.tensor(yf, [n])
 
         dev.axpy(-0.75, x, y)
         expectClose(try dev.download(y), zip(xd, yd).map { -0.75 * $0 + $1 }, tol: 2e-7, "axpy")
@@ -32,9 +33,11 @@ struct ElementwiseTests {
     @Test("dropout drops ≈ p, scales kept by 1/(1−p), follows DropoutMask exactly", arguments: DeviceCase.all)
     func dropoutMask(_ dc: DeviceCase) throws {
         let dev = try dc.make()
-        let n = 100_000, p: Float = 0.3, seed: UInt64 = 0xC0FFEE
+        let n = 100_000
+        let p: Float = 0.3
+        let seed: UInt64 = 0xC0FFEE
         let (xf, _) = randomPair(n, seed: 5)
-        let x = try dev.tensor(xf.map { $0 + 2 }, [n])   // no zeros before dropout
+        let x = try dev.tensor(xf.map { $0 + 2 }, [n])  // no zeros before dropout
         dev.dropout(x, DropoutSpec(p: p, seed: seed))
         let y = try dev.download(x)
 
@@ -42,11 +45,16 @@ struct ElementwiseTests {
         let frac = Double(dropped) / Double(n)
         #expect(abs(frac - 0.3) < 0.01, "dropped fraction \(frac), p = 0.3")
 
-        let thr = DropoutMask.threshold(p), keepScale = 1 / (1 - p)
-        var maskMismatch = 0, worstScale = 0.0
+        let thr = DropoutMask.threshold(p)
+        let keepScale = 1 / (1 - p)
+        var maskMismatch = 0
+        var worstScale = 0.0
         for j in 0..<n {
             let kept = DropoutMask.keep(seed, UInt64(j), threshold: thr)
-            if kept != (y[j] != 0) { maskMismatch += 1; continue }
+            if kept != (y[j] != 0) {
+                maskMismatch += 1
+                continue
+            }
             if kept { worstScale = max(worstScale, abs(Double(y[j]) / Double(xf[j] + 2) - Double(keepScale))) }
         }
         #expect(maskMismatch == 0, "\(maskMismatch) elements disagree with DropoutMask.keep(seed, index)")

@@ -1,6 +1,6 @@
 import Compute
-import Testing
 import TestSupport
+import Testing
 
 @Suite("gemm, bias, embeddings")
 struct LinearTests {
@@ -12,7 +12,8 @@ struct LinearTests {
         var offset: Int { ld + 2 }
         var bufferCount: Int { (rows + 2) * ld }
         func contains(_ flat: Int) -> Bool {
-            let r = flat / ld - 1, c = flat % ld - 2
+            let r = flat / ld - 1
+            let c = flat % ld - 2
             return r >= 0 && r < rows && c >= 0 && c < cols
         }
         func view(_ t: Tensor) -> MatrixView { MatrixView(t, offset: offset, ld: ld, width: cols) }
@@ -32,19 +33,23 @@ struct LinearTests {
                         let (af, ad) = randomPair(sa.bufferCount, seed: 10)
                         let (bf, bd) = randomPair(sb.bufferCount, seed: 11)
                         let (cf, cd) = randomPair(sc.bufferCount, seed: 12)
-                        let a = try dev.tensor(af, [sa.rows + 2, sa.ld]), b = try dev.tensor(bf, [sb.rows + 2, sb.ld])
+                        let a = try dev.tensor(af, [sa.rows + 2, sa.ld])
+                        let b = try dev.tensor(bf, [sb.rows + 2, sb.ld])
                         let c = try dev.tensor(cf, [sc.rows + 2, sc.ld])
-                        dev.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
-                                 a: sa.view(a), b: sb.view(b), beta: Float(beta), c: sc.view(c))
-                        let ref = Ref.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
-                                           a: ad, aOffset: sa.offset, lda: sa.ld, b: bd, bOffset: sb.offset, ldb: sb.ld,
-                                           beta: beta, c: cd, cOffset: sc.offset, ldc: sc.ld)
+                        dev.gemm(
+                            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
+                            a: sa.view(a), b: sb.view(b), beta: Float(beta), c: sc.view(c))
+                        let ref = Ref.gemm(
+                            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
+                            a: ad, aOffset: sa.offset, lda: sa.ld, b: bd, bOffset: sb.offset, ldb: sb.ld,
+                            beta: beta, c: cd, cOffset: sc.offset, ldc: sc.ld)
                         let got = try dev.download(c)
                         let what = "gemm m\(m) n\(n) k\(k) transA \(transA) transB \(transB) beta \(beta)"
                         let inside = got.indices.filter(sc.contains)
                         expectClose(inside.map { got[$0] }, inside.map { ref[$0] }, tol: 2e-6, what)
                         let outside = got.indices.filter { !sc.contains($0) }
-                        expectBitwiseEqual(outside.map { got[$0] }, outside.map { cf[$0] }, "\(what): outside the c view")
+                        expectBitwiseEqual(
+                            outside.map { got[$0] }, outside.map { cf[$0] }, "\(what): outside the c view")
                     }
                 }
             }
@@ -55,19 +60,25 @@ struct LinearTests {
     func gemmEdges(_ dc: DeviceCase) throws {
         let dev = try dc.make()
         let (m, n, k) = (4, 5, 3)
-        let (af, ad) = randomPair(m * k, seed: 13), (bf, bd) = randomPair(k * n, seed: 14)
-        let a = try dev.tensor(af, [m, k]), b = try dev.tensor(bf, [k, n])
+        let (af, ad) = randomPair(m * k, seed: 13)
+        let (bf, bd) = randomPair(k * n, seed: 14)
+        let a = try dev.tensor(af, [m, k])
+        let b = try dev.tensor(bf, [k, n])
         let c = try dev.tensor([Float](repeating: .nan, count: m * n), [m, n])
-        dev.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a.matrix, b: b.matrix, beta: 0, c: c.matrix)
-        let ref = Ref.gemm(transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: ad, aOffset: 0, lda: k,
-                           b: bd, bOffset: 0, ldb: n, beta: 0, c: [Double](repeating: .nan, count: m * n), cOffset: 0, ldc: n)
+        dev.gemm(
+            transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a.matrix, b: b.matrix, beta: 0, c: c.matrix)
+        let ref = Ref.gemm(
+            transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: ad, aOffset: 0, lda: k,
+            b: bd, bOffset: 0, ldb: n, beta: 0, c: [Double](repeating: .nan, count: m * n), cOffset: 0, ldc: n)
         expectClose(try dev.download(c), ref, tol: 1e-6, "gemm beta 0 over NaN")
 
         let (cf, cd) = randomPair(m * n, seed: 15)
         let c2 = try dev.tensor(cf, [m, n])
-        dev.gemm(transA: false, transB: false, m: m, n: n, k: 0, alpha: 1, a: a.matrix, b: b.matrix, beta: 0.5, c: c2.matrix)
+        dev.gemm(
+            transA: false, transB: false, m: m, n: n, k: 0, alpha: 1, a: a.matrix, b: b.matrix, beta: 0.5, c: c2.matrix)
         expectClose(try dev.download(c2), cd.map { 0.5 * $0 }, tol: 0, "gemm k = 0, beta 0.5")
-        dev.gemm(transA: false, transB: false, m: m, n: n, k: 0, alpha: 1, a: a.matrix, b: b.matrix, beta: 0, c: c2.matrix)
+        dev.gemm(
+            transA: false, transB: false, m: m, n: n, k: 0, alpha: 1, a: a.matrix, b: b.matrix, beta: 0, c: c2.matrix)
         #expect(try dev.download(c2).allSatisfy { $0 == 0 }, "gemm k = 0, beta 0 must zero c")
     }
 
@@ -75,13 +86,17 @@ struct LinearTests {
     func biasAndSumRows(_ dc: DeviceCase) throws {
         let dev = try dc.make()
         let (rows, d) = (300, 40)
-        let (xf, xd) = randomPair(rows * d, seed: 20), (bf, bd) = randomPair(d, seed: 21)
-        let x = try dev.tensor(xf, [rows, d]), bias = try dev.tensor(bf, [d])
+        let (xf, xd) = randomPair(rows * d, seed: 20)
+        let (bf, bd) = randomPair(d, seed: 21)
+        let x = try dev.tensor(xf, [rows, d])
+        let bias = try dev.tensor(bf, [d])
         dev.addBias(x, bias)
         expectClose(try dev.download(x), xd.indices.map { xd[$0] + bd[$0 % d] }, tol: 1e-7, "addBias")
 
-        let (gf, gd) = randomPair(rows * d, seed: 22), (d0f, d0d) = randomPair(d, seed: 23)
-        let dY = try dev.tensor(gf, [rows, d]), dBias = try dev.tensor(d0f, [d])
+        let (gf, gd) = randomPair(rows * d, seed: 22)
+        let (d0f, d0d) = randomPair(d, seed: 23)
+        let dY = try dev.tensor(gf, [rows, d])
+        let dBias = try dev.tensor(d0f, [d])
         dev.sumRows(dY, into: dBias)
         let ref = (0..<d).map { j in d0d[j] + (0..<rows).reduce(0.0) { $0 + gd[$1 * d + j] } }
         expectClose(try dev.download(dBias), ref, tol: 2e-6, "sumRows (accumulating onto a non-zero dBias)")
@@ -92,9 +107,14 @@ struct LinearTests {
         let dev = try dc.make()
         let (vocab, d, n) = (10, 12, 600)
         var idx = randomInts(n, bound: vocab, seed: 30)
-        idx[0] = 0; idx[1] = vocab - 1; idx[2] = 3; idx[3] = 3   // both ends, an adjacent repeat
-        let (tf, td) = randomPair(vocab * d, seed: 31), (of, od) = randomPair(n * d, seed: 32)
-        let table = try dev.tensor(tf, [vocab, d]), indices = try dev.indices(idx)
+        idx[0] = 0
+        idx[1] = vocab - 1
+        idx[2] = 3
+        idx[3] = 3  // both ends, an adjacent repeat
+        let (tf, td) = randomPair(vocab * d, seed: 31)
+        let (of, od) = randomPair(n * d, seed: 32)
+        let table = try dev.tensor(tf, [vocab, d])
+        let indices = try dev.indices(idx)
         let out = try dev.tensor(of, [n, d])
         let gathered = (0..<(n * d)).map { td[idx[$0 / d] * d + $0 % d] }
 
@@ -104,7 +124,8 @@ struct LinearTests {
         expectBitwiseEqual(try dev.download(out), gathered.map { Float($0) }, "gatherRows overwrite")
 
         let (gf, gd) = randomPair(n * d, seed: 33)
-        let dOut = try dev.tensor(gf, [n, d]), dTable = try dev.tensor(tf, [vocab, d])
+        let dOut = try dev.tensor(gf, [n, d])
+        let dTable = try dev.tensor(tf, [vocab, d])
         dev.scatterAddRows(dOut, indices: indices, into: dTable)
         var ref = td
         for r in 0..<n { for j in 0..<d { ref[idx[r] * d + j] += gd[r * d + j] } }

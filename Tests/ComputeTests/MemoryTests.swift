@@ -1,6 +1,6 @@
 import Compute
-import Testing
 import TestSupport
+import Testing
 
 @Suite("memory")
 struct MemoryTests {
@@ -44,7 +44,8 @@ struct MemoryTests {
 
     @Test("a tensor of another device is refused", arguments: DeviceCase.all)
     func foreignTensor(_ dc: DeviceCase) throws {
-        let a = try dc.make(), b = try dc.make()
+        let a = try dc.make()
+        let b = try dc.make()
         let t = try a.upload([Float](arrayLiteral: 1, 2, 3), shape: [3])
         #expect(throws: ComputeError.wrongDevice(op: "download")) { try b.download(t) }
         #expect(throws: ComputeError.self) { try b.write([Float](repeating: 0, count: 3), to: t) }

@@ -1,8 +1,9 @@
-@testable import Compute
 import Foundation
 import POYOKernels
-import Testing
 import TestSupport
+import Testing
+
+@testable import Compute
 
 /// The OpenCL backend's own machinery: enumeration, selection, program builds, the kernel cache,
 /// deferred errors, readbacks and the buffer pool. Its ops run the shared suite through `DeviceCase`.
@@ -12,7 +13,8 @@ struct OpenCLTests {
     @Test("an OpenCL device is installed and described")
     func listed() throws {
         let devices = try OpenCLDevice.availableDevices()
-        try #require(!devices.isEmpty, "no OpenCL device: install an ICD (e.g. pocl-opencl-icd) so the OpenCL backend is tested")
+        try #require(
+            !devices.isEmpty, "no OpenCL device: install an ICD (e.g. pocl-opencl-icd) so the OpenCL backend is tested")
         for (i, d) in devices.enumerated() {
             #expect(d.index == i)
             #expect(!d.name.isEmpty && !d.platformName.isEmpty && !d.driverVersion.isEmpty)
@@ -51,7 +53,9 @@ struct OpenCLTests {
             #expect(program == "broken")
             #expect(status == -11, "CL_BUILD_PROGRAM_FAILURE expected, got \(status)")
             #expect(log.contains("not_declared_anywhere"), "the build log should name the culprit: \(log)")
-            #expect(OpenCLError.build(program: program, status: status, log: log).description.contains("CL_BUILD_PROGRAM_FAILURE"))
+            #expect(
+                OpenCLError.build(program: program, status: status, log: log).description.contains(
+                    "CL_BUILD_PROGRAM_FAILURE"))
         }
         #expect(throws: POYOKernels.LoadError.self) { try POYOKernels.source("no_such_kernel") }
     }
@@ -74,8 +78,9 @@ struct OpenCLTests {
         let entry = dir.appendingPathComponent(files[0])
         let good = try Data(contentsOf: entry)
         #expect(try dev.buildProgram(source: source) == .cache)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasSuffix(".tmp") },
-                "no temporary file may be left behind")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).allSatisfy { !$0.hasSuffix(".tmp") },
+            "no temporary file may be left behind")
 
         // A flipped byte in the binary: the checksum catches it; rebuilt and rewritten.
         var corrupt = good
@@ -117,12 +122,16 @@ struct OpenCLTests {
 
     @Test("SHA-256 matches the FIPS 180-4 examples")
     func sha256() {
-        #expect(SHA256.hex(SHA256.digest(Array("abc".utf8))) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256.hex(SHA256.digest(Array("abc".utf8)))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex(SHA256.digest([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         let long = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
         #expect(SHA256.hex(SHA256.digest(long)) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
-        var split = SHA256()   // fed in uneven pieces
-        split.update(Array(long[0..<5])); split.update(Array(long[5..<30])); split.update(Array(long[30...]))
+        var split = SHA256()  // fed in uneven pieces
+        split.update(Array(long[0..<5]))
+        split.update(Array(long[5..<30]))
+        split.update(Array(long[30...]))
         #expect(SHA256.hex(split.finalize()) == SHA256.hex(SHA256.digest(long)))
     }
 
@@ -144,26 +153,31 @@ struct OpenCLTests {
     private func step(_ dev: OpenCLDevice, _ t: [String: Tensor]) throws {
         let (n, d) = (t["x"]!.rows, t["x"]!.columns)
         dev.gatherRows(table: t["emb"]!, indices: t["idx"]!, out: t["x"]!, accumulate: true)
-        dev.layerNormForward(x: t["x"]!, gamma: t["gamma"]!, beta: t["beta"]!, out: t["h"]!, mean: t["mean"]!,
-                             rstd: t["rstd"]!, eps: 1e-5)
-        dev.gemm(transA: false, transB: true, m: n, n: 3 * d, k: d, alpha: 1, a: t["h"]!.matrix, b: t["w"]!.matrix,
-                 beta: 0, c: t["qkv"]!.matrix)
+        dev.layerNormForward(
+            x: t["x"]!, gamma: t["gamma"]!, beta: t["beta"]!, out: t["h"]!, mean: t["mean"]!,
+            rstd: t["rstd"]!, eps: 1e-5)
+        dev.gemm(
+            transA: false, transB: true, m: n, n: 3 * d, k: d, alpha: 1, a: t["h"]!.matrix, b: t["w"]!.matrix,
+            beta: 0, c: t["qkv"]!.matrix)
         let qkv = t["qkv"]!
         dev.rotary(qkv.columns(0, d), cos: t["cos"]!, sin: t["sin"]!, heads: 2, headDim: d / 2, inverse: false)
-        dev.attentionForward(q: qkv.columns(0, d), k: qkv.columns(d, d), v: qkv.columns(2 * d, d), out: t["att"]!,
-                             lse: t["lse"]!, queryOffsets: t["off"]!, keyOffsets: t["off"]!, heads: 2, headDim: d / 2,
-                             scale: 0.25, dropout: DropoutSpec(p: 0.1, seed: 3))
+        dev.attentionForward(
+            q: qkv.columns(0, d), k: qkv.columns(d, d), v: qkv.columns(2 * d, d), out: t["att"]!,
+            lse: t["lse"]!, queryOffsets: t["off"]!, keyOffsets: t["off"]!, heads: 2, headDim: d / 2,
+            scale: 0.25, dropout: DropoutSpec(p: 0.1, seed: 3))
         dev.weightedMSEForward(pred: t["att"]!, target: t["target"]!, weights: t["weights"]!, loss: t["loss"]!)
         dev.fill(t["dqkv"]!, 0)
         dev.fill(t["dAtt"]!, 0)
         dev.weightedMSEBackward(pred: t["att"]!, target: t["target"]!, weights: t["weights"]!, dPred: t["dAtt"]!)
         let dqkv = t["dqkv"]!
-        dev.attentionBackward(dOut: t["dAtt"]!, q: qkv.columns(0, d), k: qkv.columns(d, d), v: qkv.columns(2 * d, d),
-                              out: t["att"]!, lse: t["lse"]!, dQ: dqkv.columns(0, d), dK: dqkv.columns(d, d),
-                              dV: dqkv.columns(2 * d, d), queryOffsets: t["off"]!, keyOffsets: t["off"]!, heads: 2,
-                              headDim: d / 2, scale: 0.25, dropout: DropoutSpec(p: 0.1, seed: 3))
-        dev.gemm(transA: true, transB: false, m: 3 * d, n: d, k: n, alpha: 1, a: dqkv.matrix, b: t["h"]!.matrix,
-                 beta: 1, c: t["dw"]!.matrix)
+        dev.attentionBackward(
+            dOut: t["dAtt"]!, q: qkv.columns(0, d), k: qkv.columns(d, d), v: qkv.columns(2 * d, d),
+            out: t["att"]!, lse: t["lse"]!, dQ: dqkv.columns(0, d), dK: dqkv.columns(d, d),
+            dV: dqkv.columns(2 * d, d), queryOffsets: t["off"]!, keyOffsets: t["off"]!, heads: 2,
+            headDim: d / 2, scale: 0.25, dropout: DropoutSpec(p: 0.1, seed: 3))
+        dev.gemm(
+            transA: true, transB: false, m: 3 * d, n: d, k: n, alpha: 1, a: dqkv.matrix, b: t["h"]!.matrix,
+            beta: 1, c: t["dw"]!.matrix)
         dev.scatterAddRows(t["x"]!, indices: t["idx"]!, into: t["dEmb"]!)
         dev.sumOfSquares(t["dw"]!, into: t["norm"]!, accumulate: false)
         dev.lambStep(param: t["emb"]!, grad: t["dEmb"]!, m: t["m"]!, v: t["v"]!, sparseRows: true, LAMBParams(lr: 1e-3))
@@ -175,14 +189,18 @@ struct OpenCLTests {
         let dev = try OpenCLDevice()
         let (n, d, vocab) = (40, 16, 9)
         var t: [String: Tensor] = [:]
-        for (name, shape) in [("x", [n, d]), ("emb", [vocab, d]), ("gamma", [d]), ("beta", [d]), ("w", [3 * d, d]),
-                              ("cos", [n, 4]), ("sin", [n, 4]), ("target", [n, d])] {
+        for (name, shape) in [
+            ("x", [n, d]), ("emb", [vocab, d]), ("gamma", [d]), ("beta", [d]), ("w", [3 * d, d]),
+            ("cos", [n, 4]), ("sin", [n, 4]), ("target", [n, d]),
+        ] {
             t[name] = try dev.upload(randomFloats(shape.reduce(1, *), seed: UInt64(name.count)), shape: shape)
         }
-        for (name, shape) in [("h", [n, d]), ("mean", [n]), ("rstd", [n]), ("qkv", [n, 3 * d]), ("att", [n, d]),
-                              ("lse", [n, 2]), ("loss", [1]), ("dAtt", [n, d]), ("dqkv", [n, 3 * d]), ("dw", [3 * d, d]),
-                              ("dEmb", [vocab, d]), ("norm", [1]), ("m", [vocab, d]), ("v", [vocab, d]),
-                              ("mw", [3 * d, d]), ("vw", [3 * d, d])] {
+        for (name, shape) in [
+            ("h", [n, d]), ("mean", [n]), ("rstd", [n]), ("qkv", [n, 3 * d]), ("att", [n, d]),
+            ("lse", [n, 2]), ("loss", [1]), ("dAtt", [n, d]), ("dqkv", [n, 3 * d]), ("dw", [3 * d, d]),
+            ("dEmb", [vocab, d]), ("norm", [1]), ("m", [vocab, d]), ("v", [vocab, d]),
+            ("mw", [3 * d, d]), ("vw", [3 * d, d]),
+        ] {
             t[name] = try dev.zeros(shape)
         }
         t["weights"] = try dev.upload(randomFloats(n, seed: 8).map { abs($0) }, shape: [n])
@@ -208,10 +226,13 @@ struct OpenCLTests {
     @Test("profileKernels names and times each launch")
     func profile() throws {
         let dev = try OpenCLDevice()
-        let a = try dev.upload(randomFloats(64 * 32, seed: 1), shape: [64, 32]), c = try dev.zeros([64, 64])
+        let a = try dev.upload(randomFloats(64 * 32, seed: 1), shape: [64, 32])
+        let c = try dev.zeros([64, 64])
         let times = try dev.profileKernels {
             dev.scale(a, by: 2)
-            dev.gemm(transA: false, transB: true, m: 64, n: 64, k: 32, alpha: 1, a: a.matrix, b: a.matrix, beta: 0, c: c.matrix)
+            dev.gemm(
+                transA: false, transB: true, m: 64, n: 64, k: 32, alpha: 1, a: a.matrix, b: a.matrix, beta: 0,
+                c: c.matrix)
         }
         #expect(times.first?.kernel == "scale")
         #expect(times.contains { $0.kernel == "gemm" })

@@ -6,9 +6,11 @@ import Foundation
 enum Ref {
     /// c ← alpha · op(a) · op(b) + beta · c on strided row-major buffers; returns the whole c buffer.
     /// beta = 0 does not read c (BLAS convention).
-    static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
-                     a: [Double], aOffset: Int, lda: Int, b: [Double], bOffset: Int, ldb: Int,
-                     beta: Double, c: [Double], cOffset: Int, ldc: Int) -> [Double] {
+    static func gemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Double,
+        a: [Double], aOffset: Int, lda: Int, b: [Double], bOffset: Int, ldb: Int,
+        beta: Double, c: [Double], cOffset: Int, ldc: Int
+    ) -> [Double] {
         var c = c
         for i in 0..<m {
             for j in 0..<n {
@@ -27,8 +29,11 @@ enum Ref {
 
     /// Biased-variance layer norm over the last dimension of x `[rows, d]`.
     static func layerNorm(x: [Double], gamma: [Double], beta: [Double], rows: Int, d: Int, eps: Double)
-        -> (out: [Double], mean: [Double], rstd: [Double]) {
-        var out = [Double](repeating: 0, count: rows * d), mean = [Double](), rstd = [Double]()
+        -> (out: [Double], mean: [Double], rstd: [Double])
+    {
+        var out = [Double](repeating: 0, count: rows * d)
+        var mean = [Double]()
+        var rstd = [Double]()
         for r in 0..<rows {
             let xr = x[(r * d)..<((r + 1) * d)]
             let mu = xr.reduce(0, +) / Double(d)
@@ -46,7 +51,8 @@ enum Ref {
         var out = [Double](repeating: 0, count: rows * f)
         for r in 0..<rows {
             for j in 0..<f {
-                let a = h[r * 2 * f + j], g = h[r * 2 * f + f + j]
+                let a = h[r * 2 * f + j]
+                let g = h[r * 2 * f + f + j]
                 out[r * f + j] = a * 0.5 * g * (1 + erf(g / 2.0.squareRoot()))
             }
         }
@@ -55,15 +61,18 @@ enum Ref {
 
     /// Rotates pairs (2p, 2p+1), p < pairs, of every head of rows `0..<rows` of the strided matrix
     /// at `offset` with leading dimension `ld`; `inverse` rotates by minus the angle.
-    static func rotary(_ x: [Double], offset: Int, ld: Int, rows: Int, cos: [Double], sin: [Double],
-                       pairs: Int, heads: Int, headDim: Int, inverse: Bool) -> [Double] {
+    static func rotary(
+        _ x: [Double], offset: Int, ld: Int, rows: Int, cos: [Double], sin: [Double],
+        pairs: Int, heads: Int, headDim: Int, inverse: Bool
+    ) -> [Double] {
         var y = x
         let sign = inverse ? -1.0 : 1.0
         for r in 0..<rows {
             for h in 0..<heads {
                 for p in 0..<pairs {
                     let i0 = offset + r * ld + h * headDim + 2 * p
-                    let c = cos[r * pairs + p], s = sign * sin[r * pairs + p]
+                    let c = cos[r * pairs + p]
+                    let s = sign * sin[r * pairs + p]
                     y[i0] = x[i0] * c - x[i0 + 1] * s
                     y[i0 + 1] = x[i0 + 1] * c + x[i0] * s
                 }
@@ -75,20 +84,26 @@ enum Ref {
     /// Varlen softmax attention with dropout on the probabilities (the shared `DropoutMask`).
     /// q `[Nq, H·Dh]`, k, v `[Nk, H·Dh]` dense; returns out `[Nq, H·Dh]` and lse `[Nq, H]`
     /// (lse of the scaled scores; a window without keys gives out 0 and lse −∞).
-    static func attention(q: [Double], k: [Double], v: [Double], queryOffsets qo: [Int], keyOffsets ko: [Int],
-                          heads: Int, headDim: Int, scale: Double, dropout: DropoutSpec)
-        -> (out: [Double], lse: [Double]) {
-        let hd = heads * headDim, nqTotal = qo.last!
+    static func attention(
+        q: [Double], k: [Double], v: [Double], queryOffsets qo: [Int], keyOffsets ko: [Int],
+        heads: Int, headDim: Int, scale: Double, dropout: DropoutSpec
+    )
+        -> (out: [Double], lse: [Double])
+    {
+        let hd = heads * headDim
+        let nqTotal = qo.last!
         var out = [Double](repeating: 0, count: nqTotal * hd)
         var lse = [Double](repeating: -.infinity, count: nqTotal * heads)
-        let thr = DropoutMask.threshold(dropout.p), keepScale = 1 / (1 - Double(dropout.p))
+        let thr = DropoutMask.threshold(dropout.p)
+        let keepScale = 1 / (1 - Double(dropout.p))
         for b in 0..<(qo.count - 1) {
             for h in 0..<heads {
                 for i in qo[b]..<qo[b + 1] {
                     let keys = Array(ko[b]..<ko[b + 1])
                     if keys.isEmpty { continue }
                     let scores = keys.map { j in
-                        (0..<headDim).reduce(0.0) { $0 + q[i * hd + h * headDim + $1] * k[j * hd + h * headDim + $1] } * scale
+                        (0..<headDim).reduce(0.0) { $0 + q[i * hd + h * headDim + $1] * k[j * hd + h * headDim + $1] }
+                            * scale
                     }
                     let mx = scores.max()!
                     let e = scores.map { Foundation.exp($0 - mx) }
@@ -110,10 +125,14 @@ enum Ref {
 
     /// Σ_i w_i · mean_d (pred − target)² / Σ_i w_i, skipping rows with w = 0 (their targets may be NaN).
     static func weightedMSE(pred: [Double], target: [Double], weights: [Double], d: Int) -> Double {
-        var sw = 0.0, sl = 0.0
+        var sw = 0.0
+        var sl = 0.0
         for (r, w) in weights.enumerated() where w != 0 {
             var e = 0.0
-            for j in 0..<d { let diff = pred[r * d + j] - target[r * d + j]; e += diff * diff }
+            for j in 0..<d {
+                let diff = pred[r * d + j] - target[r * d + j]
+                e += diff * diff
+            }
             sw += w
             sl += w * e / Double(d)
         }
@@ -121,9 +140,12 @@ enum Ref {
     }
 
     /// torch.optim.AdamW, one step (`t` 1-based); updates p, m, v in place.
-    static func adamW(p: inout [Double], g: [Double], m: inout [Double], v: inout [Double],
-                      lr: Double, beta1: Double, beta2: Double, eps: Double, wd: Double, t: Int) {
-        let bc1 = 1 - Foundation.pow(beta1, Double(t)), bc2 = 1 - Foundation.pow(beta2, Double(t))
+    static func adamW(
+        p: inout [Double], g: [Double], m: inout [Double], v: inout [Double],
+        lr: Double, beta1: Double, beta2: Double, eps: Double, wd: Double, t: Int
+    ) {
+        let bc1 = 1 - Foundation.pow(beta1, Double(t))
+        let bc2 = 1 - Foundation.pow(beta2, Double(t))
         for j in p.indices {
             p[j] *= 1 - lr * wd
             m[j] = beta1 * m[j] + (1 - beta1) * g[j]
@@ -137,9 +159,11 @@ enum Ref {
     /// are reset to 0, so their s is wd·w; ‖w‖ and ‖s‖ are taken over every row.
     /// Returns the trust ratio used.
     @discardableResult
-    static func lamb(w: inout [Double], g: [Double], m: inout [Double], v: inout [Double],
-                     lr: Double, beta1: Double, beta2: Double, eps: Double, wd: Double, maxNorm: Double,
-                     rowWidth: Int? = nil) -> Double {
+    static func lamb(
+        w: inout [Double], g: [Double], m: inout [Double], v: inout [Double],
+        lr: Double, beta1: Double, beta2: Double, eps: Double, wd: Double, maxNorm: Double,
+        rowWidth: Int? = nil
+    ) -> Double {
         let width = rowWidth ?? w.count
         let touched = stride(from: 0, to: w.count, by: width).map { r0 in g[r0..<(r0 + width)].contains { $0 != 0 } }
         var s = [Double](repeating: 0, count: w.count)

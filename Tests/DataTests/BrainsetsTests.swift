@@ -1,14 +1,18 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import POYOData
 
 @Suite struct BrainsetsTests {
     @Test func writeThenReadGivesTheSameRecording() throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        for r in [tinyRecording(heldOut: true)] + SyntheticDataset.generate(sessions: 1, heldOut: 0, seed: 3,
-                                                                           config: smallSyntheticConfig(trials: 6)) {
+        for r in [tinyRecording(heldOut: true)]
+            + SyntheticDataset.generate(
+                sessions: 1, heldOut: 0, seed: 3,
+                config: smallSyntheticConfig(trials: 6))
+        {
             let url = dir.appendingPathComponent("\(r.sessionID).h5")
             try BrainsetsWriter.write(r, to: url)
             let back = try BrainsetsReader.read(url)
@@ -80,7 +84,9 @@ import Testing
         try BrainsetsWriter.write(tinyRecording(), to: url)
         var options = ReaderOptions()
         options.behaviour = "hand"
-        #expect(throws: DataError.missing(file: url.path, field: "hand")) { try BrainsetsReader.read(url, options: options) }
+        #expect(throws: DataError.missing(file: url.path, field: "hand")) {
+            try BrainsetsReader.read(url, options: options)
+        }
     }
 
     @Test func unsortedSpikesAndBadUnitsAreRejected() throws {
@@ -95,7 +101,8 @@ import Testing
         #expect(loaded.warnings.count == 1)
         #expect(loaded.warnings.first?.field == "spikes/timestamps")
         #expect(loaded.warnings.first?.message.contains("not sorted") == true)
-        let fixed = loaded.recording, original = tinyRecording()
+        let fixed = loaded.recording
+        let original = tinyRecording()
         #expect(!fixed.isLazy && fixed.spikeTimes == original.spikeTimes)
         #expect(fixed.spikeUnit.sorted() == original.spikeUnit.sorted())
 
@@ -103,8 +110,11 @@ import Testing
         r.spikeUnit[3] = 9
         #expect(throws: DataError.self) { try BrainsetsWriter.write(r, to: url) }  // writer validates too
         try BrainsetsWriter.writeContents(r, path: url.path)
-        #expect(throws: DataError.invalid(file: url.path, field: "spikes/unit_index",
-                                          reason: "spike 3 has unit 9, outside 0..<3")) { try BrainsetsReader.read(url) }
+        #expect(
+            throws: DataError.invalid(
+                file: url.path, field: "spikes/unit_index",
+                reason: "spike 3 has unit 9, outside 0..<3")
+        ) { try BrainsetsReader.read(url) }
 
         r = tinyRecording()
         r.spikeTimes[7] = .nan

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import POYOData
 
 /// Corrupted copies of the fixtures: the reader must load them or throw a one-line `DataError`
@@ -10,8 +11,10 @@ import Testing
 /// or loop in a few percent of cases; `Isolation` turns those into errors, and this test is what
 /// shows it. A case that crashed the test process would fail the whole run.
 @Suite struct ByteFlipTests {
-    static let sources = ["nlb_maze_jenkins.nwb", "nlb_rtt_indy.nwb", "perich_c_center_out.h5",
-                          "nlb_maze_hand_regular.h5", "bad_nan_velocity.nwb", "bad_unsorted_spikes.h5"]
+    static let sources = [
+        "nlb_maze_jenkins.nwb", "nlb_rtt_indy.nwb", "perich_c_center_out.h5",
+        "nlb_maze_hand_regular.h5", "bad_nan_velocity.nwb", "bad_unsorted_spikes.h5",
+    ]
     static let cases = 300
     static let seed: UInt64 = 20_240_611
     static let directory: URL = {
@@ -19,9 +22,10 @@ import Testing
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         return dir
     }()
-    static let originals: [String: [UInt8]] = Dictionary(uniqueKeysWithValues: sources.map {
-        ($0, (try? [UInt8](Data(contentsOf: Fixtures.url($0)))) ?? [])
-    })
+    static let originals: [String: [UInt8]] = Dictionary(
+        uniqueKeysWithValues: sources.map {
+            ($0, (try? [UInt8](Data(contentsOf: Fixtures.url($0)))) ?? [])
+        })
 
     /// Case `n`: a fixture with 1 to 8 bits flipped, half of them in the first 16 KiB (where most
     /// metadata sits), the rest anywhere.
@@ -49,9 +53,11 @@ import Testing
         do {
             let r = try RecordingReader.load(url, options: options).recording
             // Use it as training would: windows through the tokenizer (lazy spike reads).
-            let tok = try Tokenizer(recordings: [r], unitVocabulary: try Vocabulary(words: r.unitIDs),
-                                    sessionVocabulary: try Vocabulary(words: [r.sessionID]))
-            let first = r.domain.items.first?.start ?? 0, last = r.domain.items.last?.end ?? 0
+            let tok = try Tokenizer(
+                recordings: [r], unitVocabulary: try Vocabulary(words: r.unitIDs),
+                sessionVocabulary: try Vocabulary(words: [r.sessionID]))
+            let first = r.domain.items.first?.start ?? 0
+            let last = r.domain.items.last?.end ?? 0
             let starts = stride(from: first, to: last, by: max(1, (last - first) / 8)).prefix(8)
             _ = try tok.batch(starts.map { WindowRequest(recording: 0, start: $0) }, evalKeys: true)
         } catch let e as DataError {

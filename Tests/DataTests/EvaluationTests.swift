@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import POYOData
 
 @Suite struct EvaluationTests {
@@ -23,8 +24,9 @@ import Testing
         let k = { (r: Int32, i: Int32, scored: Bool) in EvalKey(recording: r, sample: i, scored: scored) }
         // Recording 0: samples 0..3; sample 1 and 2 predicted twice (overlapping windows).
         try s.add(keys: [k(0, 0, true), k(0, 1, true), k(0, 2, true)], predictions: [0, 1, 3], targets: [0, 1, 2])
-        try s.add(keys: [k(0, 1, true), k(0, 2, true), k(0, 3, true), k(0, 4, false)],
-                  predictions: [1, 1, 3, 100], targets: [1, 2, 3, 9])
+        try s.add(
+            keys: [k(0, 1, true), k(0, 2, true), k(0, 3, true), k(0, 4, false)],
+            predictions: [1, 1, 3, 100], targets: [1, 2, 3, 9])
         // Recording 1: perfect mean prediction → 0; recording 2: nothing scored → left out.
         try s.add(keys: [k(1, 0, true), k(1, 1, true), k(2, 0, false)], predictions: [1, 1, 7], targets: [0, 2, 7])
         #expect(s.sampleCount == 8)

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import POYOData
 
 /// The committed fixtures (`Tools/fixtures/make_fixtures.py` wrote them and `manifest.json`).
@@ -10,7 +11,11 @@ enum Fixtures {
 
     static func url(_ name: String) -> URL { directory.appendingPathComponent(name) }
 
-    struct Expect: Decodable { var kind: String; var field: String; var message: String }
+    struct Expect: Decodable {
+        var kind: String
+        var field: String
+        var message: String
+    }
     struct Entry: Decodable {
         var format: String
         var units: Int?
@@ -32,7 +37,8 @@ enum Fixtures {
 
     static let manifest: [String: Entry] = {
         guard let data = try? Data(contentsOf: url("manifest.json")),
-              let m = try? JSONDecoder().decode([String: Entry].self, from: data) else { return [:] }
+            let m = try? JSONDecoder().decode([String: Entry].self, from: data)
+        else { return [:] }
         return m
     }()
 }
@@ -120,7 +126,8 @@ extension Fixtures {
         }
         switch name {
         case "bad_nan_velocity.nwb": #expect(r.summary?.nonFiniteSamples == m.nonfinite_samples)
-        case "bad_spikes_outside_domain.h5": #expect(r.warnings.first?.contains("\(m.outside_domain ?? -1) spike(s)") == true)
+        case "bad_spikes_outside_domain.h5":
+            #expect(r.warnings.first?.contains("\(m.outside_domain ?? -1) spike(s)") == true)
         case "bad_empty_unit.nwb": #expect(r.spikeRate?.silentUnits == 1 && r.summary?.unitSpikeCounts == m.unit_counts)
         case "bad_unsorted_spikes.h5", "bad_unsorted_spikes.nwb":
             let rec = try RecordingReader.read(Fixtures.url(name))
@@ -144,15 +151,17 @@ extension Fixtures {
         #expect(!memory.isLazy && memory.spikeCount == lazy.spikeCount)
         // Read through an isolated child, this process reads spike windows with pread (no
         // libhdf5); read in-process, through libhdf5 hyperslabs.
-        let columns: [any NumericColumn] = switch lazy.spikeSource {
-        case let s as SortedSpikeFile: [s.times, s.units]
-        case let s as UnitSpikeFile: [s.times]
-        default: []
-        }
+        let columns: [any NumericColumn] =
+            switch lazy.spikeSource {
+            case let s as SortedSpikeFile: [s.times, s.units]
+            case let s as UnitSpikeFile: [s.times]
+            default: []
+            }
         #expect(!columns.isEmpty && columns.allSatisfy { $0 is RawColumn })
         #expect(direct.isLazy && direct.spikeSource?.identity == lazy.spikeSource?.identity)
         var rng = SeededRNG(seed: 5)
-        let first = lazy.domain.items.first!.start, last = lazy.domain.items.last!.end
+        let first = lazy.domain.items.first!.start
+        let last = lazy.domain.items.last!.end
         var starts = (0..<40).map { _ in first - 1.5 + rng.uniform() * (last - first + 2) }
         starts += [first, first - 1, last - 1, last, memory.spikeTimes[memory.spikeCount / 2]]
         var keep = [Bool](repeating: true, count: lazy.unitCount)
@@ -167,7 +176,8 @@ extension Fixtures {
             }
         }
         if let sorted = lazy.spikeSource as? SortedSpikeFile, sorted.secondIndex != nil {
-            let search = SortedSpikeFile(times: sorted.times, units: sorted.units, unitCount: sorted.unitCount, secondIndex: nil)
+            let search = SortedSpikeFile(
+                times: sorted.times, units: sorted.units, unitCount: sorted.unitCount, secondIndex: nil)
             #expect(search.lookup == "binary search")
             for s in starts {
                 let a = try search.spikes(from: s, to: s + 1, keep: nil)
@@ -176,7 +186,8 @@ extension Fixtures {
             }
         }
         // Batches are the same too.
-        let units = try Vocabulary(words: lazy.unitIDs), sessions = try Vocabulary(words: [lazy.sessionID])
+        let units = try Vocabulary(words: lazy.unitIDs)
+        let sessions = try Vocabulary(words: [lazy.sessionID])
         let requests = starts.prefix(16).map { WindowRequest(recording: 0, start: $0) }
         let b1 = try Tokenizer(recordings: [lazy], unitVocabulary: units, sessionVocabulary: sessions).batch(requests)
         let b2 = try Tokenizer(recordings: [memory], unitVocabulary: units, sessionVocabulary: sessions).batch(requests)
@@ -190,12 +201,14 @@ extension Fixtures {
     func trainingReadsOnlyWindowSizedSlices(_ name: String) throws {
         let r = try RecordingReader.read(Fixtures.url(name))
         let source = try #require(r.spikeSource)
-        let tok = try Tokenizer(recordings: [r], unitVocabulary: try Vocabulary(words: r.unitIDs),
-                                sessionVocabulary: try Vocabulary(words: [r.sessionID]))
+        let tok = try Tokenizer(
+            recordings: [r], unitVocabulary: try Vocabulary(words: r.unitIDs),
+            sessionVocabulary: try Vocabulary(words: [r.sessionID]))
         let sampler = RandomFixedWindowSampler(intervals: [r.trainDomain])
         let windows = sampler.windows(seed: 1, epoch: 0)
         #expect(windows.count >= 10)
-        let calls0 = source.readCalls, elements0 = source.elementsRead
+        let calls0 = source.readCalls
+        let elements0 = source.elementsRead
         var spikes = 0
         var largest = 0
         var rng = SeededRNG(seed: 3)
@@ -206,7 +219,8 @@ extension Fixtures {
             largest = max(largest, source.elementsRead - before)
             spikes += b.inputTokenType.filter { $0 == 0 }.count
         }
-        let calls = source.readCalls - calls0, elements = source.elementsRead - elements0
+        let calls = source.readCalls - calls0
+        let elements = source.elementsRead - elements0
         // At most two reads per window (one per column, or one OR-ed hyperslab per window for
         // NWB); the values read are those of the seconds around the window: a few times the
         // spikes tokenized (dropout removes some), and one window never reads more than 3 s of
@@ -215,8 +229,9 @@ extension Fixtures {
         #expect(elements <= 8 * max(spikes, 1), "\(elements) values read for \(spikes) spikes tokenized")
         let columns = source is SortedSpikeFile ? 2 : 1
         let threeSeconds = Double(r.spikeCount) * 3 / r.domain.totalLength
-        #expect(Double(largest) <= Double(columns) * threeSeconds * 1.5,
-                "one window read \(largest) values; 3 s hold about \(Int(threeSeconds)) spikes")
+        #expect(
+            Double(largest) <= Double(columns) * threeSeconds * 1.5,
+            "one window read \(largest) values; 3 s hold about \(Int(threeSeconds)) spikes")
     }
 
     @Test func velocityIsDerivedFromPositionWhenAsked() throws {
@@ -229,7 +244,8 @@ extension Fixtures {
         o.behaviour = "finger_vel"
         let truth = try RecordingReader.read(Fixtures.url("nlb_rtt_indy.nwb"), options: o)
         // pos = cumsum(vel)/rate, so the central difference is the mean of two neighbouring velocities.
-        let d = loaded.recording.behaviour, v = truth.behaviour
+        let d = loaded.recording.behaviour
+        let v = truth.behaviour
         var worst: Float = 0
         for i in 2..<(truth.sampleCount - 2) {
             for k in 0..<2 { worst = max(worst, abs(d[2 * i + k] - (v[2 * i + k] + v[2 * (i + 1) + k]) / 2)) }
@@ -241,8 +257,9 @@ extension Fixtures {
         let r = try RecordingReader.read(Fixtures.url("bad_nan_velocity.nwb"))
         let bad = (0..<r.sampleCount).filter { !r.behaviour[2 * $0].isFinite || !r.behaviour[2 * $0 + 1].isFinite }
         #expect(bad.count == Fixtures.manifest["bad_nan_velocity.nwb"]?.nonfinite_samples)
-        let tok = try Tokenizer(recordings: [r], unitVocabulary: try Vocabulary(words: r.unitIDs),
-                                sessionVocabulary: try Vocabulary(words: [r.sessionID]))
+        let tok = try Tokenizer(
+            recordings: [r], unitVocabulary: try Vocabulary(words: r.unitIDs),
+            sessionVocabulary: try Vocabulary(words: [r.sessionID]))
         let start = r.behaviourTimes[bad[0]] - 0.2
         let b = try tok.batch([WindowRequest(recording: 0, start: start)], evalKeys: true)
         var seen = 0
@@ -255,7 +272,9 @@ extension Fixtures {
     }
 
     @Test func inspectReportRoundTripsThroughJSON() throws {
-        let report = Inspector.inspect([Fixtures.url("nlb_maze_jenkins.nwb").path, Fixtures.url("bad_no_units.nwb").path])
+        let report = Inspector.inspect([
+            Fixtures.url("nlb_maze_jenkins.nwb").path, Fixtures.url("bad_no_units.nwb").path,
+        ])
         #expect(!report.ok)
         let back = try JSONDecoder().decode(InspectReport.self, from: Data(try report.json().utf8))
         #expect(back == report)
@@ -265,15 +284,20 @@ extension Fixtures {
 
 /// A dataset config over both formats trains one model with shared vocabularies.
 @Suite struct DatasetSpecTests {
-    static let spec = DatasetSpec(recordings: [
-        RecordingSpec(path: "nlb_maze_jenkins.nwb", behaviour: "hand_vel", normalizeStd: [100]),
-        RecordingSpec(path: "nlb_maze_nitschke.nwb", format: .nwb, normalizeMean: [0], normalizeStd: [100],
-                      evalInterval: "nlb_eval_intervals"),
-        RecordingSpec(path: "perich_c_center_out.h5", behaviour: "cursor.vel", normalizeStd: [20],
-                      weights: ["movement_phases.reach_period": 5, "movement_phases.hold_period": 0.1,
-                                "cursor_outlier_segments": 0],
-                      evalInterval: "movement_phases.reach_period"),
-    ], baseDirectory: Fixtures.directory)
+    static let spec = DatasetSpec(
+        recordings: [
+            RecordingSpec(path: "nlb_maze_jenkins.nwb", behaviour: "hand_vel", normalizeStd: [100]),
+            RecordingSpec(
+                path: "nlb_maze_nitschke.nwb", format: .nwb, normalizeMean: [0], normalizeStd: [100],
+                evalInterval: "nlb_eval_intervals"),
+            RecordingSpec(
+                path: "perich_c_center_out.h5", behaviour: "cursor.vel", normalizeStd: [20],
+                weights: [
+                    "movement_phases.reach_period": 5, "movement_phases.hold_period": 0.1,
+                    "cursor_outlier_segments": 0,
+                ],
+                evalInterval: "movement_phases.reach_period"),
+        ], baseDirectory: Fixtures.directory)
 
     @Test func loadsTwoNWBAndOneBrainsetsRecording() throws {
         let d = try DatasetSpecTests.spec.load()
@@ -284,10 +308,14 @@ extension Fixtures {
         #expect(d.recordings.allSatisfy { $0.isLazy })
         #expect(d.recordings.map(\.normalizationStd) == [[100, 100], [100, 100], [20, 20]])
         let perich = d.recordings[2]
-        #expect(perich.lossWeights.map(\.name) == ["cursor_outlier_segments", "movement_phases/hold_period", "movement_phases/reach_period"])
+        #expect(
+            perich.lossWeights.map(\.name) == [
+                "cursor_outlier_segments", "movement_phases/hold_period", "movement_phases/reach_period",
+            ])
         #expect(d.recordings[0].unitIDs[0] == "nlb_maze_jenkins/group_M1/elec0/unit_0")
         // One tokenizer over all three; each recording's train split yields windows.
-        let tok = try Tokenizer(recordings: d.recordings, unitVocabulary: d.unitVocabulary, sessionVocabulary: d.sessionVocabulary)
+        let tok = try Tokenizer(
+            recordings: d.recordings, unitVocabulary: d.unitVocabulary, sessionVocabulary: d.sessionVocabulary)
         let sampler = RandomFixedWindowSampler(intervals: d.recordings.map(\.trainDomain))
         let windows = sampler.windows(seed: 0, epoch: 0)
         #expect(Set(windows.map(\.recording)) == [0, 1, 2])
@@ -322,7 +350,8 @@ extension Fixtures {
         #expect(t.validDomain.count == 3 && t.testDomain.count == 6)
         #expect(t.trainDomain.subtracting(t.validDomain.union(t.testDomain)).totalLength == t.trainDomain.totalLength)
         o.split = .splitColumn(validFraction: 0.2, seed: 42)
-        #expect(throws: DataError.missing(file: Fixtures.url("nlb_rtt_indy.nwb").path, field: "intervals/trials/split")) {
+        #expect(throws: DataError.missing(file: Fixtures.url("nlb_rtt_indy.nwb").path, field: "intervals/trials/split"))
+        {
             try RecordingReader.read(Fixtures.url("nlb_rtt_indy.nwb"), options: o)
         }
     }
@@ -334,8 +363,12 @@ extension Fixtures {
         func layout(_ size: Int, _ kind: RawLayout.Kind, big: Bool = false) -> RawLayout {
             RawLayout(pieces: [], count: 1, elementSize: size, kind: kind, bigEndian: big)
         }
-        func d(_ bytes: [UInt8], _ l: RawLayout) -> Double { bytes.withUnsafeBytes { Double.decode($0, at: 0, layout: l) } }
-        func i(_ bytes: [UInt8], _ l: RawLayout) -> Int64 { bytes.withUnsafeBytes { Int64.decode($0, at: 0, layout: l) } }
+        func d(_ bytes: [UInt8], _ l: RawLayout) -> Double {
+            bytes.withUnsafeBytes { Double.decode($0, at: 0, layout: l) }
+        }
+        func i(_ bytes: [UInt8], _ l: RawLayout) -> Int64 {
+            bytes.withUnsafeBytes { Int64.decode($0, at: 0, layout: l) }
+        }
         let f64 = withUnsafeBytes(of: 1.25.bitPattern.littleEndian) { Array($0) }
         #expect(d(f64, layout(8, .float)) == 1.25)
         #expect(d(f64.reversed(), layout(8, .float, big: true)) == 1.25)

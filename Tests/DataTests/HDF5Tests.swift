@@ -2,6 +2,7 @@ import Foundation
 import TestSupport
 import Testing
 import _CHDF5
+
 @testable import POYOData
 
 @Suite struct HDF5Tests {
@@ -100,26 +101,32 @@ import _CHDF5
         do {
             let f = try HDF5File(creatingAt: path)
             let boolType = H5Tenum_create(poyo_h5t_native_uint8())  // h5py uses int8; same bytes
-            var no: UInt8 = 0, yes: UInt8 = 1
+            var no: UInt8 = 0
+            var yes: UInt8 = 1
             H5Tenum_insert(boolType, "FALSE", &no)
             H5Tenum_insert(boolType, "TRUE", &yes)
             let scalar = H5Screate(H5S_SCALAR)
             let a = H5Acreate2(f.id, "flag", boolType, scalar, poyo_h5p_default(), poyo_h5p_default())
             #expect(H5Awrite(a, boolType, &yes) >= 0)
-            H5Aclose(a); H5Sclose(scalar); H5Tclose(boolType)
+            H5Aclose(a)
+            H5Sclose(scalar)
+            H5Tclose(boolType)
 
             let strType = H5Tcopy(poyo_h5t_c_s1())
             H5Tset_size(strType, h5tVariable)
             var dims: [hsize_t] = [2]
             let space = H5Screate_simple(1, &dims, nil)
-            let d = H5Dcreate2(f.id, "names", strType, space, poyo_h5p_default(), poyo_h5p_default(), poyo_h5p_default())
+            let d = H5Dcreate2(
+                f.id, "names", strType, space, poyo_h5p_default(), poyo_h5p_default(), poyo_h5p_default())
             "first".withCString { p0 in
                 "second one".withCString { p1 in
                     var ptrs: [UnsafePointer<CChar>?] = [p0, p1]
                     #expect(H5Dwrite(d, strType, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), &ptrs) >= 0)
                 }
             }
-            H5Dclose(d); H5Sclose(space); H5Tclose(strType)
+            H5Dclose(d)
+            H5Sclose(space)
+            H5Tclose(strType)
         }
         let f = try HDF5File(readingAt: path)
         #expect(try f.attributeInt("flag", at: "/") == 1)

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+
 @testable import POYOData
 
 /// A small synthetic configuration that generates quickly in debug builds.
@@ -22,11 +23,15 @@ func tinyRecording(session: String = "tiny", heldOut: Bool = false) -> Recording
         behaviourTimes: times, behaviour: vel, behaviourDim: 2, position: [],
         normalizationMean: [1, 0], normalizationStd: [2, 4],
         trials: Intervals([Interval(0.5, 2.5)]),
-        movementPhases: ["reach_period": Intervals([Interval(0.5, 1.5)]), "hold_period": Intervals([Interval(0.0, 0.5)])],
+        movementPhases: [
+            "reach_period": Intervals([Interval(0.5, 1.5)]), "hold_period": Intervals([Interval(0.0, 0.5)]),
+        ],
         trainDomain: Intervals([Interval(0, 4)]), validDomain: Intervals(), testDomain: Intervals(),
         lossWeights: [
-            WeightedIntervals(name: "movement_phases/hold_period", intervals: Intervals([Interval(0.0, 0.5)]), weight: 0.1),
-            WeightedIntervals(name: "movement_phases/reach_period", intervals: Intervals([Interval(0.5, 1.5)]), weight: 5),
+            WeightedIntervals(
+                name: "movement_phases/hold_period", intervals: Intervals([Interval(0.0, 0.5)]), weight: 0.1),
+            WeightedIntervals(
+                name: "movement_phases/reach_period", intervals: Intervals([Interval(0.5, 1.5)]), weight: 5),
         ],
         evalIntervals: Intervals([Interval(0.5, 1.5)]))
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import POYOData
 
 /// `Isolation` turns every way a reader child can fail into a `DataError`.
@@ -22,7 +23,9 @@ import Testing
             let nothing: [Int] = []
             return [UInt8(nothing[1])]  // traps (index out of range)
         }
-        #expect(out.error?.description.hasPrefix("f.h5: invalid 'units/spike_times': reading it crashed") == true, "\(String(describing: out.error))")
+        #expect(
+            out.error?.description.hasPrefix("f.h5: invalid 'units/spike_times': reading it crashed") == true,
+            "\(String(describing: out.error))")
     }
 
     @Test func aBusyChildIsStoppedAtTheTimeout() throws {
@@ -36,7 +39,10 @@ import Testing
 
     @Test func aSleepingChildIsTakenForADeadlockAndRetried() throws {
         let t0 = Date()
-        #expect(throws: DataError.io(path: "f.h5", reason: "the reader process deadlocked 3 times (busy process?); try again")) {
+        #expect(
+            throws: DataError.io(
+                path: "f.h5", reason: "the reader process deadlocked 3 times (busy process?); try again")
+        ) {
             _ = try Isolation.run(file: "f.h5", timeout: 60) { () -> [UInt8] in
                 sleep(100)
                 return []

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import POYOData
 
 @Suite struct SamplerTests {
@@ -15,7 +16,9 @@ import Testing
             // Each long interval yields floor(len / W) windows (the flush rule keeps it exact).
             #expect(ws.count == sampler.estimatedCount)
             for w in ws {
-                let fits = intervals[w.recording].contains { w.start >= $0.start - 1e-12 && w.start + 1 <= $0.end + 1e-12 }
+                let fits = intervals[w.recording].contains {
+                    w.start >= $0.start - 1e-12 && w.start + 1 <= $0.end + 1e-12
+                }
                 #expect(fits)
             }
         }
@@ -34,8 +37,11 @@ import Testing
     }
 
     @Test func sequentialWindowsCoverEachIntervalWithAFlushWindow() {
-        let s = SequentialFixedWindowSampler(intervals: [Intervals([Interval(0, 2.2), Interval(3, 3.5), Interval(10, 11)])])
-        let starts = s.windows.map(\.start), expected = [0, 0.5, 1.0, 1.2, 10]
+        let s = SequentialFixedWindowSampler(intervals: [
+            Intervals([Interval(0, 2.2), Interval(3, 3.5), Interval(10, 11)])
+        ])
+        let starts = s.windows.map(\.start)
+        let expected = [0, 0.5, 1.0, 1.2, 10]
         #expect(starts.count == expected.count)
         #expect(zip(starts, expected).allSatisfy { abs($0 - $1) < 1e-12 })
         #expect(s.skipped.count == 1)
@@ -48,7 +54,9 @@ import Testing
         let dropout = UnitDropout()  // 30 / 100 / 300, peak 4
         var rng = SeededRNG(seed: 123)
         let n = 20_000
-        var total = 0, below142 = 0, keptAll = 0
+        var total = 0
+        var below142 = 0
+        var keptAll = 0
         for _ in 0..<n {
             let k = min(dropout.sampleCount(unitCount: 300, rng: &rng), 300)
             #expect(k >= 30 && k <= 300)
@@ -82,7 +90,10 @@ import Testing
 
     @Test func isDeterministicForASeed() {
         let dropout = UnitDropout()
-        var a = SeededRNG(seed: 9), b = SeededRNG(seed: 9)
-        for _ in 0..<50 { #expect(dropout.keptUnits(unitCount: 250, rng: &a) == dropout.keptUnits(unitCount: 250, rng: &b)) }
+        var a = SeededRNG(seed: 9)
+        var b = SeededRNG(seed: 9)
+        for _ in 0..<50 {
+            #expect(dropout.keptUnits(unitCount: 250, rng: &a) == dropout.keptUnits(unitCount: 250, rng: &b))
+        }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TestSupport
 import Testing
+
 @testable import POYOData
 
 @Suite struct SyntheticTests {
@@ -8,9 +9,12 @@ import Testing
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let config = smallSyntheticConfig(trials: 5)
-        let a = try SyntheticDataset.write(to: dir.appendingPathComponent("a"), sessions: 1, heldOut: 1, seed: 7, config: config)
-        let b = try SyntheticDataset.write(to: dir.appendingPathComponent("b"), sessions: 1, heldOut: 1, seed: 7, config: config)
-        let c = try SyntheticDataset.write(to: dir.appendingPathComponent("c"), sessions: 1, heldOut: 1, seed: 8, config: config)
+        let a = try SyntheticDataset.write(
+            to: dir.appendingPathComponent("a"), sessions: 1, heldOut: 1, seed: 7, config: config)
+        let b = try SyntheticDataset.write(
+            to: dir.appendingPathComponent("b"), sessions: 1, heldOut: 1, seed: 7, config: config)
+        let c = try SyntheticDataset.write(
+            to: dir.appendingPathComponent("c"), sessions: 1, heldOut: 1, seed: 8, config: config)
         #expect(a.map(\.lastPathComponent) == ["synth_s00_center_out.h5", "synth_s01_center_out.h5"])
         for i in a.indices {
             #expect(try Data(contentsOf: a[i]) == Data(contentsOf: b[i]))
@@ -42,9 +46,11 @@ import Testing
         }
         // Behaviour at 100 Hz, velocities of tens of cm/s during reaches, near rest while holding.
         #expect(abs(r.behaviourTimes[1] - 0.01) < 1e-12)
-        var peak: Float = 0, holdMax: Float = 0
+        var peak: Float = 0
+        var holdMax: Float = 0
         for i in 0..<r.sampleCount {
-            let s = (r.behaviour[2 * i] * r.behaviour[2 * i] + r.behaviour[2 * i + 1] * r.behaviour[2 * i + 1]).squareRoot()
+            let s = (r.behaviour[2 * i] * r.behaviour[2 * i] + r.behaviour[2 * i + 1] * r.behaviour[2 * i + 1])
+                .squareRoot()
             if r.movementPhases["reach_period"]!.contains(r.behaviourTimes[i]) { peak = max(peak, s) }
             if r.movementPhases["hold_period"]!.contains(r.behaviourTimes[i]) { holdMax = max(holdMax, s) }
         }
@@ -61,10 +67,12 @@ import Testing
     /// (units lead movement by 100 ms) predicts reach velocity of unseen trials well.
     @Test func spikesCarryVelocityInformation() {
         let r = SyntheticDataset.generate(sessions: 1, heldOut: 0, seed: 5, config: smallSyntheticConfig(trials: 40))[0]
-        let u = r.unitCount, f = u + 1
+        let u = r.unitCount
+        let f = u + 1
         let split = r.trials[28].start
         let reach = r.movementPhases["reach_period"]!
-        var xtx = [Double](repeating: 0, count: f * f), xty = [Double](repeating: 0, count: f * 2)
+        var xtx = [Double](repeating: 0, count: f * f)
+        var xty = [Double](repeating: 0, count: f * 2)
         var test: [(x: [Double], y: [Double])] = []
         for i in stride(from: 0, to: r.sampleCount, by: 5) {
             let t = r.behaviourTimes[i]
@@ -83,7 +91,8 @@ import Testing
         }
         for a in 0..<f { xtx[a * f + a] += 1 }  // ridge λ = 1
         let w = solveSymmetric(xtx, xty, n: f, columns: 2)
-        var predictions: [Double] = [], targets: [Double] = []
+        var predictions: [Double] = []
+        var targets: [Double] = []
         for (x, y) in test {
             for k in 0..<2 { predictions.append((0..<f).reduce(0) { $0 + x[$1] * w[$1 * 2 + k] }) }
             targets += y
@@ -96,7 +105,8 @@ import Testing
 /// Solves `A X = B` for symmetric positive-definite `A` `[n, n]` and `B` `[n, columns]` (Gaussian
 /// elimination without pivoting, fine for a ridge system).
 private func solveSymmetric(_ a: [Double], _ b: [Double], n: Int, columns: Int) -> [Double] {
-    var a = a, b = b
+    var a = a
+    var b = b
     for p in 0..<n {
         for r in (p + 1)..<n where a[r * n + p] != 0 {
             let m = a[r * n + p] / a[p * n + p]

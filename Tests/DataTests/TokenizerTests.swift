@@ -1,12 +1,14 @@
 import Testing
+
 @testable import POYOData
 
 @Suite struct TokenizerTests {
     func tokenizer(_ r: Recording, latentsPerStep: Int = 2, step: Double = 0.25) throws -> Tokenizer {
         let dataset = try Dataset(recordings: [r])
-        return try Tokenizer(recordings: [r], unitVocabulary: dataset.unitVocabulary,
-                             sessionVocabulary: dataset.sessionVocabulary,
-                             config: TokenizerConfig(sequenceLength: 1.0, latentStep: step, numLatentsPerStep: latentsPerStep))
+        return try Tokenizer(
+            recordings: [r], unitVocabulary: dataset.unitVocabulary,
+            sessionVocabulary: dataset.sessionVocabulary,
+            config: TokenizerConfig(sequenceLength: 1.0, latentStep: step, numLatentsPerStep: latentsPerStep))
     }
 
     func close(_ a: [Double], _ b: [Double]) -> Bool {
@@ -18,8 +20,11 @@ import Testing
         r.lossWeights.append(WeightedIntervals(name: "extra", intervals: Intervals([Interval(1.0, 2.0)]), weight: 2))
         r.behaviour[2 * 7] = .nan
         let tok = try tokenizer(r)
-        let b = try tok.batch([WindowRequest(recording: 0, start: 0.5),
-                               WindowRequest(recording: 0, start: 0.0, keptUnits: [0, 2])], evalKeys: true)
+        let b = try tok.batch(
+            [
+                WindowRequest(recording: 0, start: 0.5),
+                WindowRequest(recording: 0, start: 0.0, keptUnits: [0, 2]),
+            ], evalKeys: true)
         #expect(b.windowCount == 2)
         // Window 0: START/END for units a, b, c (rows 1, 2, 3), then spikes at 0.7 (a) and 1.0 (b).
         // Window 1 keeps a and c: their START/END, then spikes 0.05 (a), 0.2 (c), 0.7 (a); b's 0.2 dropped.

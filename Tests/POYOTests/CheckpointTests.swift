@@ -2,8 +2,8 @@ import Compute
 import Foundation
 import POYO
 import POYOData
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct CheckpointTests {
     @Test func roundTripGivesSamePredictions() throws {
@@ -16,8 +16,9 @@ import TestSupport
         let (m2, meta) = try Checkpoint.load(path, device: CPUDevice())
         #expect(meta["note"] == "test")
         #expect(m2.config == m.config && m2.unitVocab == m.unitVocab && m2.sessionVocab == m.sessionVocab)
-        let b = SyntheticBatch.make(config: Small.config, windows: 2, units: 3, spikesPerWindow: 9, outputsPerWindow: 5,
-                                    unitVocabSize: m.unitVocab.count, sessionVocabSize: m.sessionVocab.count, seed: 4)
+        let b = SyntheticBatch.make(
+            config: Small.config, windows: 2, units: 3, spikesPerWindow: 9, outputsPerWindow: 5,
+            unitVocabSize: m.unitVocab.count, sessionVocabSize: m.sessionVocab.count, seed: 4)
         let p1 = try m.device.download(try m.forward(try m.prepare(b)).prediction)
         let p2 = try m2.device.download(try m2.forward(try m2.prepare(b)).prediction)
         #expect(p1 == p2)
@@ -31,7 +32,9 @@ import TestSupport
         let garbage = dir.appendingPathComponent("garbage.safetensors").path
         _ = FileManager.default.createFile(atPath: garbage, contents: Data("hello, not a checkpoint".utf8))
         #expect(throws: SafeTensorsError.self) { try Checkpoint.load(garbage, device: CPUDevice()) }
-        #expect(throws: SafeTensorsError.self) { try Checkpoint.load(dir.appendingPathComponent("absent").path, device: CPUDevice()) }
+        #expect(throws: SafeTensorsError.self) {
+            try Checkpoint.load(dir.appendingPathComponent("absent").path, device: CPUDevice())
+        }
 
         var w = SafeTensorsWriter()
         w.add("x", floats: [1, 2], shape: [2])

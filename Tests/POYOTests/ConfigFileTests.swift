@@ -1,7 +1,7 @@
 import Foundation
 import POYO
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct ConfigFileTests {
     func write(_ yaml: String) throws -> String {
@@ -12,29 +12,30 @@ import TestSupport
     }
 
     @Test func torchBrainKeys() throws {
-        let p = try write("""
-        model:
-          _target_: torch_brain.models.POYO
-          dim: 128
-          depth: 24
-          cross_heads: 4
-          num_latents_per_step: 32
-        batch_size: 64
-        steps: 10
-        seed: 7
-        optim:
-          base_lr: 3.125e-5
-          weight_decay: 1e-4
-          lr_decay_start: 0.5
-        train_transforms:
-          - _target_: torch_brain.transforms.UnitDropout
-            min_units: 60
-            mode_units: 300
-            max_units: 1000
-            peak: 4
-        wandb:
-          mode: disabled
-        """)
+        let p = try write(
+            """
+            model:
+              _target_: torch_brain.models.POYO
+              dim: 128
+              depth: 24
+              cross_heads: 4
+              num_latents_per_step: 32
+            batch_size: 64
+            steps: 10
+            seed: 7
+            optim:
+              base_lr: 3.125e-5
+              weight_decay: 1e-4
+              lr_decay_start: 0.5
+            train_transforms:
+              - _target_: torch_brain.transforms.UnitDropout
+                min_units: 60
+                mode_units: 300
+                max_units: 1000
+                peak: 4
+            wandb:
+              mode: disabled
+            """)
         let c = try ConfigFile.load(p)
         #expect(c.model == POYOConfig.poyo11_8M)
         #expect(c.train.batchSize == 64 && c.train.steps == 10 && c.train.seed == 7)
@@ -51,7 +52,9 @@ import TestSupport
         #expect(throws: POYOError.self) { try ConfigFile.load(try write(": : :\n  - [")) }
         #expect(throws: POYOError.self) { try ConfigFile.load("/nonexistent/c.yaml") }
         #expect(throws: POYOError.self) {
-            try ConfigFile.load(try write("train_transforms:\n  - {_target_: UnitDropout, min_units: 50, mode_units: 10, max_units: 300}\n"))
+            try ConfigFile.load(
+                try write(
+                    "train_transforms:\n  - {_target_: UnitDropout, min_units: 50, mode_units: 10, max_units: 300}\n"))
         }
     }
 }

@@ -1,8 +1,8 @@
 import Compute
 import Foundation
 import POYO
-import Testing
 import TestSupport
+import Testing
 
 /// Parity with torch_brain's POYO on every fixture in the golden directory, through `GoldenCheck`
 /// (the same code and tolerances as `poyo-bench golden`).

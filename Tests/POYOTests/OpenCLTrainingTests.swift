@@ -2,8 +2,8 @@ import Compute
 import Foundation
 import POYO
 import POYOData
-import Testing
 import TestSupport
+import Testing
 
 /// The POYO graph on the OpenCL backend (PoCL in CI) against the references and the CPU backend.
 @Suite(.serialized) struct OpenCLTrainingTests {
@@ -28,7 +28,8 @@ import TestSupport
         var worst = 0.0
         for s in 0..<20 {
             let before = cl.readbackCount
-            let a = try onCPU.step().loss, b = try onCL.step().loss
+            let a = try onCPU.step().loss
+            let b = try onCL.step().loss
             #expect(cl.readbackCount - before == 1, "step \(s) read back \(cl.readbackCount - before) times")
             let rel = abs(a - b) / abs(a)
             worst = max(worst, rel)

@@ -2,8 +2,8 @@ import Compute
 import Foundation
 import POYO
 import POYOData
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct TrainerTests {
     @Test func sameSeedSameLosses() throws {
@@ -12,7 +12,8 @@ import TestSupport
             let t = try Small.session(data, options: Small.options())
             return try (0..<6).map { _ in try t.step().loss }
         }
-        let a = try run(), b = try run()
+        let a = try run()
+        let b = try run()
         #expect(a == b, "losses differ between identical runs: \(a) vs \(b)")
         #expect(a.allSatisfy { $0.isFinite && $0 > 0 })
     }
@@ -39,8 +40,9 @@ import TestSupport
     @Test func overfitsOneBatch() throws {
         let data = try Small.dataset()
         let m = try Small.model(data)
-        let tok = try Tokenizer(recordings: data.recordings, unitVocabulary: m.unitVocab, sessionVocabulary: m.sessionVocab,
-                                config: TokenizerConfig(numLatentsPerStep: Small.config.numLatentsPerStep))
+        let tok = try Tokenizer(
+            recordings: data.recordings, unitVocabulary: m.unitVocab, sessionVocabulary: m.sessionVocab,
+            config: TokenizerConfig(numLatentsPerStep: Small.config.numLatentsPerStep))
         let batch = try tok.batch([WindowRequest(recording: 0, start: 10), WindowRequest(recording: 1, start: 20)])
         let inputs = try m.prepare(batch)
         let opt = try AdamW(params: m.params, weightDecay: 0)
@@ -59,9 +61,10 @@ import TestSupport
     @Test func lambLeavesUntouchedEmbeddingRows() throws {
         let data = try Small.dataset()
         let m = try Small.model(data)
-        let tok = try Tokenizer(recordings: data.recordings, unitVocabulary: m.unitVocab, sessionVocabulary: m.sessionVocab,
-                                config: TokenizerConfig(numLatentsPerStep: Small.config.numLatentsPerStep))
-        let batch = try tok.batch([WindowRequest(recording: 0, start: 10)])   // session 1's units are absent
+        let tok = try Tokenizer(
+            recordings: data.recordings, unitVocabulary: m.unitVocab, sessionVocabulary: m.sessionVocab,
+            config: TokenizerConfig(numLatentsPerStep: Small.config.numLatentsPerStep))
+        let batch = try tok.batch([WindowRequest(recording: 0, start: 10)])  // session 1's units are absent
         let before = try m.device.download(m.params["unit_emb.weight"])
         let opt = try LAMB(params: m.params)
         let a = try m.forward(try m.prepare(batch))
@@ -73,7 +76,9 @@ import TestSupport
         let used = Set(batch.inputUnitIndex.map(Int.init))
         for row in 0..<m.unitVocab.count {
             let same = before[(row * d)..<((row + 1) * d)] == after[(row * d)..<((row + 1) * d)]
-            #expect(same == !used.contains(row), "unit_emb row \(row) (\(m.unitVocab.words[row])) used=\(used.contains(row))")
+            #expect(
+                same == !used.contains(row),
+                "unit_emb row \(row) (\(m.unitVocab.words[row])) used=\(used.contains(row))")
         }
     }
 
@@ -95,11 +100,12 @@ import TestSupport
     @Test func batchWithOutOfRangeIndexIsRejected() throws {
         let data = try Small.dataset()
         let m = try Small.model(data)
-        var b = SyntheticBatch.make(config: Small.config, windows: 2, units: 3, spikesPerWindow: 5, outputsPerWindow: 4,
-                                    unitVocabSize: m.unitVocab.count, sessionVocabSize: m.sessionVocab.count, seed: 1)
+        var b = SyntheticBatch.make(
+            config: Small.config, windows: 2, units: 3, spikesPerWindow: 5, outputsPerWindow: 4,
+            unitVocabSize: m.unitVocab.count, sessionVocabSize: m.sessionVocab.count, seed: 1)
         b.inputUnitIndex[0] = Int32(m.unitVocab.count)
         #expect(throws: POYOError.self) { try m.prepare(b) }
-        b.inputUnitIndex[0] = 0   // the padding row is never a real token
+        b.inputUnitIndex[0] = 0  // the padding row is never a real token
         #expect(throws: POYOError.self) { try m.prepare(b) }
     }
 }

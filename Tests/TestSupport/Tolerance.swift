@@ -2,9 +2,9 @@ import Foundation
 
 /// Random Float32 values in [-scale, scale) from a seeded LCG (tests only).
 public func randomFloats(_ n: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-    var s = seed &* 6364136223846793005 &+ 1442695040888963407
+    var s = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
     return (0..<n).map { _ in
-        s = s &* 6364136223846793005 &+ 1442695040888963407
+        s = s &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
         return (Float(s >> 40) / Float(1 << 24) * 2 - 1) * scale
     }
 }

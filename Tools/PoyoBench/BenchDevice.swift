@@ -18,10 +18,18 @@ enum BenchDevice {
         try sync(d, probe)
         if let cl = d as? OpenCLDevice {
             var wall = 0.0
-            let kernels = try cl.profileKernels { wall = try seconds { body(); try cl.synchronize() } }
+            let kernels = try cl.profileKernels {
+                wall = try seconds {
+                    body()
+                    try cl.synchronize()
+                }
+            }
             return kernels.contains { $0.kernel == "gemm" } ? wall : kernels.reduce(0) { $0 + $1.seconds }
         }
-        return try seconds { body(); try sync(d, probe) }
+        return try seconds {
+            body()
+            try sync(d, probe)
+        }
     }
 
     static func seconds(_ body: () throws -> Void) rethrows -> Double {

@@ -9,13 +9,18 @@ struct Golden: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check every torch_brain golden fixture on a device: forward, loss, gradients, 5 AdamW steps.",
         discussion: """
-        Prints the worst normwise error per group and PASS/FAIL against the golden test's bounds \
-        (output and latents 1e-5, loss 1e-6, gradients and the step losses 2e-5, zero rows exactly zero). \
-        Exit status 1 when any fixture fails.
-        """)
+            Prints the worst normwise error per group and PASS/FAIL against the golden test's bounds \
+            (output and latents 1e-5, loss 1e-6, gradients and the step losses 2e-5, zero rows exactly zero). \
+            Exit status 1 when any fixture fails.
+            """)
 
     @Option(help: "Device: cpu, opencl or opencl:N.") var device = "cpu"
-    @Option(help: "Folder of *.safetensors fixtures (default: $POYO_GOLDEN_DIR, else golden/ beside the bundle, else ../shared/golden).")
+    @Option(
+        help:
+            ArgumentHelp(
+                "Folder of *.safetensors fixtures (default: $POYO_GOLDEN_DIR, else golden/ beside the bundle, else "
+                    + "../shared/golden).")
+    )
     var dir: String?
     @Option(help: "Worker threads (CPU backend).") var threads: Int?
     @Flag(help: "Print one JSON object per line.") var json = false
@@ -35,8 +40,10 @@ struct Golden: ParsableCommand {
         }
         let verdict = failed == 0 ? "PASS" : "FAIL"
         if json {
-            printJSON(["kind": "golden_summary", "device": dev.name, "fixtures": files.count, "failed": failed,
-                       "result": verdict])
+            printJSON([
+                "kind": "golden_summary", "device": dev.name, "fixtures": files.count, "failed": failed,
+                "result": verdict,
+            ])
         } else {
             print("golden: \(files.count - failed)/\(files.count) fixtures pass on \(dev.name): \(verdict)")
         }
@@ -50,19 +57,24 @@ struct Golden: ParsableCommand {
             return URL(fileURLWithPath: env)
         }
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let candidates = [exe.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("golden"),
-                          URL(fileURLWithPath: "../shared/golden")]
+        let candidates = [
+            exe.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("golden"),
+            URL(fileURLWithPath: "../shared/golden"),
+        ]
         for c in candidates where FileManager.default.fileExists(atPath: c.path) { return c }
-        throw ValidationError("no golden fixture folder: pass --dir or set POYO_GOLDEN_DIR (looked in "
-                              + candidates.map(\.path).joined(separator: ", ") + ")")
+        throw ValidationError(
+            "no golden fixture folder: pass --dir or set POYO_GOLDEN_DIR (looked in "
+                + candidates.map(\.path).joined(separator: ", ") + ")")
     }
 
     func emit(_ r: GoldenCheck.Report, seconds: Double, deviceName: String) {
         if json {
             for g in r.groups {
-                printJSON(["kind": "golden", "device": deviceName, "fixture": r.fixture, "group": g.name,
-                           "worst": g.worst.isFinite ? g.worst : -1, "worst_at": g.worstAt,
-                           "tolerance": g.tolerance, "result": g.passed ? "PASS" : "FAIL"])
+                printJSON([
+                    "kind": "golden", "device": deviceName, "fixture": r.fixture, "group": g.name,
+                    "worst": g.worst.isFinite ? g.worst : -1, "worst_at": g.worstAt,
+                    "tolerance": g.tolerance, "result": g.passed ? "PASS" : "FAIL",
+                ])
             }
             for f in r.failures { printJSON(["kind": "golden_failure", "fixture": r.fixture, "detail": f]) }
             return
@@ -70,8 +82,10 @@ struct Golden: ParsableCommand {
         print("\(r.fixture)  (\(String(format: "%.1f", seconds)) s)")
         for g in r.groups {
             let worst = g.name == "zero rows" ? String(format: "%.0f rows", g.worst) : String(format: "%.2e", g.worst)
-            print("  " + pad(g.name, 14) + pad(worst, 10, right: true) + "  ≤ " + pad(String(format: "%.0e", g.tolerance), 6)
-                  + "  " + (g.passed ? "PASS" : "FAIL") + (g.worstAt.isEmpty ? "" : "  worst: \(g.worstAt)"))
+            print(
+                "  " + pad(g.name, 14) + pad(worst, 10, right: true) + "  ≤ "
+                    + pad(String(format: "%.0e", g.tolerance), 6)
+                    + "  " + (g.passed ? "PASS" : "FAIL") + (g.worstAt.isEmpty ? "" : "  worst: \(g.worstAt)"))
         }
         for f in r.failures { print("  FAIL \(f)") }
     }

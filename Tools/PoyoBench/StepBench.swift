@@ -26,26 +26,36 @@ struct Step: ParsableCommand {
         let opt = try LAMB(params: m.params)
         // The training step itself (`TrainingStepper`, as `TrainingSession.step()` runs it), on a
         // fixed batch per size, under a flat 1e-3 schedule: sampling and tokenising are not timed.
-        let stepper = TrainingStepper(model: m, optimizer: opt, schedule: OneCycleSchedule(maxLR: 1e-3, totalSteps: 1, pctStart: 1),
-                                      seeds: RunSeeds(root: 1))
+        let stepper = TrainingStepper(
+            model: m, optimizer: opt, schedule: OneCycleSchedule(maxLR: 1e-3, totalSteps: 1, pctStart: 1),
+            seeds: RunSeeds(root: 1))
         for b in batch.split(separator: ",").compactMap({ Int($0) }) {
-            let batch = SyntheticBatch.make(config: config, windows: b, units: units, spikesPerWindow: spikes,
-                                            outputsPerWindow: 100, unitVocabSize: unitVocab.count,
-                                            sessionVocabSize: sessionVocab.count, seed: 7)
+            let batch = SyntheticBatch.make(
+                config: config, windows: b, units: units, spikesPerWindow: spikes,
+                outputsPerWindow: 100, unitVocabSize: unitVocab.count,
+                sessionVocabSize: sessionVocab.count, seed: 7)
             var times: [Double] = []
             for s in 0..<(steps + 1) {
                 let t0 = DispatchTime.now().uptimeNanoseconds
                 _ = try stepper.step(batch, index: s)
                 let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-                if s > 0 { times.append(dt) }   // first step warms up
+                if s > 0 { times.append(dt) }  // first step warms up
             }
             times.sort()
             let median = times[times.count / 2]
             let tokens = Double(batch.inputCount) / (median / 1000)
             if json {
-                print("{\"device\":\"\(device.name)\",\"model\":\"\(model)\",\"batch\":\(b),\"ms_per_step\":\(median),\"min_ms\":\(times[0]),\"input_tokens_per_s\":\(Int(tokens))}")
+                let obj: [String: Any] = [
+                    "device": device.name, "model": model, "batch": b, "ms_per_step": median, "min_ms": times[0],
+                    "input_tokens_per_s": Int(tokens),
+                ]
+                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
             } else {
-                print(String(format: "%@  %@  batch %3d  %8.1f ms/step (min %.1f)  %9.0f input tok/s", device.name, model, b, median, times[0], tokens))
+                print(
+                    String(
+                        format: "%@  %@  batch %3d  %8.1f ms/step (min %.1f)  %9.0f input tok/s", device.name, model, b,
+                        median, times[0], tokens))
             }
         }
     }

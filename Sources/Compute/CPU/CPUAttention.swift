@@ -4,18 +4,29 @@ import _CBLAS
 /// Varlen attention on the host: per (window, head) task, scores and probabilities live in a
 /// task-local `[nq, nk]` scratch; matrix products go to single-threaded OpenBLAS.
 extension CPUDevice {
-    public func attentionForward(q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
-                                 queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
-                                 scale: Float, dropout: DropoutSpec) {
-        let qo = i(queryOffsets), ko = i(keyOffsets)
+    public func attentionForward(
+        q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
+        queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
+        scale: Float, dropout: DropoutSpec
+    ) {
+        let qo = i(queryOffsets)
+        let ko = i(keyOffsets)
         let windows = queryOffsets.count - 1
-        let qp = f(q), kp = f(k), vp = f(v), op = f(out), lp = f(lse)
+        let qp = f(q)
+        let kp = f(k)
+        let vp = f(v)
+        let op = f(out)
+        let lp = f(lse)
         let ldo = heads * headDim
-        let thr = DropoutMask.threshold(dropout.p), keepScale = 1 / (1 - dropout.p)
+        let thr = DropoutMask.threshold(dropout.p)
+        let keepScale = 1 / (1 - dropout.p)
         pool.tasks(windows * heads) { task in
-            let b = task / heads, h = task % heads
-            let q0 = Int(qo[b]), nq = Int(qo[b + 1]) - q0
-            let k0 = Int(ko[b]), nk = Int(ko[b + 1]) - k0
+            let b = task / heads
+            let h = task % heads
+            let q0 = Int(qo[b])
+            let nq = Int(qo[b + 1]) - q0
+            let k0 = Int(ko[b])
+            let nk = Int(ko[b + 1]) - k0
             guard nq > 0 else { return }
             let outH = op + q0 * ldo + h * headDim
             guard nk > 0 else {
@@ -29,15 +40,20 @@ extension CPUDevice {
             let s = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)
             defer { s.deallocate() }
             // s[nq, nk] = scale · q_h k_hᵀ
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
-                        qp + q0 * q.ld + h * headDim, Int32(q.ld), kp + k0 * k.ld + h * headDim, Int32(k.ld),
-                        0, s, Int32(nk))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
+                qp + q0 * q.ld + h * headDim, Int32(q.ld), kp + k0 * k.ld + h * headDim, Int32(k.ld),
+                0, s, Int32(nk))
             for r in 0..<nq {
                 let row = s + r * nk
                 var mx = -Float.infinity
                 for j in 0..<nk { mx = max(mx, row[j]) }
                 var sum: Float = 0
-                for j in 0..<nk { let e = expf(row[j] - mx); row[j] = e; sum += e }
+                for j in 0..<nk {
+                    let e = expf(row[j] - mx)
+                    row[j] = e
+                    sum += e
+                }
                 lp[(q0 + r) * heads + h] = mx + logf(sum)
                 let inv = 1 / sum
                 if dropout.isActive {
@@ -52,67 +68,95 @@ extension CPUDevice {
                 }
             }
             // out_h[nq, Dh] = P · v_h
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(headDim), Int32(nk), 1,
-                        s, Int32(nk), vp + k0 * v.ld + h * headDim, Int32(v.ld), 0, outH, Int32(ldo))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(headDim), Int32(nk), 1,
+                s, Int32(nk), vp + k0 * v.ld + h * headDim, Int32(v.ld), 0, outH, Int32(ldo))
         }
     }
 
-    public func attentionBackward(dOut: Tensor, q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
-                                  dQ: MatrixView, dK: MatrixView, dV: MatrixView,
-                                  queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
-                                  scale: Float, dropout: DropoutSpec) {
-        let qo = i(queryOffsets), ko = i(keyOffsets)
+    public func attentionBackward(
+        dOut: Tensor, q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
+        dQ: MatrixView, dK: MatrixView, dV: MatrixView,
+        queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
+        scale: Float, dropout: DropoutSpec
+    ) {
+        let qo = i(queryOffsets)
+        let ko = i(keyOffsets)
         let windows = queryOffsets.count - 1
-        let qp = f(q), kp = f(k), vp = f(v), op = f(out), lp = f(lse), gp = f(dOut)
-        let dqp = f(dQ), dkp = f(dK), dvp = f(dV)
+        let qp = f(q)
+        let kp = f(k)
+        let vp = f(v)
+        let op = f(out)
+        let lp = f(lse)
+        let gp = f(dOut)
+        let dqp = f(dQ)
+        let dkp = f(dK)
+        let dvp = f(dV)
         let ldo = heads * headDim
-        let thr = DropoutMask.threshold(dropout.p), keepScale = 1 / (1 - dropout.p)
+        let thr = DropoutMask.threshold(dropout.p)
+        let keepScale = 1 / (1 - dropout.p)
         pool.tasks(windows * heads) { task in
-            let b = task / heads, h = task % heads
-            let q0 = Int(qo[b]), nq = Int(qo[b + 1]) - q0
-            let k0 = Int(ko[b]), nk = Int(ko[b + 1]) - k0
+            let b = task / heads
+            let h = task % heads
+            let q0 = Int(qo[b])
+            let nq = Int(qo[b + 1]) - q0
+            let k0 = Int(ko[b])
+            let nk = Int(ko[b + 1]) - k0
             guard nq > 0, nk > 0 else { return }
-            let qH = qp + q0 * q.ld + h * headDim, kH = kp + k0 * k.ld + h * headDim
+            let qH = qp + q0 * q.ld + h * headDim
+            let kH = kp + k0 * k.ld + h * headDim
             let vH = vp + k0 * v.ld + h * headDim
-            let oH = op + q0 * ldo + h * headDim, gH = gp + q0 * ldo + h * headDim
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)   // P, then Pd
+            let oH = op + q0 * ldo + h * headDim
+            let gH = gp + q0 * ldo + h * headDim
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)  // P, then Pd
             let dp = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)  // dPd, then dS
-            defer { p.deallocate(); dp.deallocate() }
+            defer {
+                p.deallocate()
+                dp.deallocate()
+            }
             // Recompute P = exp(scale · q kᵀ − lse).
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
-                        qH, Int32(q.ld), kH, Int32(k.ld), 0, p, Int32(nk))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
+                qH, Int32(q.ld), kH, Int32(k.ld), 0, p, Int32(nk))
             for r in 0..<nq {
-                let row = p + r * nk, l = lp[(q0 + r) * heads + h]
+                let row = p + r * nk
+                let l = lp[(q0 + r) * heads + h]
                 for j in 0..<nk { row[j] = expf(row[j] - l) }
             }
             // dPd[nq, nk] = dO · vᵀ
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), 1,
-                        gH, Int32(ldo), vH, Int32(v.ld), 0, dp, Int32(nk))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), 1,
+                gH, Int32(ldo), vH, Int32(v.ld), 0, dp, Int32(nk))
             for r in 0..<nq {
                 // D = Σ_j Pd·dPd = dO · O (the saved output already includes the dropout mask).
                 var dsum: Float = 0
-                let gr = gH + r * ldo, orow = oH + r * ldo
+                let gr = gH + r * ldo
+                let orow = oH + r * ldo
                 for c in 0..<headDim { dsum += gr[c] * orow[c] }
-                let prow = p + r * nk, drow = dp + r * nk
+                let prow = p + r * nk
+                let drow = dp + r * nk
                 if dropout.isActive {
                     for j in 0..<nk {
                         let idx = DropoutMask.attentionIndex(row: q0 + r, head: h, heads: heads, key: j)
                         let m: Float = DropoutMask.keep(dropout.seed, idx, threshold: thr) ? keepScale : 0
                         let pj = prow[j]
-                        drow[j] = pj * (drow[j] * m - dsum)   // dS
-                        prow[j] = pj * m                       // Pd, for dV
+                        drow[j] = pj * (drow[j] * m - dsum)  // dS
+                        prow[j] = pj * m  // Pd, for dV
                     }
                 } else {
                     for j in 0..<nk { drow[j] = prow[j] * (drow[j] - dsum) }
                 }
             }
             // dV_h += Pdᵀ · dO ; dQ_h += scale · dS · k ; dK_h += scale · dSᵀ · q
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), 1,
-                        p, Int32(nk), gH, Int32(ldo), 1, dvp + k0 * dV.ld + h * headDim, Int32(dV.ld))
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(headDim), Int32(nk), scale,
-                        dp, Int32(nk), kH, Int32(k.ld), 1, dqp + q0 * dQ.ld + h * headDim, Int32(dQ.ld))
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), scale,
-                        dp, Int32(nk), qH, Int32(q.ld), 1, dkp + k0 * dK.ld + h * headDim, Int32(dK.ld))
+            cblas_sgemm(
+                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), 1,
+                p, Int32(nk), gH, Int32(ldo), 1, dvp + k0 * dV.ld + h * headDim, Int32(dV.ld))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(headDim), Int32(nk), scale,
+                dp, Int32(nk), kH, Int32(k.ld), 1, dqp + q0 * dQ.ld + h * headDim, Int32(dQ.ld))
+            cblas_sgemm(
+                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), scale,
+                dp, Int32(nk), qH, Int32(q.ld), 1, dkp + k0 * dK.ld + h * headDim, Int32(dK.ld))
         }
     }
 }

@@ -23,12 +23,15 @@ public final class CPUDevice: Device, @unchecked Sendable {
     }
 
     public var readbackCount: Int {
-        counterLock.lock(); defer { counterLock.unlock() }
+        counterLock.lock()
+        defer { counterLock.unlock() }
         return _readbacks
     }
 
     private func countReadback() {
-        counterLock.lock(); _readbacks += 1; counterLock.unlock()
+        counterLock.lock()
+        _readbacks += 1
+        counterLock.unlock()
     }
 
     // MARK: memory
@@ -122,14 +125,17 @@ public final class CPUDevice: Device, @unchecked Sendable {
     }
 
     public func copy(_ src: Tensor, to dst: Tensor) {
-        let s = f(src), d = f(dst), n = min(src.count, dst.count)
+        let s = f(src)
+        let d = f(dst)
+        let n = min(src.count, dst.count)
         pool.run(n, grain: 1 << 16) { _, r in
             (d + r.lowerBound).update(from: s + r.lowerBound, count: r.count)
         }
     }
 
     public func axpy(_ alpha: Float, _ x: Tensor, _ y: Tensor) {
-        let xp = f(x), yp = f(y)
+        let xp = f(x)
+        let yp = f(y)
         pool.run(min(x.count, y.count), grain: 1 << 15) { _, r in
             for j in r { yp[j] += alpha * xp[j] }
         }
@@ -145,7 +151,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
     public func dropout(_ x: Tensor, _ spec: DropoutSpec) {
         guard spec.isActive else { return }
         let p = f(x)
-        let thr = DropoutMask.threshold(spec.p), keepScale = 1 / (1 - spec.p), seed = spec.seed
+        let thr = DropoutMask.threshold(spec.p)
+        let keepScale = 1 / (1 - spec.p)
+        let seed = spec.seed
         pool.run(x.count, grain: 1 << 14) { _, r in
             for j in r {
                 p[j] = DropoutMask.keep(seed, UInt64(j), threshold: thr) ? p[j] * keepScale : 0
@@ -156,14 +164,18 @@ public final class CPUDevice: Device, @unchecked Sendable {
     // MARK: reductions
 
     public func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool) {
-        let p = f(x), n = x.count
+        let p = f(x)
+        let n = x.count
         let c = pool.chunks(n, grain: 1 << 15)
         var partial = [Double](repeating: 0, count: max(c, 1))
         partial.withUnsafeMutableBufferPointer { part in
             let pp = part.baseAddress!
             pool.run(n, grain: 1 << 15) { ci, r in
                 var s: Double = 0
-                for j in r { let v = Double(p[j]); s += v * v }
+                for j in r {
+                    let v = Double(p[j])
+                    s += v * v
+                }
                 pp[ci] = s
             }
         }

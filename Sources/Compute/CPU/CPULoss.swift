@@ -1,12 +1,19 @@
 extension CPUDevice {
     /// Σw and the weighted sum, in Float64 for a loss that does not depend on summation order.
     private func weightedMSESums(pred: Tensor, target: Tensor, weights: Tensor) -> (Double, Double) {
-        let pp = f(pred), tp = f(target), wp = f(weights)
-        let n = weights.count, d = pred.count / max(n, 1)
-        var sw: Double = 0, sl: Double = 0
+        let pp = f(pred)
+        let tp = f(target)
+        let wp = f(weights)
+        let n = weights.count
+        let d = pred.count / max(n, 1)
+        var sw: Double = 0
+        var sl: Double = 0
         for r in 0..<n where wp[r] != 0 {
             var e: Double = 0
-            for j in 0..<d { let diff = Double(pp[r * d + j]) - Double(tp[r * d + j]); e += diff * diff }
+            for j in 0..<d {
+                let diff = Double(pp[r * d + j]) - Double(tp[r * d + j])
+                e += diff * diff
+            }
             sw += Double(wp[r])
             sl += Double(wp[r]) * e / Double(d)
         }
@@ -19,8 +26,12 @@ extension CPUDevice {
     }
 
     public func weightedMSEBackward(pred: Tensor, target: Tensor, weights: Tensor, dPred: Tensor) {
-        let pp = f(pred), tp = f(target), wp = f(weights), gp = f(dPred)
-        let n = weights.count, d = pred.count / max(n, 1)
+        let pp = f(pred)
+        let tp = f(target)
+        let wp = f(weights)
+        let gp = f(dPred)
+        let n = weights.count
+        let d = pred.count / max(n, 1)
         var sw: Double = 0
         for r in 0..<n { sw += Double(wp[r]) }
         guard sw > 0 else { return }

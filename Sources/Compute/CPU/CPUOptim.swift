@@ -2,11 +2,17 @@ import Foundation
 
 extension CPUDevice {
     public func adamWStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ hp: AdamWParams) {
-        let wp = f(param), gp = f(grad), mp = f(m), vp = f(v)
-        let b1 = hp.beta1, b2 = hp.beta2
+        let wp = f(param)
+        let gp = f(grad)
+        let mp = f(m)
+        let vp = f(v)
+        let b1 = hp.beta1
+        let b2 = hp.beta2
         let bc1 = 1 - Float(pow(Double(b1), Double(hp.step)))
         let bc2sqrt = Float((1 - pow(Double(b2), Double(hp.step))).squareRoot())
-        let stepSize = hp.lr / bc1, decay = 1 - hp.lr * hp.weightDecay, eps = hp.eps
+        let stepSize = hp.lr / bc1
+        let decay = 1 - hp.lr * hp.weightDecay
+        let eps = hp.eps
         pool.run(param.count, grain: 1 << 14) { _, r in
             for j in r {
                 let g = gp[j]
@@ -22,11 +28,17 @@ extension CPUDevice {
     /// Two passes: moments and the update direction s (kept in the grad buffer, which the step
     /// consumes), then the trust-ratio-scaled update. Norms are Float64 sums over fixed chunks.
     public func lambStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, sparseRows: Bool, _ hp: LAMBParams) {
-        let wp = f(param), gp = f(grad), mp = f(m), vp = f(v)
+        let wp = f(param)
+        let gp = f(grad)
+        let mp = f(m)
+        let vp = f(v)
         let n = param.count
         let width = sparseRows ? param.columns : n
         let rows = n / max(width, 1)
-        let b1 = hp.beta1, b2 = hp.beta2, eps = hp.eps, wd = hp.weightDecay
+        let b1 = hp.beta1
+        let b2 = hp.beta2
+        let eps = hp.eps
+        let wd = hp.weightDecay
         // Rows with an all-zero gradient (sparse tables only): untouched, moments reset.
         var touched = [Bool](repeating: true, count: rows)
         if sparseRows {
@@ -36,7 +48,10 @@ extension CPUDevice {
                     for row in r {
                         var any = false
                         let g = gp + row * width
-                        for j in 0..<width where g[j] != 0 { any = true; break }
+                        for j in 0..<width where g[j] != 0 {
+                            any = true
+                            break
+                        }
                         t[row] = any
                     }
                 }
@@ -48,9 +63,12 @@ extension CPUDevice {
         touched.withUnsafeBufferPointer { tp in
             wNorm.withUnsafeMutableBufferPointer { wn in
                 sNorm.withUnsafeMutableBufferPointer { sn in
-                    let t = tp.baseAddress!, wnp = wn.baseAddress!, snp = sn.baseAddress!
+                    let t = tp.baseAddress!
+                    let wnp = wn.baseAddress!
+                    let snp = sn.baseAddress!
                     pool.run(rows, grain: max(1, 4096 / max(width, 1))) { ci, r in
-                        var ws: Double = 0, ss: Double = 0
+                        var ws: Double = 0
+                        var ss: Double = 0
                         for row in r {
                             let keepMoments = t[row]
                             for j in (row * width)..<((row + 1) * width) {

@@ -15,7 +15,10 @@ struct ParallelRunner: Sendable {
     func run(_ n: Int, grain: Int, _ body: (Int, Range<Int>) -> Void) {
         let c = chunks(n, grain: grain)
         if c == 0 { return }
-        if c == 1 { body(0, 0..<n); return }
+        if c == 1 {
+            body(0, 0..<n)
+            return
+        }
         DispatchQueue.concurrentPerform(iterations: c) { i in
             body(i, (n * i / c)..<(n * (i + 1) / c))
         }
@@ -23,7 +26,10 @@ struct ParallelRunner: Sendable {
 
     /// Runs `body(i)` for every task index, spread over the workers (for a few coarse tasks).
     func tasks(_ n: Int, _ body: (Int) -> Void) {
-        if n <= 1 || workers == 1 { for i in 0..<n { body(i) }; return }
+        if n <= 1 || workers == 1 {
+            for i in 0..<n { body(i) }
+            return
+        }
         DispatchQueue.concurrentPerform(iterations: n) { i in body(i) }
     }
 }

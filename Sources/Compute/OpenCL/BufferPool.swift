@@ -24,14 +24,15 @@ final class BufferPool: @unchecked Sendable {
 
     /// How many buffers were created with clCreateBuffer (not taken from the pool).
     var createdCount: Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return _created
     }
 
     /// The size class holding `bytes`: at least 64, then the next m·2^e with 8 ≤ m ≤ 15.
     static func sizeClass(_ bytes: Int) -> Int {
         guard bytes > 64 else { return 64 }
-        let shift = max(0, (Int.bitWidth - 1 - (bytes - 1).leadingZeroBitCount) - 3)   // keep 4 leading bits
+        let shift = max(0, (Int.bitWidth - 1 - (bytes - 1).leadingZeroBitCount) - 3)  // keep 4 leading bits
         return ((bytes - 1) >> shift + 1) << shift
     }
 
@@ -53,12 +54,15 @@ final class BufferPool: @unchecked Sendable {
             mem = clCreateBuffer(context.context, cl_mem_flags(CL_MEM_READ_WRITE), size, nil, &err)
         }
         guard let mem, err == CL_SUCCESS else { throw OpenCLError.call("clCreateBuffer(\(size) bytes)", status: err) }
-        lock.lock(); _created += 1; lock.unlock()
+        lock.lock()
+        _created += 1
+        lock.unlock()
         return OpenCLBuffer(mem: mem, bytes: size, pool: self)
     }
 
     func recycle(_ mem: cl_mem, bytes: Int) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         free[bytes, default: []].append(mem)
     }
 
@@ -79,7 +83,9 @@ final class OpenCLBuffer: @unchecked Sendable {
     let pool: BufferPool
 
     init(mem: cl_mem, bytes: Int, pool: BufferPool) {
-        self.mem = mem; self.bytes = bytes; self.pool = pool
+        self.mem = mem
+        self.bytes = bytes
+        self.pool = pool
     }
 
     deinit { pool.recycle(mem, bytes: bytes) }

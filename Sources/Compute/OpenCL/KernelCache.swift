@@ -20,7 +20,8 @@ public struct KernelCache: Sendable, Equatable {
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> KernelCache {
         if let v = env["POYO_KERNEL_CACHE"], !v.isEmpty {
-            return v.lowercased() == "off" ? .disabled : KernelCache(directory: URL(fileURLWithPath: v, isDirectory: true))
+            return v.lowercased() == "off"
+                ? .disabled : KernelCache(directory: URL(fileURLWithPath: v, isDirectory: true))
         }
         let base: URL
         if let xdg = env["XDG_CACHE_HOME"], !xdg.isEmpty {
@@ -57,7 +58,8 @@ public struct KernelCache: Sendable, Equatable {
         guard let url = url(for: key), let data = try? Data(contentsOf: url) else { return nil }
         let bytes = [UInt8](data)
         guard bytes.count >= Self.headerSize, Array(bytes[0..<8]) == Self.magic,
-              Array(bytes[8..<40]) == key.digest else { return nil }
+            Array(bytes[8..<40]) == key.digest
+        else { return nil }
         var length: UInt64 = 0
         for i in 0..<8 { length |= UInt64(bytes[40 + i]) << UInt64(8 * i) }
         guard length > 0, UInt64(bytes.count - Self.headerSize) == length else { return nil }
@@ -73,7 +75,8 @@ public struct KernelCache: Sendable, Equatable {
         for i in 0..<8 { file.append(UInt8(truncatingIfNeeded: UInt64(binary.count) >> UInt64(8 * i))) }
         file += SHA256.digest(binary)
         file += binary
-        let tmp = dir.appendingPathComponent(".\(key.hex).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let tmp = dir.appendingPathComponent(
+            ".\(key.hex).\(ProcessInfo.processInfo.processIdentifier).\(UInt32.random(in: 0...UInt32.max)).tmp")
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             try Data(file).write(to: tmp)

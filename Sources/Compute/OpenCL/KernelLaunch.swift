@@ -3,7 +3,7 @@ import _COpenCL
 
 /// One kernel argument. Scalars are copied bytewise (their Swift layout is the C layout).
 enum KernelArg {
-    case mem(cl_mem?)       // nil passes a NULL buffer (an argument the kernel does not read)
+    case mem(cl_mem?)  // nil passes a NULL buffer (an argument the kernel does not read)
     case int(Int32)
     case uint(UInt32)
     case ulong(UInt64)
@@ -68,14 +68,19 @@ extension OpenCLDevice {
 
     /// Enqueues `name` over `global` work-items (rounded up to a multiple of `local`; kernels check
     /// bounds). Caller holds `lock`; nothing is launched for an empty range.
-    func launch(_ id: ProgramID, _ name: String, global: Int, local: Int = OpenCLDevice.groupSize, _ args: [KernelArg]) throws {
+    func launch(_ id: ProgramID, _ name: String, global: Int, local: Int = OpenCLDevice.groupSize, _ args: [KernelArg])
+        throws
+    {
         guard global > 0 else { return }
         let k = try kernel(id, name)
         for (i, a) in args.enumerated() {
             switch a {
             case .mem(let m):
-                if let m { try setKernelArg(k, i, m) } else {
-                    try OpenCLError.check(clSetKernelArg(k, cl_uint(i), MemoryLayout<cl_mem?>.size, nil), "clSetKernelArg(\(i))")
+                if let m {
+                    try setKernelArg(k, i, m)
+                } else {
+                    try OpenCLError.check(
+                        clSetKernelArg(k, cl_uint(i), MemoryLayout<cl_mem?>.size, nil), "clSetKernelArg(\(i))")
                 }
             case .int(let v): try setKernelArg(k, i, v)
             case .uint(let v): try setKernelArg(k, i, v)
@@ -83,10 +88,13 @@ extension OpenCLDevice {
             case .float(let v): try setKernelArg(k, i, v)
             }
         }
-        var g = (global + local - 1) / local * local, l = local
+        var g = (global + local - 1) / local * local
+        var l = local
         var event: cl_event?
-        let st = profiling == nil ? clEnqueueNDRangeKernel(queue, k, 1, nil, &g, &l, 0, nil, nil)
-                                  : clEnqueueNDRangeKernel(queue, k, 1, nil, &g, &l, 0, nil, &event)
+        let st =
+            profiling == nil
+            ? clEnqueueNDRangeKernel(queue, k, 1, nil, &g, &l, 0, nil, nil)
+            : clEnqueueNDRangeKernel(queue, k, 1, nil, &g, &l, 0, nil, &event)
         try OpenCLError.check(st, "clEnqueueNDRangeKernel(\(id.file).\(name))")
         if let event { profiling?.append((name, event)) }
     }

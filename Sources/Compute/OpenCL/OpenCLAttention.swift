@@ -2,7 +2,10 @@
 extension OpenCLDevice {
     /// Dropout arguments shared by the attention kernels: use, seed, 24-bit threshold, 1/(1−p).
     private func dropoutArgs(_ spec: DropoutSpec) -> [KernelArg] {
-        [.flag(spec.isActive), .ulong(spec.seed), .uint(DropoutMask.threshold(spec.p)), .float(spec.isActive ? 1 / (1 - spec.p) : 1)]
+        [
+            .flag(spec.isActive), .ulong(spec.seed), .uint(DropoutMask.threshold(spec.p)),
+            .float(spec.isActive ? 1 / (1 - spec.p) : 1),
+        ]
     }
 
     private func viewArgs(_ v: MatrixView, _ op: String) throws -> [KernelArg] {
@@ -10,43 +13,60 @@ extension OpenCLDevice {
     }
 
     /// One work-item per (query row, head); nq is the row count of `out`.
-    public func attentionForward(q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
-                                 queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
-                                 scale: Float, dropout: DropoutSpec) {
-        let nq = out.count / max(heads * headDim, 1), windows = queryOffsets.count - 1
+    public func attentionForward(
+        q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
+        queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
+        scale: Float, dropout: DropoutSpec
+    ) {
+        let nq = out.count / max(heads * headDim, 1)
+        let windows = queryOffsets.count - 1
         guard windows > 0, headDim > 0 else { return }
         perform {
             let op = "attentionForward"
-            try launch(.attention(headDim: headDim), "attention_forward", global: nq * heads,
-                       try viewArgs(q, op) + viewArgs(k, op) + viewArgs(v, op)
-                        + [.mem(try mem(out, op)), .mem(try mem(lse, op)), .mem(try mem(queryOffsets, op)),
-                           .mem(try mem(keyOffsets, op)), .i(windows), .i(nq), .i(heads), .float(scale)]
-                        + dropoutArgs(dropout))
+            try launch(
+                .attention(headDim: headDim), "attention_forward", global: nq * heads,
+                try viewArgs(q, op) + viewArgs(k, op) + viewArgs(v, op)
+                    + [
+                        .mem(try mem(out, op)), .mem(try mem(lse, op)), .mem(try mem(queryOffsets, op)),
+                        .mem(try mem(keyOffsets, op)), .i(windows), .i(nq), .i(heads), .float(scale),
+                    ]
+                    + dropoutArgs(dropout))
         }
     }
 
     /// D = dOut·out per (row, head), then dQ per (query row, head) and dK, dV per (key row, head),
     /// each summing over its window by recomputing probabilities from lse: no atomics.
-    public func attentionBackward(dOut: Tensor, q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
-                                  dQ: MatrixView, dK: MatrixView, dV: MatrixView,
-                                  queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
-                                  scale: Float, dropout: DropoutSpec) {
-        let nq = out.count / max(heads * headDim, 1), windows = queryOffsets.count - 1
+    public func attentionBackward(
+        dOut: Tensor, q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
+        dQ: MatrixView, dK: MatrixView, dV: MatrixView,
+        queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
+        scale: Float, dropout: DropoutSpec
+    ) {
+        let nq = out.count / max(heads * headDim, 1)
+        let windows = queryOffsets.count - 1
         // Key rows the views can hold; rows past keyOffsets[windows] are skipped by the kernel.
         let nkRows = min(k.rows, v.rows, dK.rows, dV.rows)
         guard windows > 0, headDim > 0 else { return }
         perform {
-            let op = "attentionBackward", id = ProgramID.attention(headDim: headDim)
-            let g = try mem(dOut, op), l = try mem(lse, op), qo = try mem(queryOffsets, op), ko = try mem(keyOffsets, op)
-            let dvec = try scratch(max(nq * heads, 1) * 4)   // [nq, heads]
-            try launch(id, "attention_backward_dot", global: nq * heads, [.mem(g), .mem(try mem(out, op)), .mem(dvec.mem), .i(nq), .i(heads)])
+            let op = "attentionBackward"
+            let id = ProgramID.attention(headDim: headDim)
+            let g = try mem(dOut, op)
+            let l = try mem(lse, op)
+            let qo = try mem(queryOffsets, op)
+            let ko = try mem(keyOffsets, op)
+            let dvec = try scratch(max(nq * heads, 1) * 4)  // [nq, heads]
+            try launch(
+                id, "attention_backward_dot", global: nq * heads,
+                [.mem(g), .mem(try mem(out, op)), .mem(dvec.mem), .i(nq), .i(heads)])
             let qkv = try viewArgs(q, op) + viewArgs(k, op) + viewArgs(v, op)
-            try launch(id, "attention_backward_dq", global: nq * heads,
-                       qkv + [.mem(g), .mem(l), .mem(dvec.mem)] + viewArgs(dQ, op)
-                        + [.mem(qo), .mem(ko), .i(windows), .i(nq), .i(heads), .float(scale)] + dropoutArgs(dropout))
-            try launch(id, "attention_backward_dkv", global: nkRows * heads,
-                       qkv + [.mem(g), .mem(l), .mem(dvec.mem)] + viewArgs(dK, op) + viewArgs(dV, op)
-                        + [.mem(qo), .mem(ko), .i(windows), .i(nkRows), .i(heads), .float(scale)] + dropoutArgs(dropout))
+            try launch(
+                id, "attention_backward_dq", global: nq * heads,
+                qkv + [.mem(g), .mem(l), .mem(dvec.mem)] + viewArgs(dQ, op)
+                    + [.mem(qo), .mem(ko), .i(windows), .i(nq), .i(heads), .float(scale)] + dropoutArgs(dropout))
+            try launch(
+                id, "attention_backward_dkv", global: nkRows * heads,
+                qkv + [.mem(g), .mem(l), .mem(dvec.mem)] + viewArgs(dK, op) + viewArgs(dV, op)
+                    + [.mem(qo), .mem(ko), .i(windows), .i(nkRows), .i(heads), .float(scale)] + dropoutArgs(dropout))
         }
     }
 }

@@ -40,9 +40,12 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         info = context.info
         self.kernelCache = kernelCache
         var err: cl_int = 0
-        guard let q = clCreateCommandQueue(context.context, context.device,
-                                           cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &err),
-              err == CL_SUCCESS else {
+        guard
+            let q = clCreateCommandQueue(
+                context.context, context.device,
+                cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE), &err),
+            err == CL_SUCCESS
+        else {
             throw OpenCLError.call("clCreateCommandQueue", status: err)
         }
         queue = q
@@ -57,7 +60,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     }
 
     public var readbackCount: Int {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return readbacks
     }
 
@@ -68,7 +72,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     /// Runs one op's enqueueing under the lock; a thrown error is kept for the next throwing call.
     func perform(_ body: () throws -> Void) {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         guard failure == nil else { return }
         do { try body() } catch { failure = error }
     }
@@ -79,7 +84,8 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     /// Waits for every enqueued op; throws the first failure of any op since the device was made.
     public func synchronize() throws {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         try throwIfFailed()
         try OpenCLError.check(clFinish(queue), "clFinish")
     }
@@ -105,13 +111,15 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         let count = shape.reduce(1, *)
         // Kernels index with 32-bit ints.
         guard count <= Int(Int32.max) else { throw ComputeError.allocationFailed(bytes: count * dtype.byteSize) }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         try throwIfFailed()
         let b = try pool.take(count * dtype.byteSize)
         if zero && count > 0 {
             var pattern: UInt32 = 0
-            try OpenCLError.check(clEnqueueFillBuffer(queue, b.mem, &pattern, 4, 0, count * dtype.byteSize, 0, nil, nil),
-                                  "clEnqueueFillBuffer")
+            try OpenCLError.check(
+                clEnqueueFillBuffer(queue, b.mem, &pattern, 4, 0, count * dtype.byteSize, 0, nil, nil),
+                "clEnqueueFillBuffer")
         }
         return Tensor(shape: shape, dtype: dtype, storage: b, deviceID: ObjectIdentifier(self))
     }
@@ -148,11 +156,14 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         guard count == tensor.count else {
             throw ComputeError.shapeMismatch(op: "write", detail: "\(count) values into \(tensor.shape)")
         }
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         try throwIfFailed()
         let m = try mem(tensor, "write")
         guard count > 0 else { return }
-        let st = values.withUnsafeBytes { clEnqueueWriteBuffer(queue, m, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil) }
+        let st = values.withUnsafeBytes {
+            clEnqueueWriteBuffer(queue, m, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil)
+        }
         try OpenCLError.check(st, "clEnqueueWriteBuffer")
     }
 
@@ -168,13 +179,16 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
 
     /// The only device→host path; every call counts as one readback.
     private func readBytes<T: BitwiseCopyable & Numeric>(_ tensor: Tensor, as: T.Type) throws -> [T] {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let m = try mem(tensor, "download")
         try throwIfFailed()
         readbacks += 1
         var out = [T](repeating: 0, count: tensor.count)
         guard tensor.count > 0 else { return out }
-        let st = out.withUnsafeMutableBytes { clEnqueueReadBuffer(queue, m, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil) }
+        let st = out.withUnsafeMutableBytes {
+            clEnqueueReadBuffer(queue, m, cl_bool(CL_TRUE), 0, $0.count, $0.baseAddress, 0, nil, nil)
+        }
         try OpenCLError.check(st, "clEnqueueReadBuffer")
         return out
     }
@@ -184,9 +198,13 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
     /// Builds arbitrary OpenCL C for this device, through the kernel cache but not the per-process
     /// program registry; a failure throws `OpenCLError.build` with the build log. For tests and
     /// kernel experiments (`poyo-bench`).
-    public func buildProgram(source: String, options: String = OpenCLDevice.baseOptions, name: String = "custom") throws -> ProgramOrigin {
-        try OpenCLProgram.build(name: name, source: source, options: options, context: context.context,
-                                device: context.device, info: info, cache: kernelCache).origin
+    public func buildProgram(source: String, options: String = OpenCLDevice.baseOptions, name: String = "custom") throws
+        -> ProgramOrigin
+    {
+        try OpenCLProgram.build(
+            name: name, source: source, options: options, context: context.context,
+            device: context.device, info: info, cache: kernelCache
+        ).origin
     }
 
     /// Device time of each kernel launched by `body`, from the queue's profiling events, in launch
@@ -203,13 +221,17 @@ public final class OpenCLDevice: Device, @unchecked Sendable {
         }
         try body()
         try synchronize()
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         return try (profiling ?? []).map { name, e in
-            var start: cl_ulong = 0, end: cl_ulong = 0
-            try OpenCLError.check(clGetEventProfilingInfo(e, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
-                                  "clGetEventProfilingInfo")
-            try OpenCLError.check(clGetEventProfilingInfo(e, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
-                                  "clGetEventProfilingInfo")
+            var start: cl_ulong = 0
+            var end: cl_ulong = 0
+            try OpenCLError.check(
+                clGetEventProfilingInfo(e, cl_profiling_info(CL_PROFILING_COMMAND_START), 8, &start, nil),
+                "clGetEventProfilingInfo")
+            try OpenCLError.check(
+                clGetEventProfilingInfo(e, cl_profiling_info(CL_PROFILING_COMMAND_END), 8, &end, nil),
+                "clGetEventProfilingInfo")
             return (name, Double(end &- start) * 1e-9)
         }
     }

@@ -23,7 +23,9 @@ public enum OpenCLError: Error, CustomStringConvertible, Equatable {
         case .noDevice:
             return "no OpenCL device found (is an OpenCL driver/ICD installed? `clinfo -l` lists them)"
         case .noSuchDevice(let index, let available):
-            return "opencl:\(index): there \(available == 1 ? "is" : "are") \(available) OpenCL device\(available == 1 ? "" : "s")"
+            return
+                "opencl:\(index): there \(available == 1 ? "is" : "are") \(available) OpenCL "
+                + "device\(available == 1 ? "" : "s")"
                 + (available > 0 ? " (opencl:0…opencl:\(available - 1))" : "")
         }
     }

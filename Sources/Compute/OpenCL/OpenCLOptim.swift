@@ -8,10 +8,13 @@ extension OpenCLDevice {
         let bc2sqrt = Float((1 - pow(Double(hp.beta2), Double(hp.step))).squareRoot())
         let n = param.count
         perform {
-            try launch(.optim, "adamw_step", global: n,
-                       [.mem(try mem(param, "adamW")), .mem(try mem(grad, "adamW")), .mem(try mem(m, "adamW")),
-                        .mem(try mem(v, "adamW")), .i(n), .float(hp.beta1), .float(hp.beta2), .float(hp.eps),
-                        .float(hp.lr / bc1), .float(1 - hp.lr * hp.weightDecay), .float(bc2sqrt)])
+            try launch(
+                .optim, "adamw_step", global: n,
+                [
+                    .mem(try mem(param, "adamW")), .mem(try mem(grad, "adamW")), .mem(try mem(m, "adamW")),
+                    .mem(try mem(v, "adamW")), .i(n), .float(hp.beta1), .float(hp.beta2), .float(hp.eps),
+                    .float(hp.lr / bc1), .float(1 - hp.lr * hp.weightDecay), .float(bc2sqrt),
+                ])
         }
     }
 
@@ -23,22 +26,29 @@ extension OpenCLDevice {
         let rows = n / width
         let groups = Self.reductionGroups(n)
         perform {
-            let w = try mem(param, "lamb"), g = try mem(grad, "lamb")
-            var touched: OpenCLBuffer?   // [rows] int, sparse rows only
+            let w = try mem(param, "lamb")
+            let g = try mem(grad, "lamb")
+            var touched: OpenCLBuffer?  // [rows] int, sparse rows only
             if sparseRows {
                 let t = try scratch(rows * 4)
                 touched = t
                 try launch(.optim, "lamb_rows_touched", global: rows, [.mem(g), .mem(t.mem), .i(rows), .i(width)])
             }
-            let partial = try scratch(groups * 2 * 8), step = try scratch(4)   // [groups, 2] acc_t; [1]
-            try launch(.optim, "lamb_moments", global: groups * Self.groupSize,
-                       [.mem(w), .mem(g), .mem(try mem(m, "lamb")), .mem(try mem(v, "lamb")), .mem(touched?.mem),
-                        .flag(sparseRows), .i(n), .i(width), .float(hp.beta1), .float(hp.beta2), .float(hp.eps),
-                        .float(hp.weightDecay), .mem(partial.mem)])
-            try launch(.optim, "lamb_ratio", global: Self.groupSize,
-                       [.mem(partial.mem), .i(groups), .float(hp.lr), .float(hp.maxWeightNorm), .mem(step.mem)])
-            try launch(.optim, "lamb_update", global: n,
-                       [.mem(w), .mem(g), .mem(touched?.mem), .flag(sparseRows), .i(n), .i(width), .mem(step.mem)])
+            let partial = try scratch(groups * 2 * 8)
+            let step = try scratch(4)  // [groups, 2] acc_t; [1]
+            try launch(
+                .optim, "lamb_moments", global: groups * Self.groupSize,
+                [
+                    .mem(w), .mem(g), .mem(try mem(m, "lamb")), .mem(try mem(v, "lamb")), .mem(touched?.mem),
+                    .flag(sparseRows), .i(n), .i(width), .float(hp.beta1), .float(hp.beta2), .float(hp.eps),
+                    .float(hp.weightDecay), .mem(partial.mem),
+                ])
+            try launch(
+                .optim, "lamb_ratio", global: Self.groupSize,
+                [.mem(partial.mem), .i(groups), .float(hp.lr), .float(hp.maxWeightNorm), .mem(step.mem)])
+            try launch(
+                .optim, "lamb_update", global: n,
+                [.mem(w), .mem(g), .mem(touched?.mem), .flag(sparseRows), .i(n), .i(width), .mem(step.mem)])
         }
     }
 }

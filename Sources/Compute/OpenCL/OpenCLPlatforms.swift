@@ -42,7 +42,10 @@ struct OpenCLPlatforms: @unchecked Sendable {
         var count: cl_uint = 0
         let st = clGetPlatformIDs(0, nil, &count)
         // ocl-icd reports "no platform" as CL_PLATFORM_NOT_FOUND_KHR: an empty list, not a failure.
-        if st == -1001 || count == 0 { entries = []; return }
+        if st == -1001 || count == 0 {
+            entries = []
+            return
+        }
         try OpenCLError.check(st, "clGetPlatformIDs")
         var platforms = [cl_platform_id?](repeating: nil, count: Int(count))
         try OpenCLError.check(clGetPlatformIDs(count, &platforms, nil), "clGetPlatformIDs")
@@ -51,26 +54,35 @@ struct OpenCLPlatforms: @unchecked Sendable {
         for case let platform? in platforms {
             var n: cl_uint = 0
             let s = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &n)
-            if s == CL_DEVICE_NOT_FOUND || n == 0 { continue }   // a platform without devices
+            if s == CL_DEVICE_NOT_FOUND || n == 0 { continue }  // a platform without devices
             try OpenCLError.check(s, "clGetDeviceIDs")
             var devices = [cl_device_id?](repeating: nil, count: Int(n))
-            try OpenCLError.check(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), n, &devices, nil),
-                                  "clGetDeviceIDs")
+            try OpenCLError.check(
+                clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), n, &devices, nil),
+                "clGetDeviceIDs")
             for case let device? in devices {
-                found.append(Entry(platform: platform, device: device,
-                                   info: try Self.describe(index: found.count, platform: platform, device: device)))
+                found.append(
+                    Entry(
+                        platform: platform, device: device,
+                        info: try Self.describe(index: found.count, platform: platform, device: device)))
             }
         }
         entries = found
     }
 
-    private static func describe(index: Int, platform: cl_platform_id, device: cl_device_id) throws -> OpenCLDeviceInfo {
+    private static func describe(index: Int, platform: cl_platform_id, device: cl_device_id) throws -> OpenCLDeviceInfo
+    {
         let type: cl_device_type = try deviceValue(device, CL_DEVICE_TYPE)
         let typeName: String
-        if type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { typeName = "GPU" }
-        else if type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { typeName = "CPU" }
-        else if type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { typeName = "accelerator" }
-        else { typeName = "other" }
+        if type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 {
+            typeName = "GPU"
+        } else if type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 {
+            typeName = "CPU"
+        } else if type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 {
+            typeName = "accelerator"
+        } else {
+            typeName = "other"
+        }
         let fp64: cl_device_fp_config = try deviceValue(device, CL_DEVICE_DOUBLE_FP_CONFIG)
         let units: cl_uint = try deviceValue(device, CL_DEVICE_MAX_COMPUTE_UNITS)
         let global: cl_ulong = try deviceValue(device, CL_DEVICE_GLOBAL_MEM_SIZE)
@@ -92,7 +104,8 @@ struct OpenCLPlatforms: @unchecked Sendable {
 /// A fixed-size device property (`cl_uint`, `cl_ulong`, bitfields).
 func deviceValue<T: BitwiseCopyable>(_ device: cl_device_id, _ param: Int32) throws -> T {
     var bytes = [UInt8](repeating: 0, count: MemoryLayout<T>.size)
-    try OpenCLError.check(clGetDeviceInfo(device, cl_device_info(param), bytes.count, &bytes, nil), "clGetDeviceInfo(\(param))")
+    try OpenCLError.check(
+        clGetDeviceInfo(device, cl_device_info(param), bytes.count, &bytes, nil), "clGetDeviceInfo(\(param))")
     return bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
 }
 
@@ -105,7 +118,9 @@ func platformString(_ platform: cl_platform_id, _ param: Int32) throws -> String
 }
 
 /// Reads a string property with the usual two calls (size, then bytes) and decodes up to the first NUL.
-func clString(_ call: String, _ query: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int) throws -> String {
+func clString(_ call: String, _ query: (Int, UnsafeMutableRawPointer?, UnsafeMutablePointer<Int>?) -> cl_int) throws
+    -> String
+{
     var size = 0
     try OpenCLError.check(query(0, nil, &size), call)
     var bytes = [UInt8](repeating: 0, count: max(size, 1))

@@ -17,17 +17,23 @@ final class OpenCLProgram: @unchecked Sendable {
     let origin: ProgramOrigin
 
     init(handle: cl_program, name: String, origin: ProgramOrigin) {
-        self.handle = handle; self.name = name; self.origin = origin
+        self.handle = handle
+        self.name = name
+        self.origin = origin
     }
 
     deinit { clReleaseProgram(handle) }
 
     /// Builds `source` for `device`: from the kernel cache when it holds a valid entry that the driver
     /// accepts, else from source (storing the binary). A failed source build throws its build log.
-    static func build(name: String, source: String, options: String, context: cl_context, device: cl_device_id,
-                      info: OpenCLDeviceInfo, cache: KernelCache) throws -> OpenCLProgram {
+    static func build(
+        name: String, source: String, options: String, context: cl_context, device: cl_device_id,
+        info: OpenCLDeviceInfo, cache: KernelCache
+    ) throws -> OpenCLProgram {
         let key = KernelCache.Key(source: source, options: options, device: info)
-        if let binary = cache.load(key), let program = fromBinary(binary, options: options, context: context, device: device) {
+        if let binary = cache.load(key),
+            let program = fromBinary(binary, options: options, context: context, device: device)
+        {
             return OpenCLProgram(handle: program, name: name, origin: .cache)
         }
         let program = try fromSource(name: name, source: source, options: options, context: context, device: device)
@@ -36,9 +42,12 @@ final class OpenCLProgram: @unchecked Sendable {
     }
 
     /// nil when the driver rejects the binary or its build: the caller then compiles from source.
-    private static func fromBinary(_ binary: [UInt8], options: String, context: cl_context, device: cl_device_id) -> cl_program? {
+    private static func fromBinary(_ binary: [UInt8], options: String, context: cl_context, device: cl_device_id)
+        -> cl_program?
+    {
         var dev: cl_device_id? = device
-        var status: cl_int = 0, err: cl_int = 0
+        var status: cl_int = 0
+        var err: cl_int = 0
         let program: cl_program? = binary.withUnsafeBufferPointer { bp in
             var length = bp.count
             var pointer: UnsafePointer<UInt8>? = bp.baseAddress
@@ -55,8 +64,10 @@ final class OpenCLProgram: @unchecked Sendable {
         return program
     }
 
-    private static func fromSource(name: String, source: String, options: String, context: cl_context,
-                                   device: cl_device_id) throws -> cl_program {
+    private static func fromSource(
+        name: String, source: String, options: String, context: cl_context,
+        device: cl_device_id
+    ) throws -> cl_program {
         var err: cl_int = 0
         let created: cl_program? = source.withCString { cs in
             var pointer: UnsafePointer<CChar>? = cs
@@ -86,15 +97,18 @@ final class OpenCLProgram: @unchecked Sendable {
     /// The program's binary for its (single) device.
     private static func binaryOf(_ program: cl_program) throws -> [UInt8] {
         var size = 0
-        try OpenCLError.check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
-                              "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")
+        try OpenCLError.check(
+            clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARY_SIZES), MemoryLayout<Int>.size, &size, nil),
+            "clGetProgramInfo(CL_PROGRAM_BINARY_SIZES)")
         guard size > 0 else { return [] }
         var binary = [UInt8](repeating: 0, count: size)
         try binary.withUnsafeMutableBufferPointer { bp in
             var pointer: UnsafeMutablePointer<UInt8>? = bp.baseAddress
-            try OpenCLError.check(clGetProgramInfo(program, cl_program_info(CL_PROGRAM_BINARIES),
-                                                   MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil),
-                                  "clGetProgramInfo(CL_PROGRAM_BINARIES)")
+            try OpenCLError.check(
+                clGetProgramInfo(
+                    program, cl_program_info(CL_PROGRAM_BINARIES),
+                    MemoryLayout<UnsafeMutablePointer<UInt8>?>.size, &pointer, nil),
+                "clGetProgramInfo(CL_PROGRAM_BINARIES)")
         }
         return binary
     }
@@ -128,8 +142,11 @@ final class OpenCLContext: @unchecked Sendable {
     static func shared(index: Int) throws -> OpenCLContext {
         let entries = try OpenCLPlatforms.get().entries
         guard !entries.isEmpty else { throw OpenCLError.noDevice }
-        guard entries.indices.contains(index) else { throw OpenCLError.noSuchDevice(index: index, available: entries.count) }
-        registryLock.lock(); defer { registryLock.unlock() }
+        guard entries.indices.contains(index) else {
+            throw OpenCLError.noSuchDevice(index: index, available: entries.count)
+        }
+        registryLock.lock()
+        defer { registryLock.unlock() }
         if let c = registry[index] { return c }
         let c = try OpenCLContext(device: entries[index].device, info: entries[index].info)
         registry[index] = c
@@ -138,12 +155,14 @@ final class OpenCLContext: @unchecked Sendable {
 
     /// Kernel family `name` (`Kernels/cl/<name>.cl` after `common.cl`) built with `options`, once per process.
     func program(_ name: String, options: String, cache: KernelCache) throws -> OpenCLProgram {
-        lock.lock(); defer { lock.unlock() }
+        lock.lock()
+        defer { lock.unlock() }
         let id = name + "|" + options
         if let p = programs[id] { return p }
         let source = try POYOKernels.source("common") + "\n#line 1\n" + POYOKernels.source(name)
-        let p = try OpenCLProgram.build(name: name, source: source, options: options, context: context, device: device,
-                                        info: info, cache: cache)
+        let p = try OpenCLProgram.build(
+            name: name, source: source, options: options, context: context, device: device,
+            info: info, cache: cache)
         programs[id] = p
         return p
     }

@@ -81,9 +81,11 @@ public enum GoldenCheck {
         output.add(out.error, at: "expected.output", detail: "\(out)")
 
         var latents = GroupBuilder(name: "latents", tolerance: outputTolerance, fixture: g.name)
-        for (key, t) in [("expected.latents_after_encoder", act.latentsAfterEncoder),
-                         ("expected.latents_after_layer0", act.latentsAfterLayer(0)),
-                         ("expected.latents_final", act.latentsFinal)] {
+        for (key, t) in [
+            ("expected.latents_after_encoder", act.latentsAfterEncoder),
+            ("expected.latents_after_layer0", act.latentsAfterLayer(0)),
+            ("expected.latents_final", act.latentsFinal),
+        ] {
             let c = compare(try device.download(t), try g.file.floats(key))
             latents.add(c.error, at: key, detail: "\(c)")
         }
@@ -110,8 +112,9 @@ public enum GoldenCheck {
                 let r = (row * width)..<((row + 1) * width)
                 if ref[r].allSatisfy({ $0 == 0 }) && !mine[r].allSatisfy({ $0 == 0 }) { nonZero += 1 }
             }
-            zeroRows.add(Double(nonZero), at: spec.name,
-                         detail: "grad.\(spec.name): \(nonZero) rows that the reference leaves zero are not")
+            zeroRows.add(
+                Double(nonZero), at: spec.name,
+                detail: "grad.\(spec.name): \(nonZero) rows that the reference leaves zero are not")
         }
 
         // Five AdamW steps on the same batch, with the fixture's optimizer settings.
@@ -119,9 +122,10 @@ public enum GoldenCheck {
         let opt = (try? JSONSerialization.jsonObject(with: Data(optJSON.utf8))) as? [String: Any] ?? [:]
         let lr = Float((opt["lr"] as? Double) ?? 1e-3)
         let betas = (opt["betas"] as? [Double]) ?? [0.9, 0.999]
-        let adam = try AdamW(params: model.params, beta1: Float(betas[0]), beta2: Float(betas[1]),
-                             eps: Float((opt["eps"] as? Double) ?? 1e-8),
-                             weightDecay: Float((opt["weight_decay"] as? Double) ?? 1e-4))
+        let adam = try AdamW(
+            params: model.params, beta1: Float(betas[0]), beta2: Float(betas[1]),
+            eps: Float((opt["eps"] as? Double) ?? 1e-8),
+            weightDecay: Float((opt["weight_decay"] as? Double) ?? 1e-4))
         let refLosses = try g.file.floats("train.losses")
         var train = GroupBuilder(name: "train.losses", tolerance: trainTolerance, fixture: g.name)
         for step in 0..<refLosses.count {
@@ -134,8 +138,11 @@ public enum GoldenCheck {
             try adam.step(lr: lr, beta1: nil)
         }
 
-        return Report(fixture: g.name, device: device.kind.rawValue,
-                      groups: [output.build(), latents.build(), loss.build(), grads.build(), zeroRows.build(),
-                               train.build()])
+        return Report(
+            fixture: g.name, device: device.kind.rawValue,
+            groups: [
+                output.build(), latents.build(), loss.build(), grads.build(), zeroRows.build(),
+                train.build(),
+            ])
     }
 }

@@ -43,7 +43,8 @@ public struct GoldenFixture {
             for l in lengths { o.append(o.last! + Int32(l)) }
             return o
         }
-        let inLen = try file.int64s("input.lengths"), outLen = try file.int64s("output.lengths")
+        let inLen = try file.int64s("input.lengths")
+        let outLen = try file.int64s("output.lengths")
         batch = Batch(
             windowCount: inLen.count,
             inputUnitIndex: try file.int64s("input.unit_index").map { Int32($0) },
@@ -63,7 +64,8 @@ public struct GoldenFixture {
     /// The model with the fixture's weights and its stored rotary frequencies.
     public func model(on device: Device) throws -> POYOModel {
         let omega = try file.floats("rotary_emb.omega").prefix(config.dimHead / 4)
-        let m = try POYOModel(config: config, unitVocab: unitVocab, sessionVocab: sessionVocab, device: device, omega: Array(omega))
+        let m = try POYOModel(
+            config: config, unitVocab: unitVocab, sessionVocab: sessionVocab, device: device, omega: Array(omega))
         try m.params.load(from: file)
         return m
     }

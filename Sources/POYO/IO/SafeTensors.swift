@@ -1,5 +1,5 @@
-import Foundation
 import Compute
+import Foundation
 
 /// Errors reading or writing `.safetensors` files; each names the file.
 public enum SafeTensorsError: Error, CustomStringConvertible {
@@ -31,12 +31,14 @@ public struct SafeTensorsFile {
     public let path: String
     public let entries: [String: Entry]
     public let metadata: [String: String]
-    private let data: Data   // the whole file
+    private let data: Data  // the whole file
     private let dataStart: Int
 
     public init(path: String) throws {
         guard let d = FileManager.default.contents(atPath: path) else {
-            throw SafeTensorsError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission or I/O error" : "no such file")
+            throw SafeTensorsError.unreadable(
+                path: path,
+                reason: FileManager.default.fileExists(atPath: path) ? "permission or I/O error" : "no such file")
         }
         try self.init(data: d, path: path)
     }
@@ -67,18 +69,21 @@ public struct SafeTensorsFile {
                 continue
             }
             guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
-                  let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
-                  offs[0] >= 0, offs[0] <= offs[1]
+                let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
+                offs[0] >= 0, offs[0] <= offs[1]
             else { throw SafeTensorsError.malformed(path: path, reason: "bad entry for '\(key)'") }
             guard offs[1] <= payload else {
-                throw SafeTensorsError.malformed(path: path, reason: "truncated: tensor '\(key)' ends at byte \(offs[1]) "
-                                                 + "of the data, the file holds \(payload)")
+                throw SafeTensorsError.malformed(
+                    path: path,
+                    reason: "truncated: tensor '\(key)' ends at byte \(offs[1]) "
+                        + "of the data, the file holds \(payload)")
             }
             guard let size = SafeTensorsFile.elementSize(dtype) else {
                 throw SafeTensorsError.malformed(path: path, reason: "unsupported dtype \(dtype) for '\(key)'")
             }
             guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * size == offs[1] - offs[0] else {
-                throw SafeTensorsError.malformed(path: path, reason: "'\(key)': shape \(shape) does not match its byte range")
+                throw SafeTensorsError.malformed(
+                    path: path, reason: "'\(key)': shape \(shape) does not match its byte range")
             }
             entries[key] = Entry(dtype: dtype, shape: shape, range: offs[0]..<offs[1])
         }
@@ -89,7 +94,8 @@ public struct SafeTensorsFile {
         if let expected = meta[SafeTensorsFile.checksumKey] {
             let payloadBytes = [UInt8](d[(d.startIndex + dataStart)...])
             guard SHA256.hex(SHA256.digest(payloadBytes)) == expected else {
-                throw SafeTensorsError.malformed(path: path, reason: "tensor data does not match its SHA-256 (corrupt or altered)")
+                throw SafeTensorsError.malformed(
+                    path: path, reason: "tensor data does not match its SHA-256 (corrupt or altered)")
             }
         }
     }
@@ -121,7 +127,8 @@ public struct SafeTensorsFile {
         let count = e.range.count / MemoryLayout<T>.size
         return [T](unsafeUninitializedCapacity: count) { buf, n in
             data.withUnsafeBytes { raw in
-                let src = UnsafeRawBufferPointer(rebasing: raw[(dataStart + e.range.lowerBound)..<(dataStart + e.range.upperBound)])
+                let src = UnsafeRawBufferPointer(
+                    rebasing: raw[(dataStart + e.range.lowerBound)..<(dataStart + e.range.upperBound)])
                 UnsafeMutableRawBufferPointer(buf).copyMemory(from: src)
             }
             n = count
@@ -181,7 +188,8 @@ public struct SafeTensorsWriter {
         var offset = 0
         let ordered = tensors.sorted { $0.name < $1.name }
         for t in ordered {
-            header[t.name] = ["dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
+            header[t.name] =
+                ["dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
             offset += t.bytes.count
         }
         var sha = SHA256()
@@ -190,7 +198,7 @@ public struct SafeTensorsWriter {
         meta[SafeTensorsFile.checksumKey] = SHA256.hex(sha.finalize())
         header["__metadata__"] = meta
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
-        while json.count % 8 != 0 { json.append(0x20) }   // pad with spaces to keep data 8-aligned
+        while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces to keep data 8-aligned
         var out = Data(capacity: 8 + json.count + offset)
         var n = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }

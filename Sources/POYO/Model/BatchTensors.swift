@@ -4,34 +4,46 @@ import POYOData
 /// A batch on the device: index tensors, offsets and rotary tables for the three token sets.
 public final class BatchTensors {
     public let windowCount: Int
-    let input: TokenSet        // N_in spike/START/END tokens
-    let latent: TokenSet       // B·N_lat latents
-    let output: TokenSet       // N_out queries
-    let unitIndex: Tensor      // [N_in] Int32
-    let tokenType: Tensor      // [N_in] Int32
-    let latentIndex: Tensor    // [B·N_lat] Int32
+    let input: TokenSet  // N_in spike/START/END tokens
+    let latent: TokenSet  // B·N_lat latents
+    let output: TokenSet  // N_out queries
+    let unitIndex: Tensor  // [N_in] Int32
+    let tokenType: Tensor  // [N_in] Int32
+    let latentIndex: Tensor  // [B·N_lat] Int32
     let outputSession: Tensor  // [N_out] Int32 session row per query
-    let targets: Tensor        // [N_out, dim_out]
-    let weights: Tensor        // [N_out]
+    let targets: Tensor  // [N_out, dim_out]
+    let weights: Tensor  // [N_out]
 
-    init(_ b: Batch, config: POYOConfig, omega: [Float], device: Device, unitVocabSize: Int, sessionVocabSize: Int) throws {
+    init(_ b: Batch, config: POYOConfig, omega: [Float], device: Device, unitVocabSize: Int, sessionVocabSize: Int)
+        throws
+    {
         try BatchTensors.validate(b, config: config, unitVocabSize: unitVocabSize, sessionVocabSize: sessionVocabSize)
         windowCount = b.windowCount
-        let nLat = b.latentsPerWindow, B = b.windowCount
+        let nLat = b.latentsPerWindow
+        let B = b.windowCount
         func table(_ times: [Double]) throws -> RotaryTensors {
             let (c, s) = RotaryTables.tables(times: times, omega: omega)
-            return RotaryTensors(cos: try device.upload(c, shape: [times.count, omega.count]),
-                                 sin: try device.upload(s, shape: [times.count, omega.count]))
+            return RotaryTensors(
+                cos: try device.upload(c, shape: [times.count, omega.count]),
+                sin: try device.upload(s, shape: [times.count, omega.count]))
         }
-        input = TokenSet(rows: b.inputCount, offsets: try device.upload(b.inputOffsets, shape: [B + 1]),
-                         rotary: try table(b.inputTimestamps))
-        var latentTimes: [Double] = [], latentIds: [Int32] = []
-        latentTimes.reserveCapacity(B * nLat); latentIds.reserveCapacity(B * nLat)
-        for _ in 0..<B { latentTimes += b.latentTimestamps; latentIds += b.latentIndex }
-        latent = TokenSet(rows: B * nLat, offsets: try device.upload((0...B).map { Int32($0 * nLat) }, shape: [B + 1]),
-                          rotary: try table(latentTimes))
-        output = TokenSet(rows: b.outputCount, offsets: try device.upload(b.outputOffsets, shape: [B + 1]),
-                          rotary: try table(b.outputTimestamps))
+        input = TokenSet(
+            rows: b.inputCount, offsets: try device.upload(b.inputOffsets, shape: [B + 1]),
+            rotary: try table(b.inputTimestamps))
+        var latentTimes: [Double] = []
+        var latentIds: [Int32] = []
+        latentTimes.reserveCapacity(B * nLat)
+        latentIds.reserveCapacity(B * nLat)
+        for _ in 0..<B {
+            latentTimes += b.latentTimestamps
+            latentIds += b.latentIndex
+        }
+        latent = TokenSet(
+            rows: B * nLat, offsets: try device.upload((0...B).map { Int32($0 * nLat) }, shape: [B + 1]),
+            rotary: try table(latentTimes))
+        output = TokenSet(
+            rows: b.outputCount, offsets: try device.upload(b.outputOffsets, shape: [B + 1]),
+            rotary: try table(b.outputTimestamps))
         unitIndex = try device.upload(b.inputUnitIndex, shape: [b.inputCount])
         tokenType = try device.upload(b.inputTokenType, shape: [b.inputCount])
         latentIndex = try device.upload(latentIds, shape: [B * nLat])
@@ -68,7 +80,9 @@ public final class BatchTensors {
             throw fail("unit index \(u) outside the unit vocabulary (1..<\(unitVocabSize))")
         }
         for t in b.inputTokenType where t < 0 || t > 3 { throw fail("token type \(t) is not 0...3") }
-        for l in b.latentIndex where l < 0 || Int(l) >= c.numLatentsPerStep { throw fail("latent id \(l) out of range") }
+        for l in b.latentIndex where l < 0 || Int(l) >= c.numLatentsPerStep {
+            throw fail("latent id \(l) out of range")
+        }
         for s in b.sessionIndex where s < 1 || Int(s) >= sessionVocabSize {
             throw fail("session index \(s) outside the session vocabulary (1..<\(sessionVocabSize))")
         }

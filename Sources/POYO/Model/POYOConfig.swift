@@ -35,14 +35,26 @@ public struct POYOConfig: Codable, Equatable, Sendable {
         case atnDropout = "atn_dropout"
     }
 
-    public init(dim: Int, depth: Int, dimHead: Int = 64, crossHeads: Int, selfHeads: Int = 8,
-                numLatentsPerStep: Int, latentStep: Double = 0.125, sequenceLength: Double = 1.0,
-                dimOut: Int = 2, tMin: Double = 1e-4, tMax: Double = 2.0627, embInitScale: Double = 0.02,
-                ffnDropout: Float = 0.2, linDropout: Float = 0.4, atnDropout: Float = 0.0) {
-        self.dim = dim; self.depth = depth; self.dimHead = dimHead; self.crossHeads = crossHeads
-        self.selfHeads = selfHeads; self.numLatentsPerStep = numLatentsPerStep; self.latentStep = latentStep
-        self.sequenceLength = sequenceLength; self.dimOut = dimOut; self.tMin = tMin; self.tMax = tMax
-        self.embInitScale = embInitScale; self.ffnDropout = ffnDropout; self.linDropout = linDropout
+    public init(
+        dim: Int, depth: Int, dimHead: Int = 64, crossHeads: Int, selfHeads: Int = 8,
+        numLatentsPerStep: Int, latentStep: Double = 0.125, sequenceLength: Double = 1.0,
+        dimOut: Int = 2, tMin: Double = 1e-4, tMax: Double = 2.0627, embInitScale: Double = 0.02,
+        ffnDropout: Float = 0.2, linDropout: Float = 0.4, atnDropout: Float = 0.0
+    ) {
+        self.dim = dim
+        self.depth = depth
+        self.dimHead = dimHead
+        self.crossHeads = crossHeads
+        self.selfHeads = selfHeads
+        self.numLatentsPerStep = numLatentsPerStep
+        self.latentStep = latentStep
+        self.sequenceLength = sequenceLength
+        self.dimOut = dimOut
+        self.tMin = tMin
+        self.tMax = tMax
+        self.embInitScale = embInitScale
+        self.ffnDropout = ffnDropout
+        self.linDropout = linDropout
         self.atnDropout = atnDropout
     }
 
@@ -68,11 +80,13 @@ public struct POYOConfig: Codable, Equatable, Sendable {
     }
 
     /// torch_brain `poyo_1.3M`: single-session scale.
-    public static let poyo1_3M = POYOConfig(dim: 64, depth: 6, crossHeads: 2, selfHeads: 8, numLatentsPerStep: 16,
-                                            ffnDropout: 0.2, linDropout: 0.4, atnDropout: 0.2)
+    public static let poyo1_3M = POYOConfig(
+        dim: 64, depth: 6, crossHeads: 2, selfHeads: 8, numLatentsPerStep: 16,
+        ffnDropout: 0.2, linDropout: 0.4, atnDropout: 0.2)
     /// torch_brain `poyo_11.8M`: multi-session scale.
-    public static let poyo11_8M = POYOConfig(dim: 128, depth: 24, crossHeads: 4, selfHeads: 8, numLatentsPerStep: 32,
-                                             ffnDropout: 0.2, linDropout: 0.4, atnDropout: 0.2)
+    public static let poyo11_8M = POYOConfig(
+        dim: 128, depth: 24, crossHeads: 4, selfHeads: 8, numLatentsPerStep: 32,
+        ffnDropout: 0.2, linDropout: 0.4, atnDropout: 0.2)
 
     /// Latent time steps per window: `len(arange(0, sequence_length, latent_step))`.
     public var latentSteps: Int { Int((sequenceLength / latentStep).rounded(.up)) }
@@ -83,10 +97,17 @@ public struct POYOConfig: Codable, Equatable, Sendable {
     /// Checks the constraints the engine relies on; a clear message instead of a bad shape later.
     public func validate() throws {
         func bad(_ s: String) -> POYOError { .invalidConfig("model: " + s) }
-        guard dim > 0, depth >= 0, dimHead > 0, dimHead % 4 == 0 else { throw bad("dim, depth and dim_head must be positive (dim_head a multiple of 4)") }
-        guard crossHeads > 0, selfHeads > 0, numLatentsPerStep > 0, dimOut > 0 else { throw bad("heads, num_latents_per_step and dim_out must be positive") }
-        guard latentStep > 0, sequenceLength > 0, tMin > 0, tMax > tMin else { throw bad("need latent_step > 0, sequence_length > 0, 0 < t_min < t_max") }
-        for (n, p) in [("ffn_dropout", ffnDropout), ("lin_dropout", linDropout), ("atn_dropout", atnDropout)] where !(p >= 0 && p < 1) {
+        guard dim > 0, depth >= 0, dimHead > 0, dimHead % 4 == 0 else {
+            throw bad("dim, depth and dim_head must be positive (dim_head a multiple of 4)")
+        }
+        guard crossHeads > 0, selfHeads > 0, numLatentsPerStep > 0, dimOut > 0 else {
+            throw bad("heads, num_latents_per_step and dim_out must be positive")
+        }
+        guard latentStep > 0, sequenceLength > 0, tMin > 0, tMax > tMin else {
+            throw bad("need latent_step > 0, sequence_length > 0, 0 < t_min < t_max")
+        }
+        for (n, p) in [("ffn_dropout", ffnDropout), ("lin_dropout", linDropout), ("atn_dropout", atnDropout)]
+        where !(p >= 0 && p < 1) {
             throw bad("\(n) must be in [0, 1), got \(p)")
         }
     }

@@ -69,7 +69,9 @@ public final class ParameterSet {
         for s in specs {
             let e = try file.entry(prefix + s.name)
             guard e.shape == s.shape else {
-                throw POYOError.checkpoint(path: file.path, reason: "tensor '\(prefix + s.name)' has shape \(e.shape), the model expects \(s.shape)")
+                throw POYOError.checkpoint(
+                    path: file.path,
+                    reason: "tensor '\(prefix + s.name)' has shape \(e.shape), the model expects \(s.shape)")
             }
             try device.write(try file.floats(prefix + s.name), to: values[s.name]!)
         }
@@ -86,7 +88,8 @@ public final class ParameterSet {
 extension ParameterSet {
     /// The POYO parameter list for a config and vocabulary sizes (torch_brain key names and shapes).
     public static func poyoSpecs(_ c: POYOConfig, unitVocabSize: Int, sessionVocabSize: Int) -> [ParameterSpec] {
-        let d = c.dim, emb = c.embInitScale
+        let d = c.dim
+        let emb = c.embInitScale
         var specs: [ParameterSpec] = []
         func add(_ n: String, _ shape: [Int], _ i: ParameterInit, sparse: Bool = false) {
             specs.append(ParameterSpec(name: n, shape: shape, initializer: i, sparse: sparse))

@@ -16,9 +16,10 @@ public enum RotaryTables {
     /// The non-zero frequencies for a config: the reference values when t_min/t_max are the
     /// defaults, otherwise computed the way torch_brain does (in Float32).
     public static func omega(_ config: POYOConfig) -> [Float] {
-        let pairs = config.dimHead / 4   // rotate_dim = dim_head / 2, one frequency per pair
+        let pairs = config.dimHead / 4  // rotate_dim = dim_head / 2, one frequency per pair
         if pairs == 16, config.tMin == 1e-4, config.tMax == 2.0627 { return referenceOmega }
-        let lo = Float(Foundation.log(Float(config.tMin))), hi = Float(Foundation.log(Float(config.tMax)))
+        let lo = Float(Foundation.log(Float(config.tMin)))
+        let hi = Float(Foundation.log(Float(config.tMax)))
         return (0..<pairs).map { k in
             let w = pairs > 1 ? Float(k) / Float(pairs - 1) : 0
             let period = Foundation.exp(lo + w * (hi - lo))

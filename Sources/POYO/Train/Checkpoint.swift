@@ -28,10 +28,12 @@ public enum Checkpoint {
         let file = try SafeTensorsFile(path: path)
         let meta = file.metadata
         guard let cfg = meta["config"], let uv = meta["unit_vocab"], let sv = meta["session_vocab"] else {
-            throw POYOError.checkpoint(path: path, reason: "metadata lacks 'config', 'unit_vocab' or 'session_vocab' (not a POYO checkpoint?)")
+            throw POYOError.checkpoint(
+                path: path, reason: "metadata lacks 'config', 'unit_vocab' or 'session_vocab' (not a POYO checkpoint?)")
         }
         let config: POYOConfig
-        let units: [String], sessions: [String]
+        let units: [String]
+        let sessions: [String]
         do {
             config = try JSONDecoder().decode(POYOConfig.self, from: Data(cfg.utf8))
             units = try JSONDecoder().decode([String].self, from: Data(uv.utf8))
@@ -39,9 +41,12 @@ public enum Checkpoint {
         } catch {
             throw POYOError.checkpoint(path: path, reason: "unreadable metadata (\(error))")
         }
-        let omega = file.entries["rotary_emb.omega"] != nil ? Array(try file.floats("rotary_emb.omega").prefix(config.dimHead / 4)) : nil
-        let model = try POYOModel(config: config, unitVocab: try Vocabulary(storedWords: units),
-                                  sessionVocab: try Vocabulary(storedWords: sessions), device: device, omega: omega)
+        let omega =
+            file.entries["rotary_emb.omega"] != nil
+            ? Array(try file.floats("rotary_emb.omega").prefix(config.dimHead / 4)) : nil
+        let model = try POYOModel(
+            config: config, unitVocab: try Vocabulary(storedWords: units),
+            sessionVocab: try Vocabulary(storedWords: sessions), device: device, omega: omega)
         try model.params.load(from: file)
         return (model, meta)
     }

@@ -37,14 +37,19 @@ extension ConfigFile {
     static func yamlLines(_ spec: DatasetSpec) -> [String] {
         var out = ["dataset:"]
         for r in spec.recordings {
-            let path = r.path.hasPrefix("/") || spec.baseDirectory == nil
+            let path =
+                r.path.hasPrefix("/") || spec.baseDirectory == nil
                 ? r.path : spec.baseDirectory!.appendingPathComponent(r.path).standardizedFileURL.path
             out.append("  - path: \(quoted(path))")
             if let f = r.format { out.append("    format: \(f.rawValue)") }
             if let s = r.session { out.append("    session: \(quoted(s))") }
             if let b = r.behaviour { out.append("    behaviour: \(quoted(b))") }
-            if let m = r.normalizeMean { out.append("    normalize_mean: [\(m.map { real($0) }.joined(separator: ", "))]") }
-            if let s = r.normalizeStd { out.append("    normalize_std: [\(s.map { real($0) }.joined(separator: ", "))]") }
+            if let m = r.normalizeMean {
+                out.append("    normalize_mean: [\(m.map { real($0) }.joined(separator: ", "))]")
+            }
+            if let s = r.normalizeStd {
+                out.append("    normalize_std: [\(s.map { real($0) }.joined(separator: ", "))]")
+            }
             if let w = r.weights {
                 out.append("    weights:")
                 for (k, v) in w.sorted(by: { $0.key < $1.key }) { out.append("      \(quoted(k)): \(real(v))") }
@@ -60,9 +65,10 @@ extension ConfigFile {
         switch s {
         case .auto: return "auto"
         case .file: return "file"
-        case let .splitColumn(v, seed): return "{rule: nlb, valid_fraction: \(real(v)), seed: \(seed)}"
-        case let .trials(a, b, c, seed): return "{rule: trials, ratios: [\(real(a)), \(real(b)), \(real(c))], seed: \(seed)}"
-        case let .time(a, b, c): return "{rule: time, ratios: [\(real(a)), \(real(b)), \(real(c))]}"
+        case .splitColumn(let v, let seed): return "{rule: nlb, valid_fraction: \(real(v)), seed: \(seed)}"
+        case .trials(let a, let b, let c, let seed):
+            return "{rule: trials, ratios: [\(real(a)), \(real(b)), \(real(c))], seed: \(seed)}"
+        case .time(let a, let b, let c): return "{rule: time, ratios: [\(real(a)), \(real(b)), \(real(c))]}"
         }
     }
 

@@ -33,23 +33,29 @@ public struct ConfigFile: Equatable {
         do { node = try Yams.load(yaml: text) } catch {
             throw POYOError.invalidConfig("\(path): not valid YAML (\(error))")
         }
-        guard let root = node as? [String: Any] else { throw POYOError.invalidConfig("\(path): top level must be a mapping") }
+        guard let root = node as? [String: Any] else {
+            throw POYOError.invalidConfig("\(path): top level must be a mapping")
+        }
         return try parse(root, path: path)
     }
 
-    static let modelKeys: Set<String> = ["dim", "depth", "dim_head", "cross_heads", "self_heads", "num_latents_per_step",
-                                         "latent_step", "sequence_length", "dim_out", "t_min", "t_max", "emb_init_scale",
-                                         "ffn_dropout", "lin_dropout", "atn_dropout"]
-    static let ignoredKeys: Set<String> = ["_target_", "defaults", "log_dir", "wandb", "precision", "nodes",
-                                           "gpus", "num_workers", "ckpt_path", "train_transform", "eval_transform",
-                                           "sanity_check_validation", "epochs", "eval_epochs"]
+    static let modelKeys: Set<String> = [
+        "dim", "depth", "dim_head", "cross_heads", "self_heads", "num_latents_per_step",
+        "latent_step", "sequence_length", "dim_out", "t_min", "t_max", "emb_init_scale",
+        "ffn_dropout", "lin_dropout", "atn_dropout",
+    ]
+    static let ignoredKeys: Set<String> = [
+        "_target_", "defaults", "log_dir", "wandb", "precision", "nodes",
+        "gpus", "num_workers", "ckpt_path", "train_transform", "eval_transform",
+        "sanity_check_validation", "epochs", "eval_epochs",
+    ]
 
     static func parse(_ root: [String: Any], path: String) throws -> ConfigFile {
         func bad(_ s: String) -> POYOError { .invalidConfig("\(path): \(s)") }
         func number(_ v: Any, _ key: String) throws -> Double {
             if let d = v as? Double { return d }
             if let i = v as? Int { return Double(i) }
-            if let s = v as? String, let d = Double(s) { return d }   // YAML 1.1 reads "1e-4" as a string
+            if let s = v as? String, let d = Double(s) { return d }  // YAML 1.1 reads "1e-4" as a string
             throw bad("'\(key)' must be a number")
         }
         func integer(_ v: Any, _ key: String) throws -> Int {
@@ -79,8 +85,11 @@ public struct ConfigFile: Equatable {
             case "dataset": cfg.dataset = try DatasetConfig.parse(v, configPath: path)
             case "data_root":
                 guard let d = v as? String, !d.isEmpty else { throw bad("'data_root' must be a folder path") }
-                cfg.dataRoot = d.hasPrefix("/") ? d : URL(fileURLWithPath: path).deletingLastPathComponent()
-                    .appendingPathComponent(d).standardizedFileURL.path
+                cfg.dataRoot =
+                    d.hasPrefix("/")
+                    ? d
+                    : URL(fileURLWithPath: path).deletingLastPathComponent()
+                        .appendingPathComponent(d).standardizedFileURL.path
             case "batch_size": cfg.train.batchSize = try integer(v, k)
             case "steps": cfg.train.steps = try integer(v, k)
             case "seed": cfg.train.seed = UInt64(try integer(v, k))
@@ -109,7 +118,9 @@ public struct ConfigFile: Equatable {
                 for item in list {
                     guard let t = item as? [String: Any] else { throw bad("each train transform must be a mapping") }
                     let target = (t["_target_"] as? String) ?? ""
-                    guard target.hasSuffix("UnitDropout") else { throw bad("unsupported transform '\(target)' (only UnitDropout)") }
+                    guard target.hasSuffix("UnitDropout") else {
+                        throw bad("unsupported transform '\(target)' (only UnitDropout)")
+                    }
                     let u = UnitDropout(
                         minUnits: try integer(t["min_units"] ?? 20, "min_units"),
                         modeUnits: try integer(t["mode_units"] ?? 100, "mode_units"),

@@ -23,9 +23,11 @@ import Yams
 /// torch_brain's nested form is accepted too: `config: {multitask_readout: [{normalize_mean,
 /// normalize_std, weights, eval_interval}]}` (the first readout; keys at the entry's top level win).
 public enum DatasetConfig {
-    static let entryKeys: Set<String> = ["path", "format", "session", "session_id", "behaviour", "behavior",
-                                         "normalize_mean", "normalize_std", "weights", "eval_interval", "split",
-                                         "held_out", "config"]
+    static let entryKeys: Set<String> = [
+        "path", "format", "session", "session_id", "behaviour", "behavior",
+        "normalize_mean", "normalize_std", "weights", "eval_interval", "split",
+        "held_out", "config",
+    ]
 
     /// Reads a YAML file whose top level is a mapping with `dataset:`, or the list itself.
     public static func load(_ path: String) throws -> DatasetSpec {
@@ -81,7 +83,9 @@ public enum DatasetConfig {
         if let c = m["config"] {
             guard let cm = c as? [String: Any] else { throw bad("'config' must be a mapping") }
             if let r = cm["multitask_readout"] {
-                guard let first = (r as? [Any])?.first as? [String: Any] else { throw bad("'config.multitask_readout' must be a list of mappings") }
+                guard let first = (r as? [Any])?.first as? [String: Any] else {
+                    throw bad("'config.multitask_readout' must be a list of mappings")
+                }
                 readout = first
             }
         }
@@ -114,7 +118,9 @@ public enum DatasetConfig {
     static func split(_ node: Any, _ bad: (String) -> POYOError) throws -> SplitRule {
         var rule: String
         var fields: [String: Any] = [:]
-        if let s = node as? String { rule = s } else if let m = node as? [String: Any], let r = m["rule"] as? String {
+        if let s = node as? String {
+            rule = s
+        } else if let m = node as? [String: Any], let r = m["rule"] as? String {
             rule = r
             fields = m
         } else {
@@ -123,7 +129,9 @@ public enum DatasetConfig {
         let seed = try fields["seed"].map { UInt64(max(0, try number($0, "split.seed", bad))) } ?? 42
         var ratios = [0.7, 0.1, 0.2]
         if let r = fields["ratios"] {
-            guard let list = r as? [Any], list.count == 3 else { throw bad("'split.ratios' must be [train, valid, test]") }
+            guard let list = r as? [Any], list.count == 3 else {
+                throw bad("'split.ratios' must be [train, valid, test]")
+            }
             ratios = try list.map { try number($0, "split.ratios", bad) }
             guard ratios.allSatisfy({ $0 >= 0 }), abs(ratios.reduce(0, +) - 1) < 1e-6 else {
                 throw bad("'split.ratios' must be non-negative and sum to 1")
@@ -145,7 +153,7 @@ public enum DatasetConfig {
     static func number(_ v: Any, _ key: String, _ bad: (String) -> POYOError) throws -> Double {
         if let d = v as? Double, d.isFinite { return d }
         if let i = v as? Int { return Double(i) }
-        if let s = v as? String, let d = Double(s), d.isFinite { return d }   // YAML 1.1 reads "1e-4" as a string
+        if let s = v as? String, let d = Double(s), d.isFinite { return d }  // YAML 1.1 reads "1e-4" as a string
         throw bad("'\(key)' must be a number")
     }
 

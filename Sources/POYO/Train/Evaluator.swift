@@ -27,27 +27,36 @@ public struct EvaluationResult: Sendable {
 
 public enum Evaluator {
     /// Runs the model without dropout over every window of `split` in `tokenizer.recordings`.
-    public static func evaluate(model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int) throws -> EvaluationResult {
+    public static func evaluate(model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int) throws
+        -> EvaluationResult
+    {
         let t0 = Date()
         let recs = tokenizer.recordings
-        let sampler = SequentialFixedWindowSampler(intervals: recs.map { split.domain($0) },
-                                                   windowLength: tokenizer.config.sequenceLength, step: tokenizer.config.sequenceLength / 2)
+        let sampler = SequentialFixedWindowSampler(
+            intervals: recs.map { split.domain($0) },
+            windowLength: tokenizer.config.sequenceLength, step: tokenizer.config.sequenceLength / 2)
         guard !sampler.windows.isEmpty else {
-            throw POYOError.batch("no \(split.rawValue) windows of \(tokenizer.config.sequenceLength) s in \(recs.map(\.sessionID).joined(separator: ", "))")
+            throw POYOError.batch(
+                "no \(split.rawValue) windows of \(tokenizer.config.sequenceLength) s in "
+                    + "\(recs.map(\.sessionID).joined(separator: ", "))"
+            )
         }
         var stitcher = Stitcher(dim: tokenizer.dimOut)
         var at = 0
         while at < sampler.windows.count {
             let chunk = sampler.windows[at..<min(at + batchSize, sampler.windows.count)]
             at += chunk.count
-            let batch = try tokenizer.batch(chunk.map { WindowRequest(recording: $0.recording, start: $0.start) }, evalKeys: true)
+            let batch = try tokenizer.batch(
+                chunk.map { WindowRequest(recording: $0.recording, start: $0.start) }, evalKeys: true)
             guard batch.outputCount > 0 else { continue }
             let act = try model.forward(try model.prepare(batch))
-            try stitcher.add(keys: batch.evalKeys, predictions: try model.device.download(act.prediction), targets: batch.targets)
+            try stitcher.add(
+                keys: batch.evalKeys, predictions: try model.device.download(act.prediction), targets: batch.targets)
         }
         let report = stitcher.r2()
         let bySession = report.bySession(recs.map(\.sessionID))
-        return EvaluationResult(r2: bySession, mean: report.mean, windows: sampler.windows.count,
-                                seconds: Date().timeIntervalSince(t0))
+        return EvaluationResult(
+            r2: bySession, mean: report.mean, windows: sampler.windows.count,
+            seconds: Date().timeIntervalSince(t0))
     }
 }

@@ -12,7 +12,9 @@ public struct OneCycleSchedule: Sendable, Equatable {
     public var baseMomentum: Double = 0.85
     public var maxMomentum: Double = 0.95
 
-    public init(maxLR: Double, totalSteps: Int, pctStart: Double = 0.5, divFactor: Double = 1, finalDivFactor: Double = 1e4) {
+    public init(
+        maxLR: Double, totalSteps: Int, pctStart: Double = 0.5, divFactor: Double = 1, finalDivFactor: Double = 1e4
+    ) {
         self.maxLR = maxLR
         self.totalSteps = totalSteps
         self.pctStart = pctStart
@@ -30,7 +32,8 @@ public struct OneCycleSchedule: Sendable, Equatable {
     /// (lr, β1) for the optimizer step with 0-based index `step`.
     public func values(at step: Int) -> (lr: Double, beta1: Double) {
         let s = Double(min(max(step, 0), totalSteps - 1))
-        let end1 = pctStart * Double(totalSteps) - 1, end2 = Double(totalSteps - 1)
+        let end1 = pctStart * Double(totalSteps) - 1
+        let end2 = Double(totalSteps - 1)
         if s <= end1 {
             let pct = end1 > 0 ? s / end1 : 1
             return (Self.cosineAnneal(initialLR, maxLR, pct), Self.cosineAnneal(maxMomentum, baseMomentum, pct))

@@ -19,12 +19,14 @@ final class Moments {
     let m: [String: Tensor]
     let v: [String: Tensor]
     init(_ params: ParameterSet) throws {
-        var m: [String: Tensor] = [:], v: [String: Tensor] = [:]
+        var m: [String: Tensor] = [:]
+        var v: [String: Tensor] = [:]
         for s in params.specs {
             m[s.name] = try params.device.makeTensor(s.shape, dtype: .float32)
             v[s.name] = try params.device.makeTensor(s.shape, dtype: .float32)
         }
-        self.m = m; self.v = v
+        self.m = m
+        self.v = v
     }
     var all: [String: Tensor] {
         var d: [String: Tensor] = [:]
@@ -44,14 +46,18 @@ public class MomentOptimizer: Optimizer {
     init(params: ParameterSet, beta1: Float, beta2: Float, eps: Float, weightDecay: Float) throws {
         self.params = params
         self.moments = try Moments(params)
-        self.beta1 = beta1; self.beta2 = beta2; self.eps = eps; self.weightDecay = weightDecay
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weightDecay = weightDecay
     }
 
     public func step(lr: Float, beta1 b1: Float? = nil) throws {
         stepCount += 1
         for s in params.specs {
-            update(s, param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!, v: moments.v[s.name]!,
-                   lr: lr, beta1: b1 ?? beta1)
+            update(
+                s, param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!, v: moments.v[s.name]!,
+                lr: lr, beta1: b1 ?? beta1)
         }
     }
 
@@ -64,7 +70,8 @@ public class MomentOptimizer: Optimizer {
         for (name, tensor) in moments.all {
             let e = try file.entry(name)
             guard e.shape == tensor.shape else {
-                throw POYOError.checkpoint(path: file.path, reason: "'\(name)' has shape \(e.shape), expected \(tensor.shape)")
+                throw POYOError.checkpoint(
+                    path: file.path, reason: "'\(name)' has shape \(e.shape), expected \(tensor.shape)")
             }
             try params.device.write(try file.floats(name), to: tensor)
         }
@@ -74,13 +81,18 @@ public class MomentOptimizer: Optimizer {
 
 /// torch.optim.AdamW semantics (decoupled decay, bias correction), dense on every tensor.
 public final class AdamW: MomentOptimizer {
-    public override init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 1e-4) throws {
+    public override init(
+        params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8, weightDecay: Float = 1e-4
+    ) throws {
         try super.init(params: params, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
     }
 
-    override func update(_ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float) {
-        params.device.adamWStep(param: param, grad: grad, m: m, v: v,
-                                AdamWParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, step: stepCount))
+    override func update(
+        _ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float
+    ) {
+        params.device.adamWStep(
+            param: param, grad: grad, m: m, v: v,
+            AdamWParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, step: stepCount))
     }
 }
 
@@ -88,12 +100,17 @@ public final class AdamW: MomentOptimizer {
 /// weight decay on every tensor; the embedding tables are sparse (untouched rows stay put and
 /// have their moments reset). Consumes the gradient buffers (they hold the update direction after).
 public final class LAMB: MomentOptimizer {
-    public override init(params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4) throws {
+    public override init(
+        params: ParameterSet, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4
+    ) throws {
         try super.init(params: params, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay)
     }
 
-    override func update(_ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float) {
-        params.device.lambStep(param: param, grad: grad, m: m, v: v, sparseRows: spec.sparse,
-                               LAMBParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay))
+    override func update(
+        _ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float
+    ) {
+        params.device.lambStep(
+            param: param, grad: grad, m: m, v: v, sparseRows: spec.sparse,
+            LAMBParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay))
     }
 }

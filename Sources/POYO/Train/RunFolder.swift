@@ -23,7 +23,8 @@ public final class RunFolder {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw POYOError.checkpoint(path: url.path, reason: "cannot create the run folder (\(error.localizedDescription))")
+            throw POYOError.checkpoint(
+                path: url.path, reason: "cannot create the run folder (\(error.localizedDescription))")
         }
     }
 
@@ -63,13 +64,16 @@ public final class RunFolder {
     /// runs' loss columns compare bit for bit.
     public func log(_ r: StepReport, valR2: Double? = nil) {
         let v = valR2.map { String(format: "%.6f", $0) } ?? ""
-        let line = String(format: "%d,%d,%.9g,%.6e,%.2f,%.0f,", r.step, r.epoch, r.loss, r.lr, r.msPerStep,
-                          r.tokensPerSecond) + v + "\n"
+        let line =
+            String(
+                format: "%d,%d,%.9g,%.6e,%.2f,%.0f,", r.step, r.epoch, r.loss, r.lr, r.msPerStep,
+                r.tokensPerSecond) + v + "\n"
         metrics?.write(Data(line.utf8))
     }
 
     public func writeSummary(_ object: [String: Any]) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONSerialization.data(
+            withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try AtomicFile.write(data + Data("\n".utf8), to: summaryPath)
     }
 

@@ -35,21 +35,33 @@ public struct TrainOptions: Equatable, Sendable {
 
     public func validate() throws {
         guard steps > 0 else { throw POYOError.invalidConfig("training: steps must be positive") }
-        guard batchSize > 0, evalBatchSize > 0 else { throw POYOError.invalidConfig("training: batch size must be positive") }
-        guard maxLR > 0, maxLR.isFinite else { throw POYOError.invalidConfig("training: learning rate must be positive") }
+        guard batchSize > 0, evalBatchSize > 0 else {
+            throw POYOError.invalidConfig("training: batch size must be positive")
+        }
+        guard maxLR > 0, maxLR.isFinite else {
+            throw POYOError.invalidConfig("training: learning rate must be positive")
+        }
         guard weightDecay >= 0 else { throw POYOError.invalidConfig("training: weight_decay must be >= 0") }
-        guard lrDecayStart > 0, lrDecayStart <= 1 else { throw POYOError.invalidConfig("training: lr_decay_start must be in (0, 1]") }
+        guard lrDecayStart > 0, lrDecayStart <= 1 else {
+            throw POYOError.invalidConfig("training: lr_decay_start must be in (0, 1]")
+        }
         guard evalEvery >= 0 else { throw POYOError.invalidConfig("training: eval_every must be >= 0") }
-        if let c = checkpointEvery, c <= 0 { throw POYOError.invalidConfig("training: checkpoint_every must be positive") }
+        if let c = checkpointEvery, c <= 0 {
+            throw POYOError.invalidConfig("training: checkpoint_every must be positive")
+        }
     }
 
     /// A JSON object of the resolved options (saved with checkpoints and printed at start).
     public var json: [String: Any] {
-        var d: [String: Any] = ["steps": steps, "batch_size": batchSize, "base_lr": baseLR, "max_lr": maxLR,
-                                "weight_decay": weightDecay, "lr_decay_start": lrDecayStart, "seed": seed,
-                                "eval_every": evalEvery, "eval_batch_size": evalBatchSize, "optimizer": optimizer.rawValue]
+        var d: [String: Any] = [
+            "steps": steps, "batch_size": batchSize, "base_lr": baseLR, "max_lr": maxLR,
+            "weight_decay": weightDecay, "lr_decay_start": lrDecayStart, "seed": seed,
+            "eval_every": evalEvery, "eval_batch_size": evalBatchSize, "optimizer": optimizer.rawValue,
+        ]
         if let u = unitDropout {
-            d["unit_dropout"] = ["min_units": u.minUnits, "mode_units": u.modeUnits, "max_units": u.maxUnits, "peak": u.peak]
+            d["unit_dropout"] = [
+                "min_units": u.minUnits, "mode_units": u.modeUnits, "max_units": u.maxUnits, "peak": u.peak,
+            ]
         }
         return d
     }

@@ -39,9 +39,11 @@ struct TrainState: Codable, Equatable {
         case sessionVocab = "session_vocab"
     }
 
-    init(completedSteps: Int, totalSteps: Int, optimizerSteps: Int, epoch: Int, cursor: Int, unitDropoutRNG: [UInt64],
-         bestR2: Double?, bestStep: Int?, seconds: Double, device: String, configYAML: String, unitVocab: [String],
-         sessionVocab: [String]) {
+    init(
+        completedSteps: Int, totalSteps: Int, optimizerSteps: Int, epoch: Int, cursor: Int, unitDropoutRNG: [UInt64],
+        bestR2: Double?, bestStep: Int?, seconds: Double, device: String, configYAML: String, unitVocab: [String],
+        sessionVocab: [String]
+    ) {
         self.completedSteps = completedSteps
         self.totalSteps = totalSteps
         self.optimizerSteps = optimizerSteps
@@ -114,7 +116,8 @@ struct TrainState: Codable, Equatable {
     static func read(_ path: String) throws -> (TrainState, SafeTensorsFile) {
         let file = try SafeTensorsFile(path: path)
         guard file.metadata["format"] == formatTag, file.hasChecksum, let json = file.metadata["train_state"] else {
-            throw POYOError.checkpoint(path: path, reason: "not a poyo-swift train state (\(formatTag) with a checksum)")
+            throw POYOError.checkpoint(
+                path: path, reason: "not a poyo-swift train state (\(formatTag) with a checksum)")
         }
         do {
             return (try JSONDecoder().decode(TrainState.self, from: Data(json.utf8)), file)

@@ -70,8 +70,10 @@ public final class TrainingSession {
 
     /// A run of `config` on `data` (held-out recordings are set aside here), with fresh parameters,
     /// writing into `folder`. `note` hears what was decided (held-out sessions, sizes).
-    public init(config: ConfigFile, data all: Dataset, dataDescription: String, device: Device, folder: URL,
-                note: (String) -> Void = { _ in }) throws {
+    public init(
+        config: ConfigFile, data all: Dataset, dataDescription: String, device: Device, folder: URL,
+        note: (String) -> Void = { _ in }
+    ) throws {
         try config.model.validate()
         try config.train.validate()
         self.config = config
@@ -84,16 +86,20 @@ public final class TrainingSession {
         note("data: \(data.recordings.count) sessions, \(data.unitVocabulary.count - 1) units from \(dataDescription)")
 
         let seeds = RunSeeds(root: config.train.seed)
-        model = try POYOModel(config: config.model, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary,
-                              device: device)
+        model = try POYOModel(
+            config: config.model, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary,
+            device: device)
         try model.params.initialize(seed: seeds.modelInit)
-        tokenizer = try Tokenizer(recordings: data.recordings, unitVocabulary: model.unitVocab,
-                                  sessionVocabulary: model.sessionVocab,
-                                  config: TokenizerConfig(sequenceLength: model.config.sequenceLength,
-                                                          latentStep: model.config.latentStep,
-                                                          numLatentsPerStep: model.config.numLatentsPerStep))
-        sampler = RandomFixedWindowSampler(intervals: data.recordings.map(\.trainDomain),
-                                           windowLength: model.config.sequenceLength)
+        tokenizer = try Tokenizer(
+            recordings: data.recordings, unitVocabulary: model.unitVocab,
+            sessionVocabulary: model.sessionVocab,
+            config: TokenizerConfig(
+                sequenceLength: model.config.sequenceLength,
+                latentStep: model.config.latentStep,
+                numLatentsPerStep: model.config.numLatentsPerStep))
+        sampler = RandomFixedWindowSampler(
+            intervals: data.recordings.map(\.trainDomain),
+            windowLength: model.config.sequenceLength)
         guard sampler.estimatedCount >= 1 else {
             let ids = data.recordings.map(\.sessionID).joined(separator: ", ")
             throw POYOError.batch("no training interval of at least \(model.config.sequenceLength) s in \(ids)")
@@ -103,8 +109,9 @@ public final class TrainingSession {
         case .lamb: optimizer = try LAMB(params: model.params, weightDecay: Float(config.train.weightDecay))
         case .adamw: optimizer = try AdamW(params: model.params, weightDecay: Float(config.train.weightDecay))
         }
-        let schedule = OneCycleSchedule(maxLR: config.train.maxLR, totalSteps: config.train.steps,
-                                        pctStart: config.train.lrDecayStart)
+        let schedule = OneCycleSchedule(
+            maxLR: config.train.maxLR, totalSteps: config.train.steps,
+            pctStart: config.train.lrDecayStart)
         stepper = TrainingStepper(model: model, optimizer: optimizer, schedule: schedule, seeds: seeds)
         unitDropoutRNG = seeds.unitDropout
         self.folder = try RunFolder(folder)
@@ -138,8 +145,9 @@ public final class TrainingSession {
         let (loss, lr) = try stepper.step(batch, index: completedSteps)
         completedSteps += 1
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-        return StepReport(step: completedSteps, totalSteps: options.steps, loss: loss, lr: lr, msPerStep: ms,
-                          tokensPerSecond: Double(batch.inputCount) / (ms / 1000), epoch: max(epoch, 1))
+        return StepReport(
+            step: completedSteps, totalSteps: options.steps, loss: loss, lr: lr, msPerStep: ms,
+            tokensPerSecond: Double(batch.inputCount) / (ms / 1000), epoch: max(epoch, 1))
     }
 
     public func validate(split: Split = .valid) throws -> EvaluationResult {
@@ -226,15 +234,19 @@ public final class TrainingSession {
     public func restore(from stateFile: String) throws {
         let (state, file) = try TrainState.read(stateFile)
         guard state.unitVocab == model.unitVocab.words, state.sessionVocab == model.sessionVocab.words else {
-            throw POYOError.checkpoint(path: stateFile, reason: "the run's recordings changed since it was saved "
-                                       + "(unit or session vocabulary differs): cannot resume on this data")
+            throw POYOError.checkpoint(
+                path: stateFile,
+                reason: "the run's recordings changed since it was saved "
+                    + "(unit or session vocabulary differs): cannot resume on this data")
         }
         guard let rng = SeededRNG(state: state.unitDropoutRNG) else {
             throw POYOError.checkpoint(path: stateFile, reason: "invalid unit-dropout generator state")
         }
         guard state.completedSteps <= options.steps else {
-            throw POYOError.checkpoint(path: stateFile, reason: "saved at step \(state.completedSteps), "
-                                       + "beyond the run's \(options.steps) steps")
+            throw POYOError.checkpoint(
+                path: stateFile,
+                reason: "saved at step \(state.completedSteps), "
+                    + "beyond the run's \(options.steps) steps")
         }
         try model.params.load(from: file, prefix: TrainState.weightPrefix)
         try stepper.optimizer.restore(from: file, stepCount: state.optimizerSteps)
@@ -243,7 +255,8 @@ public final class TrainingSession {
         cursor = state.cursor
         epochWindows = epoch > 0 ? sampler.windows(seed: seeds.sampler, epoch: epoch - 1) : []
         guard cursor <= epochWindows.count else {
-            throw POYOError.checkpoint(path: stateFile, reason: "sampler cursor \(cursor) beyond its epoch's \(epochWindows.count) windows")
+            throw POYOError.checkpoint(
+                path: stateFile, reason: "sampler cursor \(cursor) beyond its epoch's \(epochWindows.count) windows")
         }
         unitDropoutRNG = rng
         if let r2 = state.bestR2, let s = state.bestStep { best = (r2, s) }
@@ -256,22 +269,28 @@ extension TrainingSession {
     /// The run in `folder` continued from its `train_state.safetensors`, with the config saved there.
     /// `steps` may raise the run's length (the schedule becomes the new length's; `note` says so) and
     /// `checkpointEvery` change the save cadence; nothing else can change, since it would alter results.
-    public static func resume(folder url: URL, device: Device, steps: Int? = nil, checkpointEvery: Int? = nil,
-                              note: (String) -> Void = { _ in }) throws -> TrainingSession {
+    public static func resume(
+        folder url: URL, device: Device, steps: Int? = nil, checkpointEvery: Int? = nil,
+        note: (String) -> Void = { _ in }
+    ) throws -> TrainingSession {
         let run = try RunFolder(url)
         guard run.hasState else {
-            throw POYOError.checkpoint(path: run.statePath, reason: "no such file: not a run folder of poyo train, or it "
-                                       + "was stopped before its first save")
+            throw POYOError.checkpoint(
+                path: run.statePath,
+                reason: "no such file: not a run folder of poyo train, or it "
+                    + "was stopped before its first save")
         }
         let (state, _) = try TrainState.read(run.statePath)
         var config = try ConfigFile.parse(yaml: state.configYAML, path: run.statePath + " (config_yaml)")
         if let steps, steps != config.train.steps {
             guard steps > config.train.steps else {
-                throw POYOError.invalidConfig("--steps \(steps) on resume: a run can only be lengthened "
-                                              + "(it has \(config.train.steps) steps)")
+                throw POYOError.invalidConfig(
+                    "--steps \(steps) on resume: a run can only be lengthened "
+                        + "(it has \(config.train.steps) steps)")
             }
-            note("resume: \(config.train.steps) → \(steps) steps; the learning-rate schedule is now that of "
-                 + "\(steps) steps, so steps after \(state.completedSteps) differ from the original plan")
+            note(
+                "resume: \(config.train.steps) → \(steps) steps; the learning-rate schedule is now that of "
+                    + "\(steps) steps, so steps after \(state.completedSteps) differ from the original plan")
             config.train.steps = steps
         }
         if let checkpointEvery { config.train.checkpointEvery = checkpointEvery }  // changes no result
@@ -280,12 +299,14 @@ extension TrainingSession {
             _ = try SafeTensorsFile(path: run.checkpointPath)
         }
         if state.device != device.name {
-            note("resume: the run was on \(state.device), now \(device.name): losses will differ from an "
-                 + "uninterrupted run in the last bits")
+            note(
+                "resume: the run was on \(state.device), now \(device.name): losses will differ from an "
+                    + "uninterrupted run in the last bits")
         }
         let (data, description) = try config.loadData()
-        let session = try TrainingSession(config: config, data: data, dataDescription: description, device: device,
-                                          folder: url, note: note)
+        let session = try TrainingSession(
+            config: config, data: data, dataDescription: description, device: device,
+            folder: url, note: note)
         try session.restore(from: run.statePath)
         note("resume: continuing \(url.path) at step \(session.completedSteps) of \(config.train.steps)")
         return session

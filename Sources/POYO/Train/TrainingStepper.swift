@@ -49,7 +49,8 @@ public final class TrainingStepper {
         try optimizer.step(lr: Float(lr), beta1: Float(beta1))
         let loss = Double(try model.device.readScalar(act.loss))
         guard loss.isFinite else {
-            throw POYOError.nonFinite("training diverged: loss is \(loss) at step \(index + 1) (lr \(lr)); try a lower --lr")
+            throw POYOError.nonFinite(
+                "training diverged: loss is \(loss) at step \(index + 1) (lr \(lr)); try a lower --lr")
         }
         return (loss, lr)
     }
