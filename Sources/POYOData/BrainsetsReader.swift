@@ -67,59 +67,12 @@ public enum BrainsetsReader {
 
         // Intervals.
         let trials = try optionalIntervals("trials", f, catalog)
-        var phases: [String: Intervals] = [:]
-        if catalog["movement_phases"] != nil {
-            for obj in catalog.all(.interval) where obj.path.hasPrefix("movement_phases/") {
-                let name = String(obj.path.dropFirst("movement_phases/".count))
-                guard !name.contains("/") else { continue }
-                phases[name] = try readIntervals(obj.path, f, catalog)
-            }
-        }
-        var weights: [WeightedIntervals] = []
-        if let custom = o.intervalWeights {
-            for (key, w) in custom.sorted(by: { $0.key < $1.key }) {
-                let p = key.replacingOccurrences(of: ".", with: "/")
-                guard f.exists(p) else {
-                    warnings.append(
-                        DataWarning(file: file, field: p, message: "no such interval set; its weight \(w) is ignored"))
-                    continue
-                }
-                weights.append(WeightedIntervals(name: p, intervals: try readIntervals(p, f, catalog), weight: w))
-            }
-        } else {
-            weights = phases.sorted { $0.key < $1.key }.compactMap { name, set in
-                o.phaseWeights[name].map {
-                    WeightedIntervals(name: "movement_phases/\(name)", intervals: set, weight: $0)
-                }
-            }
-            if f.exists("cursor_outlier_segments") {
-                weights.append(
-                    WeightedIntervals(
-                        name: "cursor_outlier_segments",
-                        intervals: try readIntervals("cursor_outlier_segments", f, catalog),
-                        weight: o.outlierWeight))
-            }
-        }
+        let phases = try movementPhases(f, catalog)
+        let weights = try lossWeights(f, catalog, o, phases: phases, warnings: &warnings)
         let (evalSet, evalName) = try evalIntervals(f, catalog, o, phases: phases)
 
         // Splits.
-        var rule = o.split
-        if rule == .auto { rule = f.exists("train_domain") ? .file : .trials70_10_20 }
-        var train = Intervals()
-        var valid = Intervals()
-        var test = Intervals()
-        if rule == .file {
-            train = try readIntervals("train_domain", f, catalog)
-            valid = try optionalIntervals("valid_domain", f, catalog)
-            test = try optionalIntervals("test_domain", f, catalog)
-        } else {
-            var labels: [String]?
-            for c in ["split_indicator", "split"] where labels == nil && f.exists("trials/\(c)") {
-                labels = try f.readStrings("trials/\(c)")
-            }
-            (train, valid, test) = try splitDomains(
-                rule, domain: domain, trials: trials, splitLabels: labels, file: file)
-        }
+        let (rule, train, valid, test) = try splits(f, catalog, o, domain: domain, trials: trials)
 
         var recording = Recording(
             sessionID: sessionID, subjectID: subjectID, heldOut: heldOut, domain: domain,
@@ -148,6 +101,82 @@ public enum BrainsetsReader {
             lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
             spikeLookup: lookup)
         return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
+    }
+
+    // MARK: - Load, in parts
+
+    /// Every interval set under `movement_phases/`, by name.
+    static func movementPhases(_ f: HDF5File, _ catalog: TemporalDataCatalog) throws -> [String: Intervals] {
+        var phases: [String: Intervals] = [:]
+        if catalog["movement_phases"] != nil {
+            for obj in catalog.all(.interval) where obj.path.hasPrefix("movement_phases/") {
+                let name = String(obj.path.dropFirst("movement_phases/".count))
+                guard !name.contains("/") else { continue }
+                phases[name] = try readIntervals(obj.path, f, catalog)
+            }
+        }
+        return phases
+    }
+
+    /// The loss weights: the config's interval sets by path when it names them, else torch_brain's
+    /// per-phase weights and the outlier weight for `cursor_outlier_segments`.
+    static func lossWeights(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions, phases: [String: Intervals],
+        warnings: inout [DataWarning]
+    ) throws -> [WeightedIntervals] {
+        let file = f.path
+        var weights: [WeightedIntervals] = []
+        if let custom = o.intervalWeights {
+            for (key, w) in custom.sorted(by: { $0.key < $1.key }) {
+                let p = key.replacingOccurrences(of: ".", with: "/")
+                guard f.exists(p) else {
+                    warnings.append(
+                        DataWarning(file: file, field: p, message: "no such interval set; its weight \(w) is ignored"))
+                    continue
+                }
+                weights.append(WeightedIntervals(name: p, intervals: try readIntervals(p, f, catalog), weight: w))
+            }
+        } else {
+            weights = phases.sorted { $0.key < $1.key }.compactMap { name, set in
+                o.phaseWeights[name].map {
+                    WeightedIntervals(name: "movement_phases/\(name)", intervals: set, weight: $0)
+                }
+            }
+            if f.exists("cursor_outlier_segments") {
+                weights.append(
+                    WeightedIntervals(
+                        name: "cursor_outlier_segments",
+                        intervals: try readIntervals("cursor_outlier_segments", f, catalog),
+                        weight: o.outlierWeight))
+            }
+        }
+        return weights
+    }
+
+    /// Train, valid and test domains under the split rule (`auto`: the file's domains when it has
+    /// them, else shuffled trials), and the rule used.
+    static func splits(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog, _ o: ReaderOptions, domain: Intervals, trials: Intervals
+    ) throws -> (rule: SplitRule, train: Intervals, valid: Intervals, test: Intervals) {
+        let file = f.path
+        var rule = o.split
+        if rule == .auto { rule = f.exists("train_domain") ? .file : .trials70_10_20 }
+        var train = Intervals()
+        var valid = Intervals()
+        var test = Intervals()
+        if rule == .file {
+            train = try readIntervals("train_domain", f, catalog)
+            valid = try optionalIntervals("valid_domain", f, catalog)
+            test = try optionalIntervals("test_domain", f, catalog)
+        } else {
+            var labels: [String]?
+            for c in ["split_indicator", "split"] where labels == nil && f.exists("trials/\(c)") {
+                labels = try f.readStrings("trials/\(c)")
+            }
+            (train, valid, test) = try splitDomains(
+                rule, domain: domain, trials: trials, splitLabels: labels, file: file)
+        }
+        return (rule, train, valid, test)
     }
 
     // MARK: - Spikes

@@ -103,10 +103,72 @@ public enum Isolation {
 
     static let deadlockAfter = 2.0
 
+    /// Reads the child's frames from the pipe (tag byte, little-endian u64 length, payload) and keeps
+    /// what they said: progress (`P`, the field being read), notes (`N`), an error (`E`), the result (`R`).
+    struct FrameReader {
+        var outcome = Outcome()
+        var lastField = "/"
+        var errorJSON: [UInt8]?
+        var finished = false
+        var lastHeard = Date()
+        private var header: [UInt8] = []  // of the frame being read
+        private var frame: [UInt8] = []
+        private var frameLength = -1  // payload length, once the header is complete
+        private var chunk = [UInt8](repeating: 0, count: 1 << 16)
+
+        mutating func handle(_ tag: UInt8, _ payload: [UInt8]) {
+            lastHeard = Date()
+            switch tag {
+            case UInt8(ascii: "P"): lastField = String(decoding: payload, as: UTF8.self)
+            case UInt8(ascii: "E"): errorJSON = payload
+            case UInt8(ascii: "R"):
+                outcome.result = payload
+                finished = true
+            case UInt8(ascii: "N"):
+                let kv = String(decoding: payload, as: UTF8.self).split(separator: "=", maxSplits: 1).map(String.init)
+                if kv.count == 2 { outcome.notes[kv[0]] = kv[1] }
+            default: break
+            }
+        }
+
+        /// Reads whatever is in the (non-blocking) pipe now, frame by frame (a large result goes
+        /// straight into a buffer of its own size); false at end of file.
+        mutating func drain(_ fd: Int32) -> Bool {
+            while true {
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n < 0 { return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK }
+                if n == 0 { return false }
+                var i = 0
+                while i < n {
+                    if frameLength < 0 {
+                        let take = min(9 - header.count, n - i)
+                        header += chunk[i..<(i + take)]
+                        i += take
+                        guard header.count == 9 else { continue }
+                        var length: UInt64 = 0
+                        for b in 0..<8 { length |= UInt64(header[1 + b]) << (8 * UInt64(b)) }
+                        guard length < 1 << 40 else { return false }  // garbage: treat as a dead child
+                        frameLength = Int(length)
+                        frame = []
+                        frame.reserveCapacity(frameLength)
+                    }
+                    let take = min(frameLength - frame.count, n - i)
+                    frame += chunk[i..<(i + take)]
+                    i += take
+                    if frame.count == frameLength {
+                        handle(header[0], frame)
+                        header = []
+                        frame = []
+                        frameLength = -1
+                    }
+                }
+            }
+        }
+    }
+
     #if os(Linux)
         /// One child; nil when it did not start in time.
         private static func attempt(file: String, timeout: Double, _ body: () throws -> [UInt8]) throws -> Outcome? {
-            var outcome = Outcome()
             var fds: [Int32] = [-1, -1]
             guard pipe(&fds) == 0 else {
                 throw DataError.io(path: file, reason: "cannot create a pipe (errno \(errno))")
@@ -124,79 +186,24 @@ public enum Isolation {
             }
 
             _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
-            var lastField = "/"
-            var errorJSON: [UInt8]?
-            var finished = false
-            var header: [UInt8] = []  // of the frame being read
-            var frame: [UInt8] = []
-            var frameLength = -1  // payload length, once the header is complete
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            var frames = FrameReader()
             let deadline = Date().addingTimeInterval(timeout)
             var timedOut = false
             var status: Int32 = 0
             var reaped = false
-            var lastHeard = Date()
             var lastCPU: UInt64 = 0
             var cpuSince = Date()
-            func handle(_ tag: UInt8, _ payload: [UInt8]) {
-                lastHeard = Date()
-                switch tag {
-                case UInt8(ascii: "P"): lastField = String(decoding: payload, as: UTF8.self)
-                case UInt8(ascii: "E"): errorJSON = payload
-                case UInt8(ascii: "R"):
-                    outcome.result = payload
-                    finished = true
-                case UInt8(ascii: "N"):
-                    let kv = String(decoding: payload, as: UTF8.self).split(separator: "=", maxSplits: 1).map(
-                        String.init)
-                    if kv.count == 2 { outcome.notes[kv[0]] = kv[1] }
-                default: break
-                }
-            }
-            /// Reads whatever is in the pipe now, frame by frame (a large result goes straight into a
-            /// buffer of its own size); false at end of file.
-            func drain() -> Bool {
-                while true {
-                    let n = chunk.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-                    if n < 0 { return errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK }
-                    if n == 0 { return false }
-                    var i = 0
-                    while i < n {
-                        if frameLength < 0 {
-                            let take = min(9 - header.count, n - i)
-                            header += chunk[i..<(i + take)]
-                            i += take
-                            guard header.count == 9 else { continue }
-                            var length: UInt64 = 0
-                            for b in 0..<8 { length |= UInt64(header[1 + b]) << (8 * UInt64(b)) }
-                            guard length < 1 << 40 else { return false }  // garbage: treat as a dead child
-                            frameLength = Int(length)
-                            frame = []
-                            frame.reserveCapacity(frameLength)
-                        }
-                        let take = min(frameLength - frame.count, n - i)
-                        frame += chunk[i..<(i + take)]
-                        i += take
-                        if frame.count == frameLength {
-                            handle(header[0], frame)
-                            header = []
-                            frame = []
-                            frameLength = -1
-                        }
-                    }
-                }
-            }
             // Until the child reports, exits or runs out of time. End of file alone is not enough:
             // another thread's probe child may hold a copy of our pipe for a moment.
             while true {
-                let open = drain()
-                if finished || errorJSON != nil || !open { break }
+                let open = frames.drain(fds[0])
+                if frames.finished || frames.errorJSON != nil || !open { break }
                 if waitpid(pid, &status, WNOHANG) == pid {
                     reaped = true
-                    _ = drain()
+                    _ = frames.drain(fds[0])
                     break
                 }
-                if -lastHeard.timeIntervalSinceNow > deadlockAfter, let (state, cpu) = processStat(pid) {
+                if -frames.lastHeard.timeIntervalSinceNow > deadlockAfter, let (state, cpu) = processStat(pid) {
                     if cpu != lastCPU {
                         lastCPU = cpu
                         cpuSince = Date()
@@ -218,16 +225,25 @@ public enum Isolation {
             if timedOut { kill(pid, SIGKILL) }
             if !reaped { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
 
+            return verdict(frames, status: status, timedOut: timedOut, file: file, timeout: timeout)
+        }
+
+        /// The outcome once the child is gone: its result, or the error it reported, or what stopped it.
+        private static func verdict(_ frames: FrameReader, status: Int32, timedOut: Bool, file: String, timeout: Double)
+            -> Outcome
+        {
+            var outcome = frames.outcome
+            let lastField = frames.lastField
             let signal = status & 0x7f
             if timedOut {
                 outcome.error = .invalid(
                     file: file, field: lastField,
                     reason: String(format: "reading did not finish within %.0f s (corrupt file?)", timeout))
-            } else if let errorJSON {
+            } else if let errorJSON = frames.errorJSON {
                 outcome.error =
                     (try? JSONDecoder().decode(DataError.self, from: Data(errorJSON)))
                     ?? .invalid(file: file, field: lastField, reason: String(decoding: errorJSON, as: UTF8.self))
-            } else if finished {
+            } else if frames.finished {
                 return outcome
             } else if signal != 0 {
                 outcome.error = .invalid(

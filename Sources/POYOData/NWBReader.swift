@@ -42,33 +42,92 @@ public enum NWBReader {
         }
         let subjectID = try optionalString(f, "general/subject/subject_id")?.lowercased() ?? "unknown"
 
-        // Units.
+        let units = try readUnits(f, sessionID: sessionID, options: o, warnings: &warnings)
+        let scan = units.scan
+
+        // Behaviour.
+        let b = try readBehaviour(f, o, warnings: &warnings)
+        let norm = try resolveNormalization(
+            o, dim: b.dim, fileMean: nil, fileStd: nil, values: b.values,
+            file: file, field: b.path)
+
+        let t = try readTrials(f)
+        let trials = t.trials
+
+        // Domain: the hull of everything that has a time.
+        var first = min(scan.minTime, b.times.first ?? .infinity, trials.items.map(\.start).min() ?? .infinity)
+        var last = max(scan.maxTime, b.times.last ?? -.infinity, trials.items.map(\.end).max() ?? -.infinity)
+        if !first.isFinite || !last.isFinite {
+            first = 0
+            last = 0
+        }
+        let domain = Intervals([Interval(first, last.nextUp)])
+
+        // Splits.
+        var rule = o.split
+        if rule == .auto || rule == .file {
+            rule = t.splitLabels != nil ? .nlb : (trials.isEmpty ? .time70_10_20 : .trials70_10_20)
+        }
+        let (train, valid, test) = try splitDomains(
+            rule, domain: domain, trials: trials, splitLabels: t.splitLabels, file: file)
+        let (evalSet, evalName, weights) = try evalMaskAndWeights(
+            o, trials: trials, onsets: t.onsets, file: file, warnings: &warnings)
+
+        var recording = Recording(
+            sessionID: sessionID, subjectID: subjectID, heldOut: o.heldOut ?? false, domain: domain,
+            spikeTimes: units.spikeTimes, spikeUnit: units.spikeUnit, unitIDs: units.unitIDs,
+            behaviourTimes: b.times, behaviour: b.values, behaviourDim: b.dim, position: [],
+            normalizationMean: norm.mean, normalizationStd: norm.std, trials: trials, movementPhases: [:],
+            trainDomain: train, validDomain: valid, testDomain: test,
+            lossWeights: weights, evalIntervals: evalSet, spikeSource: units.source)
+        clipSplits(&recording, file: file, warnings: &warnings)
+        try recording.validate(file: file)
+
+        let summary = RecordingSummary(
+            format: .nwb, sessionID: sessionID, subjectID: subjectID, units: units.unitIDs.count,
+            spikes: units.spikeCount,
+            domain: [[first, last]], duration: last - first, absoluteStart: nil, unitSpikeCounts: scan.perUnit,
+            behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom,
+            nonFiniteSamples: b.nonFinite,
+            normalizationMean: norm.mean, normalizationStd: norm.std, normalizationSource: norm.source,
+            trials: trials.count, trialColumns: t.columns, splitRule: rule.description,
+            train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
+            test: SplitSummary(recording.testDomain), evalIntervals: evalName,
+            lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
+            spikeLookup: units.lookup)
+        return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
+    }
+
+    // MARK: - Load, in parts
+
+    /// `units/`: spike times per unit (`spike_times` + `spike_times_index`), checked in one pass over a
+    /// per-unit time grid; lazy (read per window) unless unsorted or `lazySpikes` is off.
+    struct UnitSpikes {
+        var unitIDs: [String]
+        var spikeCount: Int
+        var scan: UnitSpikeFile.Scan
+        var spikeTimes: [Double] = []
+        var spikeUnit: [Int32] = []
+        var source: (any SpikeSource)?
+        var lookup = "in memory"
+    }
+
+    static func readUnits(_ f: HDF5File, sessionID: String, options o: ReaderOptions, warnings: inout [DataWarning])
+        throws -> UnitSpikes
+    {
+        let file = f.path
         let times = try HDF5Dataset(f, "units/spike_times")
         guard times.typeClass == .float, times.shape.count == 1 else {
             throw DataError.invalid(
                 file: file, field: "units/spike_times",
                 reason: "expected 1-D floating-point seconds, found \(times.typeClass) \(times.shape)")
         }
-        let ends = try f.readInt64s("units/spike_times_index")
-        var unitStart = [0]
-        for (u, e) in ends.enumerated() {
-            guard e >= Int64(unitStart.last!), e <= Int64(times.count) else {
-                throw DataError.invalid(
-                    file: file, field: "units/spike_times_index",
-                    reason: "entry \(u) = \(e) is not an end offset in \(unitStart.last!)...\(times.count)")
-            }
-            unitStart.append(Int(e))
-        }
-        guard unitStart.last == times.count else {
-            throw DataError.invalid(
-                file: file, field: "units/spike_times_index",
-                reason: "ends at \(unitStart.last!) but units/spike_times has \(times.count) values")
-        }
-        let unitCount = ends.count
+        let unitStart = try unitOffsets(f, spikeCount: times.count)
+        let unitCount = unitStart.count - 1
         let localIDs = try unitNames(f, unitCount: unitCount)
         let unitIDs = localIDs.map { "\(sessionID)/\($0)" }
 
-        // Spikes: a grid from each unit's first and last spike, then one checking pass.
+        // A grid from each unit's first and last spike, then one checking pass.
         var lo = Double.infinity
         var hi = -Double.infinity
         for u in 0..<unitCount where unitStart[u + 1] > unitStart[u] {
@@ -129,13 +188,25 @@ public enum NWBReader {
             warnings.append(w)
         }
 
-        // Behaviour.
-        let b = try readBehaviour(f, o, warnings: &warnings)
-        let norm = try resolveNormalization(
-            o, dim: b.dim, fileMean: nil, fileStd: nil, values: b.values,
-            file: file, field: b.path)
+        var result = UnitSpikes(unitIDs: unitIDs, spikeCount: times.count, scan: scan)
+        result.spikeTimes = spikeTimes
+        result.spikeUnit = spikeUnit
+        result.source = source
+        result.lookup = lookup
+        return result
+    }
 
-        // Trials.
+    /// `intervals/trials`: the trials, their `split` labels and `move_onset_time` when present, and the
+    /// names of the other columns (for `poyo inspect`).
+    struct Trials {
+        var trials = Intervals()
+        var splitLabels: [String]?
+        var onsets: [Double]?
+        var columns: [String] = []
+    }
+
+    static func readTrials(_ f: HDF5File) throws -> Trials {
+        let file = f.path
         var trials = Intervals()
         var labels: [String]?
         var onsets: [Double]?
@@ -174,22 +245,36 @@ public enum NWBReader {
             }
         }
 
-        // Domain: the hull of everything that has a time.
-        var first = min(scan.minTime, b.times.first ?? .infinity, trials.items.map(\.start).min() ?? .infinity)
-        var last = max(scan.maxTime, b.times.last ?? -.infinity, trials.items.map(\.end).max() ?? -.infinity)
-        if !first.isFinite || !last.isFinite {
-            first = 0
-            last = 0
-        }
-        let domain = Intervals([Interval(first, last.nextUp)])
+        return Trials(trials: trials, splitLabels: labels, onsets: onsets, columns: trialColumns)
+    }
 
-        // Splits, eval mask, weights.
-        var rule = o.split
-        if rule == .auto || rule == .file {
-            rule = labels != nil ? .nlb : (trials.isEmpty ? .time70_10_20 : .trials70_10_20)
+    /// `units/spike_times_index` as start offsets `[unit count + 1]` into `spike_times` (checked:
+    /// non-decreasing end offsets that end exactly at the last spike).
+    static func unitOffsets(_ f: HDF5File, spikeCount: Int) throws -> [Int] {
+        let file = f.path
+        let ends = try f.readInt64s("units/spike_times_index")
+        var unitStart = [0]
+        for (u, e) in ends.enumerated() {
+            guard e >= Int64(unitStart.last!), e <= Int64(spikeCount) else {
+                throw DataError.invalid(
+                    file: file, field: "units/spike_times_index",
+                    reason: "entry \(u) = \(e) is not an end offset in \(unitStart.last!)...\(spikeCount)")
+            }
+            unitStart.append(Int(e))
         }
-        let (train, valid, test) = try splitDomains(
-            rule, domain: domain, trials: trials, splitLabels: labels, file: file)
+        guard unitStart.last == spikeCount else {
+            throw DataError.invalid(
+                file: file, field: "units/spike_times_index",
+                reason: "ends at \(unitStart.last!) but units/spike_times has \(spikeCount) values")
+        }
+        return unitStart
+    }
+
+    /// The eval mask (NLB's `nlb_eval_intervals` from `move_onset_time` unless told otherwise) and the
+    /// loss weights of named interval sets.
+    static func evalMaskAndWeights(
+        _ o: ReaderOptions, trials: Intervals, onsets: [Double]?, file: String, warnings: inout [DataWarning]
+    ) throws -> (mask: Intervals?, name: String, weights: [WeightedIntervals]) {
         var evalSet: Intervals?
         var evalName = "all samples"
         if let name = o.evalIntervals, !["all", "none", ""].contains(name) {
@@ -222,28 +307,7 @@ public enum NWBReader {
             }
         }
 
-        var recording = Recording(
-            sessionID: sessionID, subjectID: subjectID, heldOut: o.heldOut ?? false, domain: domain,
-            spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: unitIDs,
-            behaviourTimes: b.times, behaviour: b.values, behaviourDim: b.dim, position: [],
-            normalizationMean: norm.mean, normalizationStd: norm.std, trials: trials, movementPhases: [:],
-            trainDomain: train, validDomain: valid, testDomain: test,
-            lossWeights: weights, evalIntervals: evalSet, spikeSource: source)
-        clipSplits(&recording, file: file, warnings: &warnings)
-        try recording.validate(file: file)
-
-        let summary = RecordingSummary(
-            format: .nwb, sessionID: sessionID, subjectID: subjectID, units: unitCount, spikes: times.count,
-            domain: [[first, last]], duration: last - first, absoluteStart: nil, unitSpikeCounts: scan.perUnit,
-            behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom,
-            nonFiniteSamples: b.nonFinite,
-            normalizationMean: norm.mean, normalizationStd: norm.std, normalizationSource: norm.source,
-            trials: trials.count, trialColumns: trialColumns, splitRule: rule.description,
-            train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
-            test: SplitSummary(recording.testDomain), evalIntervals: evalName,
-            lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-            spikeLookup: lookup)
-        return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
+        return (evalSet, evalName, weights)
     }
 
     // MARK: - Units
