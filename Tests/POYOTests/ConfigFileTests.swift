@@ -11,6 +11,29 @@ import Testing
         return p
     }
 
+    /// `yaml()` writes what the parser reads back to an equal config: the built-in defaults, a
+    /// dataset list with every kind of entry (the three-session fixture), AdamW without dropout.
+    @Test func yamlRoundTrips() throws {
+        var adamw = ConfigFile(model: .poyo11_8M, train: .builtInDefaults)
+        adamw.train.optimizer = .adamw
+        adamw.train.unitDropout = nil
+        adamw.train.checkpointEvery = 7
+        adamw.train.seed = 123_456_789_012
+        adamw.dataRoot = "/data/with \"quotes\" and spaces"
+        let fixture = try ConfigFile.load(
+            packageRoot().appendingPathComponent("Tests/Fixtures/three_sessions.yaml").path)
+        for original in [ConfigFile(model: .poyo1_3M, train: .builtInDefaults), adamw, fixture] {
+            let text = original.yaml()
+            let back = try ConfigFile.parse(yaml: text, path: try write(text))
+            #expect(back.model == original.model)
+            #expect(back.train == original.train)
+            #expect(back.dataRoot == original.dataRoot)
+            #expect(back.dataset?.recordings.count == original.dataset?.recordings.count)
+            #expect(back.yaml() == text, "not a fixed point:\n\(text)\n---\n\(back.yaml())")
+        }
+        #expect(fixture.yaml().contains("sequence_length: 1.0"))
+    }
+
     @Test func torchBrainKeys() throws {
         let p = try write(
             """

@@ -116,21 +116,15 @@ public struct POYOConfig: Codable, Equatable, Sendable {
     /// with its type: integers as integers, real numbers always with a decimal point or exponent
     /// (`sequence_length: 1.0`), so `POYO(**config)` in torch_brain gets floats where it expects them.
     public var typedFields: [(key: String, value: String)] {
-        func real(_ x: Double) -> String {
-            let s = "\(x)"
-            return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
-        }
-        func real(_ x: Float) -> String {
-            let s = "\(x)"
-            return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
-        }
+
         let fields: [(String, String)] = [
-            ("atn_dropout", real(atnDropout)), ("cross_heads", "\(crossHeads)"), ("depth", "\(depth)"),
+            ("atn_dropout", realLiteral(atnDropout)), ("cross_heads", "\(crossHeads)"), ("depth", "\(depth)"),
             ("dim", "\(dim)"), ("dim_head", "\(dimHead)"), ("dim_out", "\(dimOut)"),
-            ("emb_init_scale", real(embInitScale)), ("ffn_dropout", real(ffnDropout)),
-            ("latent_step", real(latentStep)), ("lin_dropout", real(linDropout)),
+            ("emb_init_scale", realLiteral(embInitScale)), ("ffn_dropout", realLiteral(ffnDropout)),
+            ("latent_step", realLiteral(latentStep)), ("lin_dropout", realLiteral(linDropout)),
             ("num_latents_per_step", "\(numLatentsPerStep)"), ("self_heads", "\(selfHeads)"),
-            ("sequence_length", real(sequenceLength)), ("t_max", real(tMax)), ("t_min", real(tMin)),
+            ("sequence_length", realLiteral(sequenceLength)), ("t_max", realLiteral(tMax)),
+            ("t_min", realLiteral(tMin)),
         ]
         return fields.map { (key: $0.0, value: $0.1) }
     }
@@ -156,4 +150,11 @@ public enum POYOError: Error, CustomStringConvertible {
         case .nonFinite(let s): return s
         }
     }
+}
+
+/// A real number as text that reads back as the same value and always looks real (`1.0`, not `1`):
+/// Swift's shortest round-trip form, with `.0` added when it has no point or exponent.
+func realLiteral<T: BinaryFloatingPoint & CustomStringConvertible>(_ x: T) -> String {
+    let s = x.description
+    return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
 }

@@ -72,17 +72,7 @@ extension ConfigFile {
         }
     }
 
-    /// A real number that reads back as the same Double (shortest round-trip form, always with a
-    /// decimal point or an exponent).
-    static func real(_ x: Double) -> String {
-        let s = "\(x)"
-        return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
-    }
-
-    static func real(_ x: Float) -> String {
-        let s = "\(x)"
-        return s.contains(".") || s.contains("e") || !x.isFinite ? s : s + ".0"
-    }
+    static func real<T: BinaryFloatingPoint & CustomStringConvertible>(_ x: T) -> String { realLiteral(x) }
 
     /// A YAML double-quoted string (escapes backslashes and quotes).
     static func quoted(_ s: String) -> String {
