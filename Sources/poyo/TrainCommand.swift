@@ -8,11 +8,12 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a POYO model.",
         discussion: """
-            With no arguments: creates (or reuses) the synthetic dataset in the cache folder and trains the
-            1.3M config on the best available device. The run folder (--out) gets checkpoint.safetensors,
+            With no arguments: creates (or reuses) the synthetic dataset in the cache folder and trains the \
+            1.3M config on the best available device. The run folder (--out) gets checkpoint.safetensors, \
             best.safetensors, train_state.safetensors, config.yaml, metrics.csv and summary.json.
-            Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves, and exits 130 / 143;
-            `poyo train --resume DIR` continues the run bit for bit (a second signal stops at once).
+
+            Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves, and exits 130 / 143 (a second \
+            signal stops at once); `poyo train --resume DIR` then continues the run bit for bit.
             """)
 
     @Option(help: "YAML run config (torch_brain key names: model keys, batch_size, steps, optim.base_lr, ...).")

@@ -160,7 +160,9 @@ public final class TrainingSession {
     /// run saves and returns `.stopped`.
     public func run(observer: TrainingObserver?, shouldStop: () -> Bool = { false }) throws -> RunOutcome {
         try folder.writeConfig(config)
-        try folder.openMetrics(keepThrough: resumedFrom ?? 0)
+        try folder.openMetrics(keepThrough: resumedFrom)
+        observer?.note(
+            "run folder: \(folder.url.path) (checkpoint and train state every \(options.checkpointInterval) steps)")
         let t0 = Date()
         let total = options.steps
         var last: EvaluationResult?
@@ -269,9 +271,11 @@ extension TrainingSession {
     /// The run in `folder` continued from its `train_state.safetensors`, with the config saved there.
     /// `steps` may raise the run's length (the schedule becomes the new length's; `note` says so) and
     /// `checkpointEvery` change the save cadence; nothing else can change, since it would alter results.
+    /// `data` gives the recordings when the run was built in-process (no `data_root` or `dataset` in
+    /// its config); they must be the same recordings (the vocabularies are checked).
     public static func resume(
         folder url: URL, device: Device, steps: Int? = nil, checkpointEvery: Int? = nil,
-        note: (String) -> Void = { _ in }
+        data given: (dataset: Dataset, description: String)? = nil, note: (String) -> Void = { _ in }
     ) throws -> TrainingSession {
         let run = try RunFolder(url)
         guard run.hasState else {
@@ -303,7 +307,7 @@ extension TrainingSession {
                 "resume: the run was on \(state.device), now \(device.name): losses will differ from an "
                     + "uninterrupted run in the last bits")
         }
-        let (data, description) = try config.loadData()
+        let (data, description) = try given ?? config.loadData()
         let session = try TrainingSession(
             config: config, data: data, dataDescription: description, device: device,
             folder: url, note: note)
