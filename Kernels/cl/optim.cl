@@ -17,7 +17,10 @@ __kernel void adamw_step(__global float* param, __global const float* grad, __gl
 }
 
 // LAMB, sparse rows only: touched [rows] = 1 iff the row's gradient has a non-zero element.
-__kernel void lamb_rows_touched(__global const float* grad, __global int* touched, const int rows, const int width) {
+// `base` (every LAMB kernel): the first element of the rows the step covers (LAMBParams.rows).
+__kernel void lamb_rows_touched(__global const float* grad, __global int* touched, const int rows, const int width,
+                                const int base) {
+    grad += base;
     const int r = get_global_id(0);
     if (r >= rows) return;
     int any = 0;
@@ -31,8 +34,12 @@ __kernel void lamb_rows_touched(__global const float* grad, __global int* touche
 __kernel void lamb_moments(__global const float* param, __global float* grad, __global float* m, __global float* v,
                            __global const int* touched, const int sparse, const int n, const int width,
                            const float b1, const float b2, const float eps, const float wd,
-                           __global acc_t* partial) {
+                           __global acc_t* partial, const int base) {
     __local acc_t scratch[WG];
+    param += base;
+    grad += base;
+    m += base;
+    v += base;
     acc_t ws = 0, ss = 0;
     for (int j = get_global_id(0); j < n; j += get_global_size(0)) {
         const int keep = !sparse || touched[j / width];
@@ -68,7 +75,10 @@ __kernel void lamb_ratio(__global const acc_t* partial, const int groups, const 
 
 // LAMB pass 3: param -= step · s on touched rows (every row when sparse = 0).
 __kernel void lamb_update(__global float* param, __global const float* s, __global const int* touched,
-                          const int sparse, const int n, const int width, __global const float* step) {
+                          const int sparse, const int n, const int width, __global const float* step,
+                          const int base) {
+    param += base;
+    s += base;
     const int j = get_global_id(0);
     if (j >= n) return;
     if (sparse && !touched[j / width]) return;

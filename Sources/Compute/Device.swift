@@ -35,17 +35,42 @@ public struct LAMBParams: Sendable {
     public var weightDecay: Float
     /// Upper clamp of ‖w‖ in the trust ratio.
     public var maxWeightNorm: Float
+    /// Rows of a `[V, D]` table the step covers (nil: the whole tensor). The rest is not read for the
+    /// trust ratio and not written: a table whose first rows are frozen trains its other rows as if
+    /// they were the whole table (fine-tuning new vocabulary rows, POYO-SPEC §6).
+    public var rows: Range<Int>?
 
     public init(
         lr: Float, beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-6, weightDecay: Float = 1e-4,
-        maxWeightNorm: Float = 10
+        maxWeightNorm: Float = 10, rows: Range<Int>? = nil
     ) {
+        self.rows = rows
         self.lr = lr
         self.beta1 = beta1
         self.beta2 = beta2
         self.eps = eps
         self.weightDecay = weightDecay
         self.maxWeightNorm = maxWeightNorm
+    }
+}
+
+/// The elements a LAMB step covers: `count` from `base` (a row range of a `[V, D]` table, clamped to
+/// the tensor, or the whole tensor).
+public struct LAMBSpan: Sendable {
+    public let base: Int
+    public let count: Int
+
+    public init(_ t: Tensor, _ rows: Range<Int>?) {
+        guard let rows else {
+            base = 0
+            count = t.count
+            return
+        }
+        let width = t.columns
+        let lo = min(max(rows.lowerBound, 0), t.rows)
+        let hi = min(max(rows.upperBound, lo), t.rows)
+        base = lo * width
+        count = (hi - lo) * width
     }
 }
 

@@ -166,3 +166,43 @@ struct OptimizerTests {
         #expect(try dev.download(dense)[(d)..<(2 * d)] != after[(d)..<(2 * d)])
     }
 }
+
+@Suite("optimizers: LAMB over a row range")
+struct LAMBRowRangeTests {
+    /// Two steps on rows 3..<7 of a [9, 5] sparse table equal two steps on a [4, 5] table holding
+    /// only those rows (bit for bit), and the other rows, with their moments, are never touched.
+    @Test(arguments: DeviceCase.all)
+    func rowRangeTrainsOnlyThoseRowsAsAWholeTable(_ dc: DeviceCase) throws {
+        let dev = try dc.make()
+        let (rows, width, range) = (9, 5, 3..<7)
+        let w0 = randomFloats(rows * width, seed: 71)
+        let part = Array(w0[(range.lowerBound * width)..<(range.upperBound * width)])
+        let table = try dev.tensor(w0, [rows, width])
+        let alone = try dev.tensor(part, [range.count, width])
+        let (m, v) = (try dev.zeros([rows, width]), try dev.zeros([rows, width]))
+        let (ma, va) = (try dev.zeros([range.count, width]), try dev.zeros([range.count, width]))
+        for step in 0..<2 {
+            var g = randomFloats(rows * width, seed: 80 + UInt64(step), scale: 0.1)
+            for j in (4 * width)..<(5 * width) { g[j] = 0 }  // row 4: untouched in this step
+            let gPart = Array(g[(range.lowerBound * width)..<(range.upperBound * width)])
+            dev.lambStep(
+                param: table, grad: try dev.tensor(g, [rows, width]), m: m, v: v, sparseRows: true,
+                LAMBParams(lr: 1e-2, weightDecay: 0.1, rows: range))
+            dev.lambStep(
+                param: alone, grad: try dev.tensor(gPart, [range.count, width]), m: ma, v: va, sparseRows: true,
+                LAMBParams(lr: 1e-2, weightDecay: 0.1))
+        }
+        let after = try dev.download(table)
+        let inRange = (range.lowerBound * width)..<(range.upperBound * width)
+        let standalone = try dev.download(alone)
+        #expect(Array(after[inRange]) == standalone, "rows \(range) differ from a standalone table")
+        #expect(Array(after[inRange]) != part, "rows \(range) did not train")
+        for j in 0..<(rows * width) where !inRange.contains(j) {
+            #expect(after[j] == w0[j], "element \(j) outside the range changed")
+        }
+        let (mAll, vAll) = (try dev.download(m), try dev.download(v))
+        let (mPart, vPart) = (try dev.download(ma), try dev.download(va))
+        #expect(Array(mAll[inRange]) == mPart && Array(vAll[inRange]) == vPart)
+        for j in 0..<(rows * width) where !inRange.contains(j) { #expect(mAll[j] == 0 && vAll[j] == 0) }
+    }
+}

@@ -28,13 +28,16 @@ extension CPUDevice {
     /// Two passes: moments and the update direction s (kept in the grad buffer, which the step
     /// consumes), then the trust-ratio-scaled update. Norms are Float64 sums over fixed chunks.
     public func lambStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, sparseRows: Bool, _ hp: LAMBParams) {
-        let wp = f(param)
-        let gp = f(grad)
-        let mp = f(m)
-        let vp = f(v)
-        let n = param.count
+        // A row range narrows every buffer to those rows (all rows when nil).
+        let span = LAMBSpan(param, hp.rows)
+        let wp = f(param) + span.base
+        let gp = f(grad) + span.base
+        let mp = f(m) + span.base
+        let vp = f(v) + span.base
+        let n = span.count
         let width = sparseRows ? param.columns : n
         let rows = n / max(width, 1)
+        guard n > 0 else { return }
         let b1 = hp.beta1
         let b2 = hp.beta2
         let eps = hp.eps

@@ -21,7 +21,11 @@ extension OpenCLDevice {
     /// Moments and s (written into the grad buffer, as CPUDevice does) with partial norms; the trust
     /// ratio into a one-float scratch; then the update reads it. Sparse rows first flag touched rows.
     public func lambStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, sparseRows: Bool, _ hp: LAMBParams) {
-        let n = param.count
+        // A row range narrows every buffer to those rows (the kernels offset their pointers by `base`).
+        let span = LAMBSpan(param, hp.rows)
+        let n = span.count
+        guard n > 0 else { return }
+        let base = span.base
         let width = sparseRows ? max(param.columns, 1) : max(n, 1)
         let rows = n / width
         let groups = Self.reductionGroups(n)
@@ -32,7 +36,8 @@ extension OpenCLDevice {
             if sparseRows {
                 let t = try scratch(rows * 4)
                 touched = t
-                try launch(.optim, "lamb_rows_touched", global: rows, [.mem(g), .mem(t.mem), .i(rows), .i(width)])
+                try launch(
+                    .optim, "lamb_rows_touched", global: rows, [.mem(g), .mem(t.mem), .i(rows), .i(width), .i(base)])
             }
             let partial = try scratch(groups * 2 * 8)
             let step = try scratch(4)  // [groups, 2] acc_t; [1]
@@ -41,14 +46,14 @@ extension OpenCLDevice {
                 [
                     .mem(w), .mem(g), .mem(try mem(m, "lamb")), .mem(try mem(v, "lamb")), .mem(touched?.mem),
                     .flag(sparseRows), .i(n), .i(width), .float(hp.beta1), .float(hp.beta2), .float(hp.eps),
-                    .float(hp.weightDecay), .mem(partial.mem),
+                    .float(hp.weightDecay), .mem(partial.mem), .i(base),
                 ])
             try launch(
                 .optim, "lamb_ratio", global: Self.groupSize,
                 [.mem(partial.mem), .i(groups), .float(hp.lr), .float(hp.maxWeightNorm), .mem(step.mem)])
             try launch(
                 .optim, "lamb_update", global: n,
-                [.mem(w), .mem(g), .mem(touched?.mem), .flag(sparseRows), .i(n), .i(width), .mem(step.mem)])
+                [.mem(w), .mem(g), .mem(touched?.mem), .flag(sparseRows), .i(n), .i(width), .mem(step.mem), .i(base)])
         }
     }
 }

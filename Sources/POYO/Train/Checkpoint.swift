@@ -23,6 +23,19 @@ public enum Checkpoint {
         try w.write(to: path)
     }
 
+    /// The model config stored in a checkpoint (reads the file, checks its checksum).
+    public static func config(of path: String) throws -> POYOConfig {
+        let meta = try SafeTensorsFile(path: path).metadata
+        guard let cfg = meta["config"] else {
+            throw POYOError.checkpoint(path: path, reason: "metadata lacks 'config' (not a POYO checkpoint?)")
+        }
+        do {
+            return try JSONDecoder().decode(POYOConfig.self, from: Data(cfg.utf8))
+        } catch {
+            throw POYOError.checkpoint(path: path, reason: "unreadable 'config' metadata (\(error))")
+        }
+    }
+
     /// Rebuilds a model from a checkpoint on `device`.
     public static func load(_ path: String, device: Device) throws -> (model: POYOModel, metadata: [String: String]) {
         let file = try SafeTensorsFile(path: path)

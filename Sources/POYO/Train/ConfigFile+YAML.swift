@@ -29,6 +29,14 @@ extension ConfigFile {
         } else {
             out.append("train_transforms: []")
         }
+        if let f = finetune {
+            out.append("finetune:")
+            out.append("  checkpoint: \(Self.quoted(f.checkpoint))")
+            out.append("  mode: \(f.mode.rawValue)")
+            if let u = f.unitIDSteps { out.append("  unit_id_steps: \(u)") }
+            if let u = f.pretrainedUnits { out.append("  pretrained_units: \(u)") }
+            if let s = f.pretrainedSessions { out.append("  pretrained_sessions: \(s)") }
+        }
         if let dataRoot { out.append("data_root: \(Self.quoted(dataRoot))") }
         if let dataset { out += Self.yamlLines(dataset) }
         return out.joined(separator: "\n") + "\n"

@@ -14,6 +14,10 @@ public struct ConfigFile: Equatable {
     public var dataset: DatasetSpec?
     /// A folder of recordings (`data_root:`), when the config names one instead of a list.
     public var dataRoot: String?
+    /// A fine-tuning run (`finetune:`): the pretrained checkpoint and what trains.
+    public var finetune: FinetuneSpec?
+    /// Whether the file named any model key (a fine-tuning run otherwise takes the checkpoint's model).
+    public var modelGiven = false
 
     public init(model: POYOConfig = .poyo1_3M, train: TrainOptions = TrainOptions()) {
         self.model = model
@@ -70,6 +74,7 @@ public struct ConfigFile: Equatable {
         }
         for (k, v) in root where modelKeys.contains(k) { modelDict[k] = v }
         var cfg = ConfigFile()
+        cfg.modelGiven = !modelDict.isEmpty
         // Normalise numbers, then decode through POYOConfig's Codable (unknown keys are rejected).
         var clean: [String: Any] = [:]
         for (k, v) in modelDict where k != "_target_" {
@@ -95,6 +100,32 @@ public struct ConfigFile: Equatable {
             case "seed": cfg.train.seed = UInt64(try integer(v, k))
             case "eval_every": cfg.train.evalEvery = try integer(v, k)
             case "checkpoint_every": cfg.train.checkpointEvery = try integer(v, k)
+            case "finetune":
+                guard let m = v as? [String: Any] else { throw bad("'finetune' must be a mapping") }
+                guard let c = m["checkpoint"] as? String, !c.isEmpty else {
+                    throw bad("'finetune.checkpoint' is required")
+                }
+                guard let mode = FinetuneMode(rawValue: m["mode"] as? String ?? "unit-id") else {
+                    throw bad("'finetune.mode' must be unit-id or full")
+                }
+                let checkpoint =
+                    c.hasPrefix("/")
+                    ? c
+                    : URL(fileURLWithPath: path).deletingLastPathComponent()
+                        .appendingPathComponent(c).standardizedFileURL.path
+                var spec = FinetuneSpec(checkpoint: checkpoint, mode: mode)
+                for (fk, fv) in m {
+                    switch fk {
+                    case "checkpoint", "mode": break
+                    case "unit_id_steps": spec.unitIDSteps = try integer(fv, "finetune.unit_id_steps")
+                    case "pretrained_units": spec.pretrainedUnits = try integer(fv, "finetune.pretrained_units")
+                    case "pretrained_sessions":
+                        spec.pretrainedSessions = try integer(fv, "finetune.pretrained_sessions")
+                    default: throw bad("unknown key 'finetune.\(fk)'")
+                    }
+                }
+                if let u = spec.unitIDSteps, u < 0 { throw bad("'finetune.unit_id_steps' must be >= 0") }
+                cfg.finetune = spec
             case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try integer(v, k) }
             case "optimizer":
                 guard let s = v as? String, let o = TrainOptions.OptimizerKind(rawValue: s.lowercased()) else {

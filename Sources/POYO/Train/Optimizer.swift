@@ -9,9 +9,19 @@ public protocol Optimizer: AnyObject {
     var stepCount: Int { get }
     /// Moment tensors by name (`<param>.exp_avg`, `<param>.exp_avg_sq`), for checkpoints.
     var state: [String: Tensor] { get }
+    /// What each parameter trains (absent: all of it).
+    var trainable: [String: Trainable] { get set }
     /// Sets the moments from `file` (names as in `state`, shapes checked) and the step count, so a
     /// resumed run continues exactly where the saved one stopped.
     func restore(from file: SafeTensorsFile, stepCount: Int) throws
+}
+
+/// Which part of a parameter an optimizer updates.
+public enum Trainable: Sendable, Equatable {
+    case all
+    case none
+    /// Rows of a `[V, D]` table (fine-tuning: the new vocabulary rows).
+    case rows(Range<Int>)
 }
 
 /// Adam moments for every parameter.
@@ -52,17 +62,30 @@ public class MomentOptimizer: Optimizer {
         self.weightDecay = weightDecay
     }
 
+    /// What each parameter trains (absent: all of it). Frozen tensors get no update, no moments and
+    /// no weight decay; a row range trains those rows of a table as if they were the whole table.
+    public var trainable: [String: Trainable] = [:]
+
     public func step(lr: Float, beta1 b1: Float? = nil) throws {
         stepCount += 1
         for s in params.specs {
-            update(
+            let rows: Range<Int>?
+            switch trainable[s.name] ?? .all {
+            case .none: continue
+            case .all: rows = nil
+            case .rows(let r): rows = r
+            }
+            try update(
                 s, param: params[s.name], grad: params.grad(s.name), m: moments.m[s.name]!, v: moments.v[s.name]!,
-                lr: lr, beta1: b1 ?? beta1)
+                lr: lr, beta1: b1 ?? beta1, rows: rows)
         }
     }
 
     /// One tensor's update; subclasses call their device op.
-    func update(_ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float) {}
+    func update(
+        _ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float,
+        rows: Range<Int>?
+    ) throws {}
 
     public var state: [String: Tensor] { moments.all }
 
@@ -88,8 +111,13 @@ public final class AdamW: MomentOptimizer {
     }
 
     override func update(
-        _ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float
-    ) {
+        _ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float,
+        rows: Range<Int>?
+    ) throws {
+        // Dense on the whole tensor by definition; fine-tuning a row range is LAMB's (sparse tables).
+        guard rows == nil else {
+            throw POYOError.invalidConfig("training: AdamW cannot train part of '\(spec.name)'; use LAMB")
+        }
         params.device.adamWStep(
             param: param, grad: grad, m: m, v: v,
             AdamWParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, step: stepCount))
@@ -107,10 +135,11 @@ public final class LAMB: MomentOptimizer {
     }
 
     override func update(
-        _ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float
-    ) {
+        _ spec: ParameterSpec, param: Tensor, grad: Tensor, m: Tensor, v: Tensor, lr: Float, beta1: Float,
+        rows: Range<Int>?
+    ) throws {
         params.device.lambStep(
             param: param, grad: grad, m: m, v: v, sparseRows: spec.sparse,
-            LAMBParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay))
+            LAMBParams(lr: lr, beta1: beta1, beta2: beta2, eps: eps, weightDecay: weightDecay, rows: rows))
     }
 }

@@ -76,32 +76,47 @@ public final class TrainingSession {
     ) throws {
         try config.model.validate()
         try config.train.validate()
-        self.config = config
+        var config = config
         self.device = device
         self.dataDescription = dataDescription
         for w in all.warnings { note(w.description) }
-        let held = all.heldOutIndices.map { all.recordings[$0].sessionID }
-        let data = held.count < all.recordings.count ? try all.subset(heldOut: false) : all
-        if !held.isEmpty { note("data: \(held.joined(separator: ", ")) held out (new animal), not trained on") }
-        note("data: \(data.recordings.count) sessions, \(data.unitVocabulary.count - 1) units from \(dataDescription)")
-
         let seeds = RunSeeds(root: config.train.seed)
-        model = try POYOModel(
-            config: config.model, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary,
-            device: device)
-        try model.params.initialize(seed: seeds.modelInit)
+        let recordings: [Recording]
+        if var finetune = config.finetune {
+            // A pretrained starting point: the checkpoint's model with extended vocabularies, trained on
+            // the sessions it does not know (held-out recordings included: they are what it is for).
+            guard config.train.optimizer == .lamb else {
+                throw POYOError.invalidConfig("training: fine-tuning uses LAMB (its sparse tables train new rows)")
+            }
+            (model, recordings) = try FinetuneStart.prepare(
+                &finetune, model: config.model, data: all, device: device, seed: seeds.modelInit, note: note)
+            config.finetune = finetune
+        } else {
+            let held = all.heldOutIndices.map { all.recordings[$0].sessionID }
+            let data = held.count < all.recordings.count ? try all.subset(heldOut: false) : all
+            if !held.isEmpty { note("data: \(held.joined(separator: ", ")) held out (new animal), not trained on") }
+            model = try POYOModel(
+                config: config.model, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary,
+                device: device)
+            try model.params.initialize(seed: seeds.modelInit)
+            recordings = data.recordings
+        }
+        self.config = config
+        let units = Set(recordings.flatMap(\.unitIDs)).count
+        note("data: \(recordings.count) sessions, \(units) units from \(dataDescription)")
+
         tokenizer = try Tokenizer(
-            recordings: data.recordings, unitVocabulary: model.unitVocab,
+            recordings: recordings, unitVocabulary: model.unitVocab,
             sessionVocabulary: model.sessionVocab,
             config: TokenizerConfig(
                 sequenceLength: model.config.sequenceLength,
                 latentStep: model.config.latentStep,
                 numLatentsPerStep: model.config.numLatentsPerStep))
         sampler = RandomFixedWindowSampler(
-            intervals: data.recordings.map(\.trainDomain),
+            intervals: recordings.map(\.trainDomain),
             windowLength: model.config.sequenceLength)
         guard sampler.estimatedCount >= 1 else {
-            let ids = data.recordings.map(\.sessionID).joined(separator: ", ")
+            let ids = recordings.map(\.sessionID).joined(separator: ", ")
             throw POYOError.batch("no training interval of at least \(model.config.sequenceLength) s in \(ids)")
         }
         let optimizer: Optimizer
@@ -142,6 +157,10 @@ public final class TrainingSession {
     public func step() throws -> StepReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let batch = try tokenizer.batch(nextWindows())
+        if let finetune = config.finetune {
+            stepper.optimizer.trainable = finetune.trainable(
+                at: completedSteps, totalSteps: options.steps, params: model.params)
+        }
         let (loss, lr) = try stepper.step(batch, index: completedSteps)
         completedSteps += 1
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6

@@ -1,0 +1,116 @@
+import Compute
+import Foundation
+import POYOData
+
+/// How a pretrained model adapts to new sessions (POYO-SPEC §6).
+public enum FinetuneMode: String, Sendable, CaseIterable {
+    /// Unit identification: only the new unit- and session-embedding rows learn.
+    case unitID = "unit-id"
+    /// Unit identification for `unitIDSteps`, then every tensor learns (the new embedding rows stay
+    /// the only trainable rows of the tables, as in torch_brain, whose tables hold only them).
+    case full
+}
+
+/// The `finetune:` section of a run config: where the run starts and what it trains.
+public struct FinetuneSpec: Equatable, Sendable {
+    /// The pretrained checkpoint (absolute path).
+    public var checkpoint: String
+    public var mode: FinetuneMode
+    /// `full` only: steps of unit identification before every tensor learns (nil: a tenth of the run,
+    /// torch_brain's 10 of 100 epochs).
+    public var unitIDSteps: Int?
+    /// Vocabulary rows the checkpoint had (its rows stay frozen); set when the run starts.
+    public var pretrainedUnits: Int?
+    public var pretrainedSessions: Int?
+
+    public init(checkpoint: String, mode: FinetuneMode, unitIDSteps: Int? = nil) {
+        self.checkpoint = checkpoint
+        self.mode = mode
+        self.unitIDSteps = unitIDSteps
+    }
+
+    /// The step at which `full` starts training every tensor.
+    public func unfreezeStep(totalSteps: Int) -> Int {
+        mode == .unitID ? Int.max : (unitIDSteps ?? max(1, totalSteps / 10))
+    }
+
+    /// What trains before optimizer step `step` (0-based).
+    public func trainable(at step: Int, totalSteps: Int, params: ParameterSet) -> [String: Trainable] {
+        let units = pretrainedUnits ?? 0
+        let sessions = pretrainedSessions ?? 0
+        let everything = step >= unfreezeStep(totalSteps: totalSteps)
+        var t: [String: Trainable] = [:]
+        for s in params.specs {
+            switch s.name {
+            case "unit_emb.weight": t[s.name] = .rows(units..<s.shape[0])
+            case "session_emb.weight": t[s.name] = .rows(sessions..<s.shape[0])
+            default: t[s.name] = everything ? .all : Trainable.none
+            }
+        }
+        return t
+    }
+}
+
+/// Builds what a fine-tuning run starts from: the checkpoint's model with its vocabularies extended
+/// by the new sessions' units and session ids (new rows initialised as torch_brain does, N(0, s²)
+/// with s = emb_init_scale; the pretrained rows kept, so the model still decodes the pretraining
+/// sessions), and the recordings to train on (the sessions the checkpoint does not know).
+enum FinetuneStart {
+    static func prepare(
+        _ spec: inout FinetuneSpec, model config: POYOConfig, data: Dataset, device: Device, seed: UInt64,
+        note: (String) -> Void
+    ) throws -> (model: POYOModel, recordings: [Recording]) {
+        let (pretrained, _) = try Checkpoint.load(spec.checkpoint, device: device)
+        guard pretrained.config == config else {
+            throw POYOError.checkpoint(
+                path: spec.checkpoint,
+                reason: "its model config (\(pretrained.config.jsonString())) does not match the run's "
+                    + "(\(config.jsonString())); fine-tuning keeps the checkpoint's model")
+        }
+        let known = data.recordings.filter { pretrained.sessionVocab.row(of: $0.sessionID) != nil }
+        let new = data.recordings.filter { pretrained.sessionVocab.row(of: $0.sessionID) == nil }
+        if !known.isEmpty {
+            note(
+                "finetune: \(known.map(\.sessionID).joined(separator: ", ")) already in the checkpoint; not trained on")
+        }
+        guard !new.isEmpty else {
+            throw POYOError.batch(
+                "no new session to fine-tune on: every session of the data is in \(spec.checkpoint) "
+                    + "(poyo eval scores them)")
+        }
+        var units = pretrained.unitVocab
+        var sessions = pretrained.sessionVocab
+        var newUnits = 0
+        for r in new {
+            try sessions.append(r.sessionID)
+            for id in r.unitIDs where units.row(of: id) == nil {
+                try units.append(id)
+                newUnits += 1
+            }
+        }
+        guard newUnits > 0 else {
+            throw POYOError.batch(
+                "every unit of \(new.map(\.sessionID).joined(separator: ", ")) is already in the checkpoint's "
+                    + "vocabulary: there is nothing for unit identification to learn")
+        }
+        spec.pretrainedUnits = pretrained.unitVocab.count
+        spec.pretrainedSessions = pretrained.sessionVocab.count
+        let model = try POYOModel(
+            config: config, unitVocab: units, sessionVocab: sessions, device: device, omega: pretrained.omega)
+        try model.params.initialize(seed: seed)
+        for s in model.params.specs {
+            var values = try device.download(pretrained.params[s.name])
+            if s.name == "unit_emb.weight" || s.name == "session_emb.weight" {
+                // Pretrained rows first, then the freshly initialised new rows.
+                let fresh = try device.download(model.params[s.name])
+                values += fresh[values.count...]
+            }
+            try device.write(values, to: model.params[s.name])
+        }
+        note(
+            "finetune (\(spec.mode.rawValue)) from \(spec.checkpoint): \(new.count) new session(s), \(newUnits) new "
+                + "units (vocabulary \(pretrained.unitVocab.count) → \(units.count)); the pretrained rows are kept, "
+                + "so the model still decodes the pretraining sessions")
+        return (model, new)
+    }
+}

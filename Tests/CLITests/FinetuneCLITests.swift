@@ -1,0 +1,82 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `poyo finetune` end to end: pretrain on brainsets files, adapt to an NWB recording.
+@Suite(.serialized) struct FinetuneCLITests {
+    static let model = """
+        model:
+          dim: 32
+          depth: 1
+          cross_heads: 1
+          self_heads: 2
+          num_latents_per_step: 4
+        batch_size: 4
+        eval_every: 0
+        eval_batch_size: 16
+        optim:
+          lr: 0.003
+        """
+
+    @Test func pretrainOnBrainsetsThenFinetuneOnNWB() throws {
+        let dir = try makeTempDirectory("finetune-cli")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fixtures = packageRoot().appendingPathComponent("Tests/Fixtures").path
+        let pre = dir.appendingPathComponent("pre.yaml")
+        try
+            (Self.model + """
+
+                dataset:
+                  - path: \(fixtures)/perich_c_center_out.h5
+                    behaviour: cursor.vel
+                    normalize_std: 20.0
+                    split: file
+                  - path: \(fixtures)/nlb_maze_hand_regular.h5
+                """).write(to: pre, atomically: true, encoding: .utf8)
+        let p = try CLI.run([
+            "train", "--config", pre.path, "--steps", "3", "--device", "cpu", "--out",
+            dir.appendingPathComponent("pre").path,
+        ])
+        #expect(p.status == 0, "\(p.stderr)")
+        let checkpoint = dir.appendingPathComponent("pre/checkpoint.safetensors").path
+
+        let ft = dir.appendingPathComponent("ft.yaml")
+        try """
+        batch_size: 4
+        eval_batch_size: 16
+        dataset:
+          - path: \(fixtures)/nlb_maze_jenkins.nwb
+            behaviour: hand_vel
+            normalize_std: 100.0
+            split: nlb
+        """.write(to: ft, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("ft")
+        let f = try CLI.run([
+            "finetune", "--checkpoint", checkpoint, "--config", ft.path, "--steps", "3", "--lr",
+            "0.05", "--device", "cpu", "--out", out.path,
+        ])
+        #expect(f.status == 0, "\(f.stderr)")
+        #expect(f.stderr.contains("1 new session(s)") && f.stderr.contains("still decodes the pretraining sessions"))
+        #expect(f.stdout.contains("nlb_maze_jenkins"), "\(f.stdout)")
+        let yaml = try String(contentsOf: out.appendingPathComponent("config.yaml"), encoding: .utf8)
+        #expect(yaml.contains("finetune:") && yaml.contains("mode: unit-id") && yaml.contains("pretrained_units:"))
+        // A fine-tuning run folder resumes like any other: lengthened by two steps.
+        let r = try CLI.run(["train", "--resume", out.path, "--steps", "5", "--device", "cpu"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try String(contentsOf: out.appendingPathComponent("metrics.csv"), encoding: .utf8)
+            .split(separator: "\n").dropFirst().map { $0.prefix { $0 != "," } }
+        #expect(rows == ["1", "2", "3", "4", "5"])
+    }
+
+    @Test func badFinetuneInputsAreOneLineErrors() throws {
+        let dir = try makeTempDirectory("finetune-bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let missing = try CLI.run([
+            "finetune", "--checkpoint", dir.appendingPathComponent("none.safetensors").path,
+            "--data", dir.path, "--device", "cpu",
+        ])
+        #expect(missing.status == 1 && missing.stderr.contains("none.safetensors"), "\(missing.stderr)")
+        let mode = try CLI.run(["finetune", "--checkpoint", "x", "--data", dir.path, "--mode", "partial"])
+        #expect(mode.status == 64 && mode.stderr.contains("--mode"), "\(mode.stderr)")
+    }
+}

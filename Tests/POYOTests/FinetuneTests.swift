@@ -1,0 +1,127 @@
+import Compute
+import Foundation
+import POYO
+import POYOData
+import TestSupport
+import Testing
+
+/// Fine-tuning (POYO-SPEC §6) in-process: what stays frozen, what learns, what is refused.
+@Suite(.serialized) struct FinetuneTests {
+    /// Two pretraining sessions and a held-out third (a new animal).
+    static func recordings() throws -> [Recording] {
+        var c = SyntheticConfig()
+        c.trialsPerSession = 16
+        return SyntheticDataset.generate(sessions: 2, heldOut: 1, seed: 21, config: c)
+    }
+
+    /// Pretrains the small model on the two sessions; returns the checkpoint path.
+    static func pretrain() throws -> String {
+        let data = try Dataset(recordings: try recordings())
+        let s = try Small.session(data, options: Small.options(steps: 4))
+        _ = try s.run(observer: nil)
+        return s.folder.checkpointPath
+    }
+
+    static func finetuneConfig(_ checkpoint: String, mode: FinetuneMode, steps: Int, unitIDSteps: Int? = nil)
+        -> ConfigFile
+    {
+        var o = Small.options(steps: steps)
+        o.evalEvery = 0
+        var c = ConfigFile(model: Small.config, train: o)
+        c.finetune = FinetuneSpec(checkpoint: checkpoint, mode: mode, unitIDSteps: unitIDSteps)
+        return c
+    }
+
+    static func r2OnPretrainingSessions(_ model: POYOModel) throws -> [String: Double] {
+        let known = try recordings().filter { !$0.heldOut }
+        let tok = try Tokenizer(
+            recordings: known, unitVocabulary: model.unitVocab, sessionVocabulary: model.sessionVocab,
+            config: TokenizerConfig(numLatentsPerStep: Small.config.numLatentsPerStep))
+        return try Evaluator.evaluate(model: model, tokenizer: tok, split: .valid, batchSize: 8).r2
+    }
+
+    /// After unit identification every pretrained tensor, and every pretrained row of the embedding
+    /// tables, is bit-identical to the checkpoint; the new rows learned; the pretraining sessions
+    /// decode exactly as before.
+    @Test func unitIDFreezesEverythingButTheNewRows() throws {
+        let ckpt = try Self.pretrain()
+        let (before, _) = try Checkpoint.load(ckpt, device: CPUDevice())
+        let data = try Dataset(recordings: try Self.recordings())
+        let s = try TrainingSession(
+            config: Self.finetuneConfig(ckpt, mode: .unitID, steps: 5), data: data, dataDescription: "synthetic",
+            device: CPUDevice(), folder: try makeTempDirectory("finetune"))
+        #expect(s.tokenizer.recordings.map(\.sessionID) == ["synth_s02_center_out"])
+        let initialUnits = try s.device.download(s.model.params["unit_emb.weight"])
+        _ = try s.run(observer: nil)
+        let (after, _) = try Checkpoint.load(s.folder.checkpointPath, device: CPUDevice())
+        #expect(after.unitVocab.words.prefix(before.unitVocab.count) == before.unitVocab.words[...])
+        #expect(after.sessionVocab.count == before.sessionVocab.count + 1)
+        for spec in before.params.specs {
+            let old = try before.device.download(before.params[spec.name])
+            let new = try after.device.download(after.params[spec.name])
+            #expect(Array(new.prefix(old.count)) == old, "\(spec.name) changed")
+            if spec.name == "unit_emb.weight" {
+                // The new rows learned.
+                #expect(Array(new[old.count...]) != Array(initialUnits[old.count...]), "new unit rows did not train")
+            }
+        }
+        #expect(try Self.r2OnPretrainingSessions(after) == Self.r2OnPretrainingSessions(before))
+    }
+
+    /// `full`: the core stays frozen for `unitIDSteps`, then learns.
+    @Test func fullUnfreezesAfterUnitIDSteps() throws {
+        let ckpt = try Self.pretrain()
+        let (before, _) = try Checkpoint.load(ckpt, device: CPUDevice())
+        let data = try Dataset(recordings: try Self.recordings())
+        let config = Self.finetuneConfig(ckpt, mode: .full, steps: 6, unitIDSteps: 3)
+        let s = try TrainingSession(
+            config: config, data: data, dataDescription: "synthetic", device: CPUDevice(),
+            folder: try makeTempDirectory("finetune"))
+        let core = "dec_atn.to_q.weight"
+        let original = try before.device.download(before.params[core])
+        for _ in 0..<3 { _ = try s.step() }
+        #expect(try s.device.download(s.model.params[core]) == original, "core moved during unit identification")
+        _ = try s.step()
+        #expect(try s.device.download(s.model.params[core]) != original, "core frozen after unfreezing")
+    }
+
+    @Test func refusals() throws {
+        let ckpt = try Self.pretrain()
+        let all = try Self.recordings()
+        // Only sessions the checkpoint knows.
+        let known = try Dataset(recordings: all.filter { !$0.heldOut })
+        let noNew = #expect(throws: POYOError.self) {
+            try TrainingSession(
+                config: Self.finetuneConfig(ckpt, mode: .unitID, steps: 2), data: known, dataDescription: "known",
+                device: CPUDevice(), folder: try makeTempDirectory("finetune"))
+        }
+        #expect("\(noNew.map { "\($0)" } ?? "")".contains("no new session"))
+        // A new session whose units are all in the vocabulary already.
+        var renamed = all[0]
+        renamed.sessionID = "renamed_session"
+        let allKnown = #expect(throws: POYOError.self) {
+            try TrainingSession(
+                config: Self.finetuneConfig(ckpt, mode: .unitID, steps: 2),
+                data: try Dataset(recordings: [renamed]), dataDescription: "renamed", device: CPUDevice(),
+                folder: try makeTempDirectory("finetune"))
+        }
+        #expect("\(allKnown.map { "\($0)" } ?? "")".contains("nothing for unit identification to learn"))
+        // A model config that is not the checkpoint's.
+        var other = Self.finetuneConfig(ckpt, mode: .unitID, steps: 2)
+        other.model.dim = 48
+        let mismatch = #expect(throws: POYOError.self) {
+            try TrainingSession(
+                config: other, data: try Dataset(recordings: all), dataDescription: "all", device: CPUDevice(),
+                folder: try makeTempDirectory("finetune"))
+        }
+        #expect("\(mismatch.map { "\($0)" } ?? "")".contains("does not match"))
+        // AdamW cannot train a row range.
+        var adamw = Self.finetuneConfig(ckpt, mode: .unitID, steps: 2)
+        adamw.train.optimizer = .adamw
+        #expect(throws: POYOError.self) {
+            try TrainingSession(
+                config: adamw, data: try Dataset(recordings: all), dataDescription: "all", device: CPUDevice(),
+                folder: try makeTempDirectory("finetune"))
+        }
+    }
+}
