@@ -23,6 +23,13 @@ struct Finetune: ParsableCommand {
     @Option(help: "unit-id (only the new embedding rows learn) or full.") var mode = "unit-id"
     @Option(name: .customLong("unit-id-steps"), help: "full: steps of unit identification first (default: a tenth).")
     var unitIDSteps: Int?
+    @Option(
+        name: .customLong("train-trials"), help: "Train on this many of each new session's training trials (seeded).")
+    var trainTrials: Int?
+    @Option(
+        name: .customLong("train-fraction"),
+        help: "Train on this fraction (0, 1] of each new session's training trials.")
+    var trainFraction: Double?
     @Option(help: "Run folder (default: runs/finetune-<date-time>).") var out: String?
     @Option(help: "Optimizer steps (default 200).") var steps: Int?
     @Option(name: .customLong("batch-size"), help: "Windows per batch (default 16).") var batchSize: Int?
@@ -40,6 +47,13 @@ struct Finetune: ParsableCommand {
         if let unitIDSteps, unitIDSteps < 0 { throw ValidationError("--unit-id-steps must be >= 0") }
         if unitIDSteps != nil && mode != "full" { throw ValidationError("--unit-id-steps applies to --mode full") }
         if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be positive") }
+        if trainTrials != nil && trainFraction != nil {
+            throw ValidationError("give --train-trials or --train-fraction, not both")
+        }
+        if let trainTrials, trainTrials < 1 { throw ValidationError("--train-trials must be at least 1") }
+        if let trainFraction, !(trainFraction > 0 && trainFraction <= 1) {
+            throw ValidationError("--train-fraction must be in (0, 1]")
+        }
     }
 
     func run() throws {
@@ -54,6 +68,8 @@ struct Finetune: ParsableCommand {
             cfg.finetune = FinetuneSpec(
                 checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL.path,
                 mode: FinetuneMode(rawValue: mode)!, unitIDSteps: unitIDSteps)
+            if let trainTrials { cfg.finetune?.fewShot = .trials(trainTrials) }
+            if let trainFraction { cfg.finetune?.fewShot = .fraction(trainFraction) }
             if let steps { cfg.train.steps = steps }
             if let batchSize { cfg.train.batchSize = batchSize }
             if let lr { cfg.train.maxLROverride = lr }

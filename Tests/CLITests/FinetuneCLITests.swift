@@ -78,5 +78,7 @@ import Testing
         #expect(missing.status == 1 && missing.stderr.contains("none.safetensors"), "\(missing.stderr)")
         let mode = try CLI.run(["finetune", "--checkpoint", "x", "--data", dir.path, "--mode", "partial"])
         #expect(mode.status == 64 && mode.stderr.contains("--mode"), "\(mode.stderr)")
+        let fraction = try CLI.run(["finetune", "--checkpoint", "x", "--data", dir.path, "--train-fraction", "1.5"])
+        #expect(fraction.status == 64 && fraction.stderr.contains("--train-fraction"), "\(fraction.stderr)")
     }
 }

@@ -34,6 +34,11 @@ extension ConfigFile {
             out.append("  checkpoint: \(Self.quoted(f.checkpoint))")
             out.append("  mode: \(f.mode.rawValue)")
             if let u = f.unitIDSteps { out.append("  unit_id_steps: \(u)") }
+            switch f.fewShot {
+            case .trials(let n)?: out.append("  train_trials: \(n)")
+            case .fraction(let x)?: out.append("  train_fraction: \(Self.real(x))")
+            case nil: break
+            }
             if let u = f.pretrainedUnits { out.append("  pretrained_units: \(u)") }
             if let s = f.pretrainedSessions { out.append("  pretrained_sessions: \(s)") }
         }

@@ -118,6 +118,8 @@ public struct ConfigFile: Equatable {
                     switch fk {
                     case "checkpoint", "mode": break
                     case "unit_id_steps": spec.unitIDSteps = try integer(fv, "finetune.unit_id_steps")
+                    case "train_trials": spec.fewShot = .trials(try integer(fv, "finetune.train_trials"))
+                    case "train_fraction": spec.fewShot = .fraction(try number(fv, "finetune.train_fraction"))
                     case "pretrained_units": spec.pretrainedUnits = try integer(fv, "finetune.pretrained_units")
                     case "pretrained_sessions":
                         spec.pretrainedSessions = try integer(fv, "finetune.pretrained_sessions")
@@ -125,6 +127,13 @@ public struct ConfigFile: Equatable {
                     }
                 }
                 if let u = spec.unitIDSteps, u < 0 { throw bad("'finetune.unit_id_steps' must be >= 0") }
+                if m["train_trials"] != nil && m["train_fraction"] != nil {
+                    throw bad("'finetune' takes train_trials or train_fraction, not both")
+                }
+                if case .trials(let n) = spec.fewShot, n < 1 { throw bad("'finetune.train_trials' must be >= 1") }
+                if case .fraction(let f) = spec.fewShot, !(f > 0 && f <= 1) {
+                    throw bad("'finetune.train_fraction' must be in (0, 1]")
+                }
                 cfg.finetune = spec
             case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try integer(v, k) }
             case "optimizer":

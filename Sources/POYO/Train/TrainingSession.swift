@@ -89,7 +89,7 @@ public final class TrainingSession {
                 throw POYOError.invalidConfig("training: fine-tuning uses LAMB (its sparse tables train new rows)")
             }
             (model, recordings) = try FinetuneStart.prepare(
-                &finetune, model: config.model, data: all, device: device, seed: seeds.modelInit, note: note)
+                &finetune, model: config.model, data: all, device: device, seeds: seeds, note: note)
             config.finetune = finetune
         } else {
             let held = all.heldOutIndices.map { all.recordings[$0].sessionID }

@@ -15,6 +15,8 @@ public struct RunSeeds: Sendable, Equatable {
     public var sampler: UInt64 { root }
     /// Unit dropout: one generator, advanced by every window drawn (its state is saved and restored).
     public var unitDropout: SeededRNG { SeededRNG(seed: root ^ 0x5EED_0F_DA7A) }
+    /// The few-shot subset of training trials (`FewShot`), per recording.
+    public var fewShot: UInt64 { root ^ 0xF3_5407_0000 }
     /// The model's dropout masks at 0-based optimizer step `step` (stateless: a hash of seed and step).
     public func dropout(step: Int) -> UInt64 { DropoutMask.hash(root, UInt64(step)) }
 }
