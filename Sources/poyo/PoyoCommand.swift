@@ -7,7 +7,7 @@ struct Poyo: ParsableCommand {
         commandName: "poyo",
         abstract: "Train, evaluate and inspect POYO neural population decoders.",
         discussion: "Run `poyo train` with no arguments to train the 1.3M model on the built-in synthetic dataset.",
-        subcommands: [Train.self, Finetune.self, Eval.self, Synth.self, Inspect.self, Devices.self])
+        subcommands: [Train.self, Finetune.self, Eval.self, Baseline.self, Synth.self, Inspect.self, Devices.self])
 }
 
 /// Options every compute command takes.

@@ -30,6 +30,18 @@ public enum Evaluator {
     public static func evaluate(model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int) throws
         -> EvaluationResult
     {
+        try evaluate(tokenizer: tokenizer, split: split, batchSize: batchSize) { batch in
+            let act = try model.forward(try model.prepare(batch))
+            return try model.device.download(act.prediction)
+        }
+    }
+
+    /// The same windows, stitching and R² for any decoder: `predict` maps a batch to its predictions
+    /// `[outputCount, dimOut]` (the Wiener-filter baseline is scored through here, so its figures
+    /// compare with POYO's sample for sample).
+    public static func evaluate(
+        tokenizer: Tokenizer, split: Split, batchSize: Int, predict: (Batch) throws -> [Float]
+    ) throws -> EvaluationResult {
         let t0 = Date()
         let recs = tokenizer.recordings
         let sampler = SequentialFixedWindowSampler(
@@ -49,9 +61,7 @@ public enum Evaluator {
             let batch = try tokenizer.batch(
                 chunk.map { WindowRequest(recording: $0.recording, start: $0.start) }, evalKeys: true)
             guard batch.outputCount > 0 else { continue }
-            let act = try model.forward(try model.prepare(batch))
-            try stitcher.add(
-                keys: batch.evalKeys, predictions: try model.device.download(act.prediction), targets: batch.targets)
+            try stitcher.add(keys: batch.evalKeys, predictions: try predict(batch), targets: batch.targets)
         }
         let report = stitcher.r2()
         let bySession = report.bySession(recs.map(\.sessionID))
