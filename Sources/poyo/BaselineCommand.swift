@@ -7,8 +7,8 @@ struct Baseline: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score a ridge Wiener filter (binned spike counts with lag history) per session: the floor to beat.",
         discussion: """
-            Fitted on each session's training split (or a few-shot subset of its training trials), λ chosen on \\
-            the validation split unless given, scored on the same windows, eval mask and split as poyo eval. \\
+            Fitted on each session's training split (or a few-shot subset of its training trials), λ chosen on \
+            the validation split unless given, scored on the same windows, eval mask and split as poyo eval. \
             The solve is LAPACK's (OpenBLAS).
             """)
 
@@ -18,10 +18,7 @@ struct Baseline: ParsableCommand {
     @Option(help: "Bins of spike history per unit.") var lags = 7
     @Option(help: "auto (chosen on the validation split) or a relative ridge λ.") var ridge = "auto"
     @Option(help: "Split to score: valid or test.") var split = "test"
-    @Option(name: .customLong("train-trials"), help: "Fit on this many training trials per session (seeded).")
-    var trainTrials: Int?
-    @Option(name: .customLong("train-fraction"), help: "Fit on this fraction (0, 1] of the training trials.")
-    var trainFraction: Double?
+    @OptionGroup var fewShot: FewShotOptions
     @Option(help: "Seed of the few-shot subset.") var seed: UInt64 = 42
     @Flag(help: "Also print the figures as JSON.") var json = false
 
@@ -33,20 +30,13 @@ struct Baseline: ParsableCommand {
             throw ValidationError("--ridge must be auto or a number >= 0")
         }
         guard (data == nil) != (config == nil) else { throw ValidationError("give --data DIR or --config FILE") }
-        if trainTrials != nil && trainFraction != nil {
-            throw ValidationError("give --train-trials or --train-fraction, not both")
-        }
-        if let trainTrials, trainTrials < 1 { throw ValidationError("--train-trials must be at least 1") }
-        if let trainFraction, !(trainFraction > 0 && trainFraction <= 1) {
-            throw ValidationError("--train-fraction must be in (0, 1]")
-        }
     }
 
     func run() throws {
         try runReportingErrors {
             var cfg = ConfigFile()
             if let config { cfg = try ConfigFile.load(config) }
-            if let data { cfg.dataRoot = URL(fileURLWithPath: data).standardizedFileURL.path }
+            if let data { cfg.useDataFolder(data) }
             let (dataset, description) = try cfg.loadData()
             for w in dataset.warnings { note(w.description) }
             var o = WienerBaseline.Options()
@@ -55,8 +45,7 @@ struct Baseline: ParsableCommand {
             o.ridge = ridge == "auto" ? nil : Double(ridge)
             o.split = Split(rawValue: split)!
             o.seed = seed
-            if let trainTrials { o.fewShot = .trials(trainTrials) }
-            if let trainFraction { o.fewShot = .fraction(trainFraction) }
+            o.fewShot = fewShot.fewShot
             let r = try WienerBaseline.run(dataset.recordings, options: o, note: note)
             let table = json ? note : { print($0) }
             table("Wiener filter (bin \(bin) s, \(lags) lags) \(split) R² per session, from \(description):")

@@ -29,25 +29,15 @@ struct Train: ParsableCommand {
     var out: String?
     @Option(help: "Continue the run saved in this folder (its own config; only --steps may raise its length).")
     var resume: String?
-    @Option(help: "Optimizer steps.") var steps: Int?
-    @Option(name: .customLong("batch-size"), help: "Windows per batch.") var batchSize: Int?
-    @Option(help: "Peak learning rate (default: optim.base_lr × batch size).") var lr: Double?
-    @Option(help: "Random seed (model init, sampling, dropout).") var seed: UInt64?
-    @Option(
-        name: .customLong("checkpoint-every"),
-        help: "Save checkpoint and train state every N steps (default: at each validation).")
-    var checkpointEvery: Int?
+    @OptionGroup var runOptions: RunOptions
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
-        if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
-        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
-        if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be positive") }
         if resume != nil {
             let changed = [
                 ("--config", config != nil), ("--data", data != nil), ("--out", out != nil),
-                ("--batch-size", batchSize != nil), ("--lr", lr != nil), ("--seed", seed != nil),
+                ("--batch-size", runOptions.batchSize != nil), ("--lr", runOptions.lr != nil),
+                ("--seed", runOptions.seed != nil),
             ]
             .filter(\.1).map(\.0)
             if !changed.isEmpty {
@@ -69,32 +59,21 @@ struct Train: ParsableCommand {
 
     func resumed(_ dir: String, device: Device) throws -> TrainingSession {
         try TrainingSession.resume(
-            folder: URL(fileURLWithPath: dir), device: device, steps: steps,
-            checkpointEvery: checkpointEvery, note: note)
+            folder: URL(fileURLWithPath: dir), device: device, steps: runOptions.steps,
+            checkpointEvery: runOptions.checkpointEvery, note: note)
     }
 
     func fresh(device: Device) throws -> TrainingSession {
         var cfg = try config.map { try ConfigFile.load($0) } ?? ConfigFile(model: .poyo1_3M, train: .builtInDefaults)
-        if let steps { cfg.train.steps = steps }
-        if let batchSize { cfg.train.batchSize = batchSize }
-        if let lr { cfg.train.maxLROverride = lr }
-        if let seed { cfg.train.seed = seed }
-        if let checkpointEvery { cfg.train.checkpointEvery = checkpointEvery }
-        try cfg.train.validate()
+        try runOptions.apply(to: &cfg)
         // --data wins over the config's dataset list; with neither, the built-in synthetic data.
         if let data {
-            cfg.dataset = nil
-            cfg.dataRoot = URL(fileURLWithPath: data).standardizedFileURL.path
+            cfg.useDataFolder(data)
         } else if cfg.dataset == nil && cfg.dataRoot == nil {
             cfg.dataRoot = try SyntheticCache.ensure(seed: 42, note: note).path
         }
         let outDir = URL(fileURLWithPath: out ?? "runs/" + RunName.timestamp())
-        if FileManager.default.fileExists(atPath: outDir.appendingPathComponent("train_state.safetensors").path) {
-            throw POYOError.checkpoint(
-                path: outDir.path,
-                reason: "already holds a run: continue it with "
-                    + "`poyo train --resume \(outDir.path)` or choose another --out")
-        }
+        try requireNoRun(in: outDir)
         let (dataset, description) = try cfg.loadData()
         return try TrainingSession(
             config: cfg, data: dataset, dataDescription: description, device: device,

@@ -4,27 +4,13 @@ import Testing
 
 /// `poyo finetune` end to end: pretrain on brainsets files, adapt to an NWB recording.
 @Suite(.serialized) struct FinetuneCLITests {
-    static let model = """
-        model:
-          dim: 32
-          depth: 1
-          cross_heads: 1
-          self_heads: 2
-          num_latents_per_step: 4
-        batch_size: 4
-        eval_every: 0
-        eval_batch_size: 16
-        optim:
-          lr: 0.003
-        """
-
     @Test func pretrainOnBrainsetsThenFinetuneOnNWB() throws {
         let dir = try makeTempDirectory("finetune-cli")
         defer { try? FileManager.default.removeItem(at: dir) }
         let fixtures = packageRoot().appendingPathComponent("Tests/Fixtures").path
         let pre = dir.appendingPathComponent("pre.yaml")
         try
-            (Self.model + """
+            (tinyConfigYAML + """
 
                 dataset:
                   - path: \(fixtures)/perich_c_center_out.h5

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import POYO
+import POYOData
+
+/// The options that shape a run, shared by `poyo train` and `poyo finetune` (each command's
+/// description gives its defaults).
+struct RunOptions: ParsableArguments {
+    @Option(help: "Optimizer steps.") var steps: Int?
+    @Option(name: .customLong("batch-size"), help: "Windows per batch.") var batchSize: Int?
+    @Option(help: "Peak learning rate.") var lr: Double?
+    @Option(help: "Random seed (initialisation, sampling, dropout).") var seed: UInt64?
+    @Option(name: .customLong("checkpoint-every"), help: "Save checkpoint and train state every N steps.")
+    var checkpointEvery: Int?
+
+    func validate() throws {
+        if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
+        if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
+        if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be positive") }
+    }
+
+    /// Overrides the config's training options with those given.
+    func apply(to cfg: inout ConfigFile) throws {
+        if let steps { cfg.train.steps = steps }
+        if let batchSize { cfg.train.batchSize = batchSize }
+        if let lr { cfg.train.maxLROverride = lr }
+        if let seed { cfg.train.seed = seed }
+        if let checkpointEvery { cfg.train.checkpointEvery = checkpointEvery }
+        try cfg.train.validate()
+    }
+}
+
+/// A few-shot subset of each session's training trials (`poyo finetune`, `poyo baseline`).
+struct FewShotOptions: ParsableArguments {
+    @Option(name: .customLong("train-trials"), help: "Use this many of each session's training trials (seeded).")
+    var trainTrials: Int?
+    @Option(name: .customLong("train-fraction"), help: "Use this fraction (0, 1] of each session's training trials.")
+    var trainFraction: Double?
+
+    func validate() throws {
+        if trainTrials != nil && trainFraction != nil {
+            throw ValidationError("give --train-trials or --train-fraction, not both")
+        }
+        if let trainTrials, trainTrials < 1 { throw ValidationError("--train-trials must be at least 1") }
+        if let trainFraction, !(trainFraction > 0 && trainFraction <= 1) {
+            throw ValidationError("--train-fraction must be in (0, 1]")
+        }
+    }
+
+    var fewShot: FewShot? { trainTrials.map { .trials($0) } ?? trainFraction.map { .fraction($0) } }
+}
+
+extension ConfigFile {
+    /// `--data DIR`: the folder replaces the config's dataset list.
+    mutating func useDataFolder(_ path: String) {
+        dataset = nil
+        dataRoot = URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+}
+
+/// A new run must not overwrite one that could be resumed.
+func requireNoRun(in dir: URL) throws {
+    if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train_state.safetensors").path) {
+        throw POYOError.checkpoint(
+            path: dir.path,
+            reason: "already holds a run: continue it with `poyo train --resume \(dir.path)` or choose another --out")
+    }
+}
