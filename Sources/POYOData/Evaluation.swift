@@ -60,6 +60,19 @@ public struct Stitcher: Sendable {
         return (p, t)
     }
 
+    /// Every stitched sample of `recording` (scored or not), sorted by sample index.
+    public func samples(recording: Int32) -> [StitchedSample] {
+        var rows = keys.indices.filter { keys[$0].recording == recording }
+        rows.sort { keys[$0].sample < keys[$1].sample }
+        return rows.map { row in
+            let c = Double(count[row])
+            return StitchedSample(
+                sample: Int(keys[row].sample), scored: keys[row].scored,
+                prediction: (0..<dim).map { predictionSum[row * dim + $0] / c },
+                target: (0..<dim).map { targetSum[row * dim + $0] / c })
+        }
+    }
+
     /// R² per recording over its scored samples, and their mean (POYO-SPEC §5).
     ///
     /// Recordings with no scored sample are left out; `mean` is NaN when none remains.
@@ -72,6 +85,14 @@ public struct Stitcher: Sendable {
         let mean = per.isEmpty ? Double.nan : per.values.reduce(0, +) / Double(per.count)
         return R2Report(perRecording: per, mean: mean)
     }
+}
+
+/// One behaviour sample after stitching: the averaged prediction and its target, `[dim]` each.
+public struct StitchedSample: Sendable, Equatable {
+    public var sample: Int
+    public var scored: Bool
+    public var prediction: [Double]
+    public var target: [Double]
 }
 
 public struct R2Report: Sendable, Equatable {

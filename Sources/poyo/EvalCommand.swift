@@ -13,6 +13,9 @@ struct Eval: ParsableCommand {
     @Option(help: "Split to score: valid or test.") var split = "valid"
     @Flag(help: "Also print the figures as JSON.") var json = false
     @Option(name: .customLong("batch-size"), help: "Windows per batch.") var batchSize = 32
+    @Option(help: "Write every stitched sample (session, time, targets, predictions, scored) to this CSV.")
+    var predictions: String?
+    @Option(help: "Draw a few trials per session, predicted against true velocity, to this SVG.") var plot: String?
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
@@ -43,6 +46,15 @@ struct Eval: ParsableCommand {
                     numLatentsPerStep: model.config.numLatentsPerStep))
             let r = try Evaluator.evaluate(
                 model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize)
+            if let predictions {
+                try AtomicFile.write(Data(PredictionOutputs.csv(r, recordings: known).utf8), to: predictions)
+                note("predictions: \(predictions)")
+            }
+            if let plot {
+                try AtomicFile.write(
+                    Data(PredictionOutputs.svg(r, recordings: known, split: split).utf8), to: plot)
+                note("plot: \(plot)")
+            }
             // With --json, stdout carries only the JSON object; the table goes to stderr.
             let table = json ? note : { print($0) }
             table("\(split) R² per session:")
@@ -51,6 +63,7 @@ struct Eval: ParsableCommand {
             if json {
                 let obj: [String: Any] = [
                     "split": split, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
+                    "scored_samples": r.scoredSamples,
                     "checkpoint": checkpoint, "device": device.name,
                 ]
                 print(

@@ -23,6 +23,10 @@ public struct EvaluationResult: Sendable {
     public var mean: Double
     public var windows: Int
     public var seconds: Double
+    /// Session id → every stitched sample of the split (for `--predictions` and `--plot`).
+    public var samples: [String: [StitchedSample]] = [:]
+    /// Session id → number of scored samples.
+    public var scoredSamples: [String: Int] = [:]
 }
 
 public enum Evaluator {
@@ -65,8 +69,11 @@ public enum Evaluator {
         }
         let report = stitcher.r2()
         let bySession = report.bySession(recs.map(\.sessionID))
+        var samples: [String: [StitchedSample]] = [:]
+        for (i, r) in recs.enumerated() { samples[r.sessionID] = stitcher.samples(recording: Int32(i)) }
         return EvaluationResult(
             r2: bySession, mean: report.mean, windows: sampler.windows.count,
-            seconds: Date().timeIntervalSince(t0))
+            seconds: Date().timeIntervalSince(t0), samples: samples,
+            scoredSamples: samples.mapValues { $0.filter(\.scored).count })
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import POYOData
+import TestSupport
+import Testing
+
+/// `poyo eval --predictions` and `--plot` on a tiny trained model.
+@Suite(.serialized) struct PredictionsCLITests {
+    @Test func evalWritesPredictionsAndAPlot() throws {
+        let dir = try makeTempDirectory("predictions")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = SyntheticConfig()
+        c.trialsPerSession = 20
+        let data = dir.appendingPathComponent("data")
+        try SyntheticDataset.write(to: data, sessions: 2, heldOut: 0, seed: 11, config: c)
+        let cfg = dir.appendingPathComponent("tiny.yaml")
+        try tinyConfigYAML.write(to: cfg, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run")
+        let t = try CLI.run([
+            "train", "--config", cfg.path, "--data", data.path, "--out", run.path, "--steps", "3", "--device", "cpu",
+        ])
+        #expect(t.status == 0, "\(t.stderr)")
+        let csv = dir.appendingPathComponent("p.csv")
+        let svg = dir.appendingPathComponent("p.svg")
+        let e = try CLI.run([
+            "eval", "--checkpoint", run.appendingPathComponent("checkpoint.safetensors").path, "--data", data.path,
+            "--json", "--device", "cpu", "--predictions", csv.path, "--plot", svg.path,
+        ])
+        #expect(e.status == 0, "\(e.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
+        let scored = json?["scored_samples"] as? [String: Int] ?? [:]
+        #expect(scored.count == 2 && scored.values.allSatisfy { $0 > 0 })
+
+        let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
+        #expect(rows.first == "session,time,target_0,target_1,prediction_0,prediction_1,scored")
+        let body = rows.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(body.allSatisfy { $0.count == 7 && Double($0[1]) != nil && Double($0[4]) != nil })
+        // The scored rows per session are exactly the samples the R² was computed on.
+        for (session, n) in scored {
+            #expect(body.filter { $0[0] == session && $0[6] == "1" }.count == n, "\(session)")
+        }
+        let picture = try String(contentsOf: svg, encoding: .utf8)
+        #expect(picture.hasPrefix("<svg") && picture.hasSuffix("</svg>\n"))
+        for session in scored.keys { #expect(picture.contains(session)) }
+        #expect(picture.contains("R² ") && picture.contains("<polyline"))
+    }
+}
