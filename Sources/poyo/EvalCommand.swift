@@ -16,6 +16,8 @@ struct Eval: ParsableCommand {
     @Option(help: "Write every stitched sample (session, time, targets, predictions, scored) to this CSV.")
     var predictions: String?
     @Option(help: "Draw a few trials per session, predicted against true velocity, to this SVG.") var plot: String?
+    @Flag(help: "Also score the Wiener filter (fitted on each session's training split) beside the model.")
+    var baseline = false
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
@@ -57,13 +59,22 @@ struct Eval: ParsableCommand {
             }
             // With --json, stdout carries only the JSON object; the table goes to stderr.
             let table = json ? note : { print($0) }
-            table("\(split) R² per session:")
-            for (s, v) in r.r2.sorted(by: { $0.key < $1.key }) { table(String(format: "  %@  %.4f", s, v)) }
+            var wiener: [String: Double] = [:]
+            if baseline {
+                var o = WienerBaseline.Options()
+                o.split = Split(rawValue: split)!
+                wiener = try WienerBaseline.run(known, options: o, note: note).r2
+            }
+            table("\(split) R² per session" + (baseline ? " (POYO, Wiener filter):" : ":"))
+            for (s, v) in r.r2.sorted(by: { $0.key < $1.key }) {
+                table(
+                    String(format: "  %@  %.4f", s, v) + (wiener[s].map { String(format: "  Wiener %.4f", $0) } ?? ""))
+            }
             table(String(format: "mean R² %.4f (%d windows, %.1f s)", r.mean, r.windows, r.seconds))
             if json {
                 let obj: [String: Any] = [
                     "split": split, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
-                    "scored_samples": r.scoredSamples,
+                    "scored_samples": r.scoredSamples, "baseline_r2": wiener,
                     "checkpoint": checkpoint, "device": device.name,
                 ]
                 print(

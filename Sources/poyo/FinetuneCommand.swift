@@ -27,6 +27,8 @@ struct Finetune: ParsableCommand {
     @Option(help: "Run folder (default: runs/finetune-<date-time>).") var out: String?
     @OptionGroup var runOptions: RunOptions
     @OptionGroup var fewShot: FewShotOptions
+    @Flag(help: "Also fit the Wiener filter on the same training data and print its R² beside the model's.")
+    var baseline = false
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
@@ -47,7 +49,7 @@ struct Finetune: ParsableCommand {
             cfg.finetune = FinetuneSpec(
                 checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL.path,
                 mode: FinetuneMode(rawValue: mode)!, unitIDSteps: unitIDSteps)
-            cfg.finetune?.fewShot = fewShot.fewShot
+            if let f = fewShot.fewShot { cfg.train.fewShot = f }
             try runOptions.apply(to: &cfg)
             if let data { cfg.useDataFolder(data) }
             guard cfg.dataset != nil || cfg.dataRoot != nil else {
@@ -58,7 +60,7 @@ struct Finetune: ParsableCommand {
             let (dataset, description) = try cfg.loadData()
             let session = try TrainingSession(
                 config: cfg, data: dataset, dataDescription: description, device: device, folder: outDir, note: note)
-            try TrainingCLI.drive(session)
+            try TrainingCLI.drive(session, baseline: baseline)
         }
     }
 }

@@ -30,12 +30,16 @@ struct Train: ParsableCommand {
     @Option(help: "Continue the run saved in this folder (its own config; only --steps may raise its length).")
     var resume: String?
     @OptionGroup var runOptions: RunOptions
+    @OptionGroup var fewShot: FewShotOptions
+    @Flag(help: "Also fit the Wiener filter on the same training data and print its R² beside the model's.")
+    var baseline = false
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
         if resume != nil {
             let changed = [
                 ("--config", config != nil), ("--data", data != nil), ("--out", out != nil),
+                ("--train-trials/--train-fraction", fewShot.fewShot != nil),
                 ("--batch-size", runOptions.batchSize != nil), ("--lr", runOptions.lr != nil),
                 ("--seed", runOptions.seed != nil),
             ]
@@ -53,7 +57,7 @@ struct Train: ParsableCommand {
             let (device, deviceNote) = try DeviceSelection(parsing: deviceOptions.device).make()
             if let deviceNote { note(deviceNote) }
             let session = try resume.map { try resumed($0, device: device) } ?? fresh(device: device)
-            try TrainingCLI.drive(session)
+            try TrainingCLI.drive(session, baseline: baseline)
         }
     }
 
@@ -65,6 +69,7 @@ struct Train: ParsableCommand {
 
     func fresh(device: Device) throws -> TrainingSession {
         var cfg = try config.map { try ConfigFile.load($0) } ?? ConfigFile(model: .poyo1_3M, train: .builtInDefaults)
+        if let f = fewShot.fewShot { cfg.train.fewShot = f }
         try runOptions.apply(to: &cfg)
         // --data wins over the config's dataset list; with neither, the built-in synthetic data.
         if let data {

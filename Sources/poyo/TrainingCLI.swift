@@ -6,7 +6,9 @@ import POYO
 /// Drives a `TrainingSession` for `poyo train`: prints the run's settings and progress, turns SIGINT
 /// and SIGTERM into a graceful stop, prints the results, and maps a stop to exit 130 / 143.
 enum TrainingCLI {
-    static func drive(_ session: TrainingSession) throws {
+    /// `baseline`: also fit the Wiener filter on the same recordings (the same few-shot subset) and
+    /// print its validation R² beside the model's.
+    static func drive(_ session: TrainingSession, baseline: Bool = false) throws {
         note("config (saved as \(session.folder.configPath)):")
         note(session.config.yaml().split(separator: "\n").dropFirst().map { "  " + $0 }.joined(separator: "\n"))
         note("model: \(session.model.params.count) parameters on \(session.device.name); seed \(session.options.seed)")
@@ -28,8 +30,19 @@ enum TrainingCLI {
         case .finished(nil):
             print("the run in \(dir) is already complete (\(session.options.steps) steps); nothing to do")
         case .finished(let v?):
-            print("validation R² per session:")
-            for (s, r2) in v.r2.sorted(by: { $0.key < $1.key }) { print(String(format: "  %@  %.4f", s, r2)) }
+            var wiener: [String: Double] = [:]
+            if baseline {
+                var o = WienerBaseline.Options()
+                o.split = .valid
+                wiener = try WienerBaseline.run(session.tokenizer.recordings, options: o, note: note).r2
+                print("validation R² per session (POYO, Wiener filter on the same training data):")
+            } else {
+                print("validation R² per session:")
+            }
+            for (s, r2) in v.r2.sorted(by: { $0.key < $1.key }) {
+                let w = wiener[s].map { String(format: "  Wiener %.4f", $0) } ?? ""
+                print(String(format: "  %@  %.4f", s, r2) + w)
+            }
             var line = String(format: "mean R² %.4f after %d steps", v.mean, session.options.steps)
             if let best = session.best, best.step != session.options.steps {
                 line += String(format: " (best %.4f at step %d)", best.r2, best.step)

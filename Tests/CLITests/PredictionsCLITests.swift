@@ -17,18 +17,25 @@ import Testing
         let run = dir.appendingPathComponent("run")
         let t = try CLI.run([
             "train", "--config", cfg.path, "--data", data.path, "--out", run.path, "--steps", "3", "--device", "cpu",
+            "--train-trials", "4", "--baseline",
         ])
         #expect(t.status == 0, "\(t.stderr)")
+        #expect(t.stderr.contains("trains on 4 of"), "\(t.stderr)")
+        #expect(t.stdout.contains("Wiener"), "\(t.stdout)")
+        let yaml = try String(contentsOf: run.appendingPathComponent("config.yaml"), encoding: .utf8)
+        #expect(yaml.contains("train_trials: 4"))
         let csv = dir.appendingPathComponent("p.csv")
         let svg = dir.appendingPathComponent("p.svg")
         let e = try CLI.run([
             "eval", "--checkpoint", run.appendingPathComponent("checkpoint.safetensors").path, "--data", data.path,
-            "--json", "--device", "cpu", "--predictions", csv.path, "--plot", svg.path,
+            "--json", "--device", "cpu", "--predictions", csv.path, "--plot", svg.path, "--baseline",
         ])
         #expect(e.status == 0, "\(e.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any]
         let scored = json?["scored_samples"] as? [String: Int] ?? [:]
         #expect(scored.count == 2 && scored.values.allSatisfy { $0 > 0 })
+        let wiener = json?["baseline_r2"] as? [String: Double] ?? [:]
+        #expect(Set(wiener.keys) == Set(scored.keys) && wiener.values.allSatisfy(\.isFinite), "\(e.stdout)")
 
         let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
         #expect(rows.first == "session,time,target_0,target_1,prediction_0,prediction_1,scored")

@@ -12,6 +12,11 @@ extension ConfigFile {
         out.append("seed: \(train.seed)")
         out.append("eval_every: \(train.evalEvery)")
         if let c = train.checkpointEvery { out.append("checkpoint_every: \(c)") }
+        switch train.fewShot {
+        case .trials(let n)?: out.append("train_trials: \(n)")
+        case .fraction(let x)?: out.append("train_fraction: \(Self.real(x))")
+        case nil: break
+        }
         out.append("eval_batch_size: \(train.evalBatchSize)")
         out.append("optimizer: \(train.optimizer.rawValue)")
         out.append("optim:")
@@ -34,11 +39,6 @@ extension ConfigFile {
             out.append("  checkpoint: \(Self.quoted(f.checkpoint))")
             out.append("  mode: \(f.mode.rawValue)")
             if let u = f.unitIDSteps { out.append("  unit_id_steps: \(u)") }
-            switch f.fewShot {
-            case .trials(let n)?: out.append("  train_trials: \(n)")
-            case .fraction(let x)?: out.append("  train_fraction: \(Self.real(x))")
-            case nil: break
-            }
             if let u = f.pretrainedUnits { out.append("  pretrained_units: \(u)") }
             if let s = f.pretrainedSessions { out.append("  pretrained_sessions: \(s)") }
         }

@@ -100,6 +100,10 @@ public struct ConfigFile: Equatable {
             case "seed": cfg.train.seed = UInt64(try integer(v, k))
             case "eval_every": cfg.train.evalEvery = try integer(v, k)
             case "checkpoint_every": cfg.train.checkpointEvery = try integer(v, k)
+            case "train_trials":
+                guard root["train_fraction"] == nil else { throw bad("give train_trials or train_fraction, not both") }
+                cfg.train.fewShot = .trials(try integer(v, k))
+            case "train_fraction": cfg.train.fewShot = .fraction(try number(v, k))
             case "finetune":
                 guard let m = v as? [String: Any] else { throw bad("'finetune' must be a mapping") }
                 guard let c = m["checkpoint"] as? String, !c.isEmpty else {
@@ -118,8 +122,6 @@ public struct ConfigFile: Equatable {
                     switch fk {
                     case "checkpoint", "mode": break
                     case "unit_id_steps": spec.unitIDSteps = try integer(fv, "finetune.unit_id_steps")
-                    case "train_trials": spec.fewShot = .trials(try integer(fv, "finetune.train_trials"))
-                    case "train_fraction": spec.fewShot = .fraction(try number(fv, "finetune.train_fraction"))
                     case "pretrained_units": spec.pretrainedUnits = try integer(fv, "finetune.pretrained_units")
                     case "pretrained_sessions":
                         spec.pretrainedSessions = try integer(fv, "finetune.pretrained_sessions")
@@ -127,13 +129,6 @@ public struct ConfigFile: Equatable {
                     }
                 }
                 if let u = spec.unitIDSteps, u < 0 { throw bad("'finetune.unit_id_steps' must be >= 0") }
-                if m["train_trials"] != nil && m["train_fraction"] != nil {
-                    throw bad("'finetune' takes train_trials or train_fraction, not both")
-                }
-                if case .trials(let n) = spec.fewShot, n < 1 { throw bad("'finetune.train_trials' must be >= 1") }
-                if case .fraction(let f) = spec.fewShot, !(f > 0 && f <= 1) {
-                    throw bad("'finetune.train_fraction' must be in (0, 1]")
-                }
                 cfg.finetune = spec
             case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try integer(v, k) }
             case "optimizer":

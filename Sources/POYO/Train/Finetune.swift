@@ -19,8 +19,6 @@ public struct FinetuneSpec: Equatable, Sendable {
     /// `full` only: steps of unit identification before every tensor learns (nil: a tenth of the run,
     /// torch_brain's 10 of 100 epochs).
     public var unitIDSteps: Int?
-    /// A few-shot subset of each new session's training trials (nil: all of them).
-    public var fewShot: FewShot?
     /// Vocabulary rows the checkpoint had (its rows stay frozen); set when the run starts.
     public var pretrainedUnits: Int?
     public var pretrainedSessions: Int?
@@ -70,7 +68,7 @@ enum FinetuneStart {
                     + "(\(config.jsonString())); fine-tuning keeps the checkpoint's model")
         }
         let known = data.recordings.filter { pretrained.sessionVocab.row(of: $0.sessionID) != nil }
-        var new = data.recordings.filter { pretrained.sessionVocab.row(of: $0.sessionID) == nil }
+        let new = data.recordings.filter { pretrained.sessionVocab.row(of: $0.sessionID) == nil }
         if !known.isEmpty {
             note(
                 "finetune: \(known.map(\.sessionID).joined(separator: ", ")) already in the checkpoint; not trained on")
@@ -79,16 +77,6 @@ enum FinetuneStart {
             throw POYOError.batch(
                 "no new session to fine-tune on: every session of the data is in \(spec.checkpoint) "
                     + "(poyo eval scores them)")
-        }
-        if let fewShot = spec.fewShot {
-            new = try new.map { r in
-                let (subset, kept, available) = try r.keepingTrainingTrials(fewShot, seed: seeds.fewShot)
-                note(
-                    String(
-                        format: "few-shot: %@ trains on %d of %d training trials (%.1f of %.1f s of training domain)",
-                        r.sessionID, kept, available, subset.trainDomain.totalLength, r.trainDomain.totalLength))
-                return subset
-            }
         }
         var units = pretrained.unitVocab
         var sessions = pretrained.sessionVocab

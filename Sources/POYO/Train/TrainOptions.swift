@@ -20,6 +20,9 @@ public struct TrainOptions: Equatable, Sendable {
     /// nil: at every validation, or every tenth of the run when validation runs only at the end.
     /// Also at the end and on a graceful stop. Changes no result, so a resume may change it.
     public var checkpointEvery: Int?
+    /// A few-shot subset of each trained session's training trials (`train_trials`, `train_fraction`;
+    /// `--train-trials`, `--train-fraction`); nil: every training trial.
+    public var fewShot: FewShot?
     public var evalBatchSize = 32
     public var unitDropout: UnitDropout? = UnitDropout(minUnits: 30, modeUnits: 100, maxUnits: 300, peak: 4)
     public var optimizer: OptimizerKind = .lamb

@@ -81,7 +81,7 @@ public final class TrainingSession {
         self.dataDescription = dataDescription
         for w in all.warnings { note(w.description) }
         let seeds = RunSeeds(root: config.train.seed)
-        let recordings: [Recording]
+        var recordings: [Recording]
         if var finetune = config.finetune {
             // A pretrained starting point: the checkpoint's model with extended vocabularies, trained on
             // the sessions it does not know (held-out recordings included: they are what it is for).
@@ -100,6 +100,16 @@ public final class TrainingSession {
                 device: device)
             try model.params.initialize(seed: seeds.modelInit)
             recordings = data.recordings
+        }
+        if let fewShot = config.train.fewShot {
+            recordings = try recordings.map { r in
+                let (subset, kept, available) = try r.keepingTrainingTrials(fewShot, seed: seeds.fewShot)
+                note(
+                    String(
+                        format: "few-shot: %@ trains on %d of %d training trials (%.1f of %.1f s of training domain)",
+                        r.sessionID, kept, available, subset.trainDomain.totalLength, r.trainDomain.totalLength))
+                return subset
+            }
         }
         self.config = config
         let units = Set(recordings.flatMap(\.unitIDs)).count
