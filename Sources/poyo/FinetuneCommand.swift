@@ -42,9 +42,10 @@ struct Finetune: ParsableCommand {
             let (device, deviceNote) = try DeviceSelection(parsing: deviceOptions.device).make()
             if let deviceNote { note(deviceNote) }
             let pretrained = try Checkpoint.config(of: checkpoint)
+            let defaults = TrainOptions.finetuneDefaults(FinetuneMode(rawValue: mode)!)
             var cfg =
-                try config.map { try ConfigFile.load($0) }
-                ?? ConfigFile(model: pretrained, train: .finetuneDefaults(FinetuneMode(rawValue: mode)!))
+                try config.map { try ConfigFile.load($0, trainDefaults: defaults) }
+                ?? ConfigFile(model: pretrained, train: defaults)
             if !cfg.modelGiven { cfg.model = pretrained }
             cfg.finetune = FinetuneSpec(
                 checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL.path,

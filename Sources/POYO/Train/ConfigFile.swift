@@ -24,15 +24,19 @@ public struct ConfigFile: Equatable {
         self.train = train
     }
 
-    public static func load(_ path: String) throws -> ConfigFile {
+    /// Reads the config at `path`; training keys it does not give keep `trainDefaults` (a command's
+    /// own defaults, e.g. `poyo finetune`'s).
+    public static func load(_ path: String, trainDefaults: TrainOptions = TrainOptions()) throws -> ConfigFile {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw POYOError.invalidConfig("\(path): cannot read the file")
         }
-        return try parse(yaml: text, path: path)
+        return try parse(yaml: text, path: path, trainDefaults: trainDefaults)
     }
 
     /// Parses YAML `text` read from `path` (which names it in errors and anchors relative paths).
-    public static func parse(yaml text: String, path: String) throws -> ConfigFile {
+    public static func parse(yaml text: String, path: String, trainDefaults: TrainOptions = TrainOptions()) throws
+        -> ConfigFile
+    {
         let node: Any?
         do { node = try Yams.load(yaml: text) } catch {
             throw POYOError.invalidConfig("\(path): not valid YAML (\(error))")
@@ -40,7 +44,7 @@ public struct ConfigFile: Equatable {
         guard let root = node as? [String: Any] else {
             throw POYOError.invalidConfig("\(path): top level must be a mapping")
         }
-        return try parse(root, path: path)
+        return try parse(root, path: path, trainDefaults: trainDefaults)
     }
 
     static let modelKeys: Set<String> = [
@@ -54,7 +58,7 @@ public struct ConfigFile: Equatable {
         "sanity_check_validation", "epochs", "eval_epochs",
     ]
 
-    static func parse(_ root: [String: Any], path: String) throws -> ConfigFile {
+    static func parse(_ root: [String: Any], path: String, trainDefaults: TrainOptions) throws -> ConfigFile {
         func bad(_ s: String) -> POYOError { .invalidConfig("\(path): \(s)") }
         func number(_ v: Any, _ key: String) throws -> Double {
             if let d = v as? Double { return d }
@@ -73,7 +77,7 @@ public struct ConfigFile: Equatable {
             modelDict = md
         }
         for (k, v) in root where modelKeys.contains(k) { modelDict[k] = v }
-        var cfg = ConfigFile()
+        var cfg = ConfigFile(train: trainDefaults)
         cfg.modelGiven = !modelDict.isEmpty
         // Normalise numbers, then decode through POYOConfig's Codable (unknown keys are rejected).
         var clean: [String: Any] = [:]
@@ -140,7 +144,10 @@ public struct ConfigFile: Equatable {
                 guard let o = v as? [String: Any] else { throw bad("'optim' must be a mapping") }
                 for (ok, ov) in o {
                     switch ok {
-                    case "base_lr": cfg.train.baseLR = try number(ov, "optim.base_lr")
+                    case "base_lr":
+                        cfg.train.baseLR = try number(ov, "optim.base_lr")
+                        // A base LR given without a peak LR means base_lr × batch_size, as torch_brain.
+                        if o["lr"] == nil { cfg.train.maxLROverride = nil }
                     case "lr": cfg.train.maxLROverride = try number(ov, "optim.lr")
                     case "weight_decay": cfg.train.weightDecay = try number(ov, "optim.weight_decay")
                     case "lr_decay_start": cfg.train.lrDecayStart = try number(ov, "optim.lr_decay_start")
