@@ -8,7 +8,7 @@ struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a checkpoint: per-session R² over stitched 1 s windows (0.5 s stride).")
 
-    @Option(help: "checkpoint.safetensors written by poyo train.") var checkpoint: String
+    @Option(help: "checkpoint.safetensors, or a run folder of poyo train / poyo finetune.") var checkpoint: String
     @Option(help: "Folder of brainsets HDF5 recordings.") var data: String
     @Option(help: "Split to score: valid or test.") var split = "valid"
     @Flag(help: "Also print the figures as JSON.") var json = false

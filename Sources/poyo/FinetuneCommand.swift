@@ -16,7 +16,8 @@ struct Finetune: ParsableCommand {
             windows, peak LR 0.1 (unit-id) or 0.01 (full).
             """)
 
-    @Option(help: "Pretrained checkpoint.safetensors (from poyo train).") var checkpoint: String
+    @Option(help: "Pretrained checkpoint.safetensors, or a run folder of poyo train / poyo finetune.")
+    var checkpoint: String
     @Option(help: "Folder of the new recordings (.h5 brainsets, .nwb); sessions the checkpoint knows are skipped.")
     var data: String?
     @Option(help: "YAML run config (training keys; model keys must match the checkpoint's, or be absent).")
@@ -48,7 +49,7 @@ struct Finetune: ParsableCommand {
                 ?? ConfigFile(model: pretrained, train: defaults)
             if !cfg.modelGiven { cfg.model = pretrained }
             cfg.finetune = FinetuneSpec(
-                checkpoint: URL(fileURLWithPath: checkpoint).standardizedFileURL.path,
+                checkpoint: URL(fileURLWithPath: Checkpoint.resolve(checkpoint)).standardizedFileURL.path,
                 mode: FinetuneMode(rawValue: mode)!, unitIDSteps: unitIDSteps)
             if let f = fewShot.fewShot { cfg.train.fewShot = f }
             try runOptions.apply(to: &cfg)

@@ -46,6 +46,28 @@ import Testing
         #expect(f.stdout.contains("nlb_maze_jenkins"), "\(f.stdout)")
         let yaml = try String(contentsOf: out.appendingPathComponent("config.yaml"), encoding: .utf8)
         #expect(yaml.contains("finetune:") && yaml.contains("mode: unit-id") && yaml.contains("pretrained_units:"))
+        // The run folders stand for their checkpoints: fine-tuning a fine-tuned model again on the
+        // same session finds nothing new to learn; a model config that is not the checkpoint's, or
+        // more trials than the session has, are one-line errors.
+        let again = try CLI.run([
+            "finetune", "--checkpoint", out.path, "--config", ft.path, "--steps", "2", "--device", "cpu",
+            "--out", dir.appendingPathComponent("again").path,
+        ])
+        #expect(again.status == 1 && again.stderr.contains("no new session"), "\(again.stderr)")
+        let other = dir.appendingPathComponent("other.yaml")
+        try (try String(contentsOf: ft, encoding: .utf8) + "\nmodel:\n  dim: 48\n").write(
+            to: other, atomically: true, encoding: .utf8)
+        let mismatch = try CLI.run([
+            "finetune", "--checkpoint", checkpoint, "--config", other.path, "--device", "cpu",
+            "--out", dir.appendingPathComponent("mismatch").path,
+        ])
+        #expect(mismatch.status == 1 && mismatch.stderr.contains("does not match"), "\(mismatch.stderr)")
+        #expect(mismatch.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count == 1)
+        let tooMany = try CLI.run([
+            "finetune", "--checkpoint", dir.appendingPathComponent("pre").path, "--config", ft.path, "--device", "cpu",
+            "--train-trials", "100000", "--out", dir.appendingPathComponent("many").path,
+        ])
+        #expect(tooMany.status == 1 && tooMany.stderr.contains("training trials"), "\(tooMany.stderr)")
         // A fine-tuning run folder resumes like any other: lengthened by two steps.
         let r = try CLI.run(["train", "--resume", out.path, "--steps", "5", "--device", "cpu"])
         #expect(r.status == 0, "\(r.stderr)")

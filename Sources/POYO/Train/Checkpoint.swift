@@ -23,8 +23,18 @@ public enum Checkpoint {
         try w.write(to: path)
     }
 
+    /// A checkpoint file, or a run folder (its `checkpoint.safetensors`).
+    public static func resolve(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return path
+        }
+        return URL(fileURLWithPath: path).appendingPathComponent("checkpoint.safetensors").path
+    }
+
     /// The model config stored in a checkpoint (reads the file, checks its checksum).
     public static func config(of path: String) throws -> POYOConfig {
+        let path = resolve(path)
         let meta = try SafeTensorsFile(path: path).metadata
         guard let cfg = meta["config"] else {
             throw POYOError.checkpoint(path: path, reason: "metadata lacks 'config' (not a POYO checkpoint?)")
@@ -38,6 +48,7 @@ public enum Checkpoint {
 
     /// Rebuilds a model from a checkpoint on `device`.
     public static func load(_ path: String, device: Device) throws -> (model: POYOModel, metadata: [String: String]) {
+        let path = resolve(path)
         let file = try SafeTensorsFile(path: path)
         let meta = file.metadata
         guard let cfg = meta["config"], let uv = meta["unit_vocab"], let sv = meta["session_vocab"] else {
