@@ -139,12 +139,14 @@ public struct Tokenizer: Sendable {
                 let v = (r.behaviour[i * d + k] - r.normalizationMean[k]) / r.normalizationStd[k]
                 if v.isFinite { target[i * d + k] = v } else { finite = false }
             }
-            // A missing (non-finite) sample counts neither in the loss nor in the metrics.
+            // A missing (non-finite) sample counts neither in the loss nor in the metrics. A finite
+            // sample keeps its real target whatever its loss weight: a weight of 0 removes it from
+            // the loss (w · error = 0), not from scoring, as in torch_brain.
             if !finite {
                 weight[i] = 0
                 scored[i] = false
+                for k in 0..<d { target[i * d + k] = 0 }
             }
-            if weight[i] == 0 { for k in 0..<d { target[i * d + k] = 0 } }
         }
         return (target, weight, scored)
     }

@@ -90,3 +90,30 @@ import Testing
         #expect(throws: TokenizerError.self) { try tok.batch([WindowRequest(recording: 0, start: 0, keptUnits: [3])]) }
     }
 }
+
+@Suite struct ZeroWeightScoringTests {
+    /// A scored sample with loss weight 0 keeps its real (normalised) target: evaluation scores it
+    /// against that value, and only the loss ignores it.
+    @Test func zeroWeightSamplesAreScoredAgainstTheirRealValues() throws {
+        var r = tinyRecording()
+        let zero = Intervals([Interval(0.0, 10.0)])
+        r.lossWeights = [WeightedIntervals(name: "outliers", intervals: zero, weight: 0)]
+        r.evalIntervals = nil  // every sample scored
+        let dataset = try Dataset(recordings: [r])
+        let tok = try Tokenizer(
+            recordings: [r], unitVocabulary: dataset.unitVocabulary, sessionVocabulary: dataset.sessionVocabulary,
+            config: TokenizerConfig(sequenceLength: 1.0, latentStep: 0.25, numLatentsPerStep: 2))
+        let b = try tok.batch([WindowRequest(recording: 0, start: 0)], evalKeys: true)
+        #expect(b.outputCount > 0)
+        #expect(b.weights.allSatisfy { $0 == 0 })
+        #expect(b.evalKeys.allSatisfy { $0.scored })
+        for (n, key) in b.evalKeys.enumerated() {
+            for k in 0..<r.behaviourDim {
+                let raw = r.behaviour[Int(key.sample) * r.behaviourDim + k]
+                let expected = (raw - r.normalizationMean[k]) / r.normalizationStd[k]
+                #expect(b.targets[n * r.behaviourDim + k] == expected, "sample \(key.sample) dim \(k)")
+            }
+        }
+        #expect(b.targets.contains { $0 != 0 }, "the fixture's targets must not all be zero")
+    }
+}
