@@ -111,7 +111,8 @@ public enum BrainsetsReader {
         if catalog["movement_phases"] != nil {
             for obj in catalog.all(.interval) where obj.path.hasPrefix("movement_phases/") {
                 let name = String(obj.path.dropFirst("movement_phases/".count))
-                guard !name.contains("/") else { continue }
+                // `domain` is the group's own domain (temporaldata's layout), not a phase.
+                guard !name.contains("/"), name != "domain" else { continue }
                 phases[name] = try readIntervals(obj.path, f, catalog)
             }
         }

@@ -13,6 +13,7 @@ import Foundation
 /// /cursor                IrregularTimeSeries  timestamps f64 [T], vel f64 [T,2], pos f64 [T,2],
 ///                                  timestamp_indices_1s, domain; attrs poyo_norm_mean/std (ours)
 /// /movement_phases/<name> Interval (hold_period, reach_period, return_period, ...)
+/// /movement_phases/domain Interval  the union of the phases (temporaldata needs a domain here)
 /// /trials, /train_domain, /valid_domain, /test_domain   Interval
 /// ```
 /// Extensions (not written by brainsets, ignored by torch_brain):
@@ -90,6 +91,10 @@ public enum BrainsetsWriter {
             for (name, set) in r.movementPhases.sorted(by: { $0.key < $1.key }) {
                 try writeIntervals(set, to: "movement_phases/\(name)", in: f)
             }
+            // A Data group with time-based children needs its own domain for temporaldata /
+            // torch_brain to read it (brainsets writes one): the span of its phases.
+            let covered = r.movementPhases.values.reduce(Intervals()) { $0.union($1) }
+            try writeIntervals(covered, to: "movement_phases/domain", in: f)
         }
         try writeIntervals(r.trials, to: "trials", in: f)
         try writeIntervals(r.trainDomain, to: "train_domain", in: f)

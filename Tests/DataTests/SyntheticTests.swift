@@ -22,6 +22,22 @@ import Testing
         }
     }
 
+    /// The written file's movement_phases group carries its own domain (temporaldata needs it), and
+    /// reading it back gives the phases, not a phase named "domain".
+    @Test func movementPhasesRoundTripWithTheirDomain() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try SyntheticDataset.write(
+            to: dir, sessions: 1, heldOut: 0, seed: 7, config: smallSyntheticConfig(trials: 5))
+        let generated = SyntheticDataset.generate(
+            sessions: 1, heldOut: 0, seed: 7, config: smallSyntheticConfig(trials: 5))
+        let r = try RecordingReader.read(files[0])
+        #expect(Set(r.movementPhases.keys) == Set(generated[0].movementPhases.keys))
+        #expect(r.movementPhases["domain"] == nil)
+        let f = try HDF5File(readingAt: files[0].path)
+        #expect(f.exists("movement_phases/domain/start") && f.exists("movement_phases/domain/end"))
+    }
+
     @Test func sessionsDifferAndOneIsHeldOut() {
         let rs = SyntheticDataset.generate(sessions: 2, heldOut: 1, seed: 1, config: smallSyntheticConfig(trials: 4))
         #expect(rs.map(\.heldOut) == [false, false, true])
