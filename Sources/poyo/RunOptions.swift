@@ -22,7 +22,10 @@ struct RunOptions: ParsableArguments {
 
     /// Overrides the config's training options with those given.
     func apply(to cfg: inout ConfigFile) throws {
-        if let steps { cfg.train.steps = steps }
+        if let steps {
+            cfg.train.steps = steps
+            cfg.train.epochs = nil  // --steps wins over a config's epochs
+        }
         if let batchSize { cfg.train.batchSize = batchSize }
         if let lr { cfg.train.maxLROverride = lr }
         if let seed { cfg.train.seed = seed }

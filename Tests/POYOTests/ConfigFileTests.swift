@@ -1,5 +1,7 @@
+import Compute
 import Foundation
 import POYO
+import POYOData
 import TestSupport
 import Testing
 
@@ -79,5 +81,66 @@ import Testing
                 try write(
                     "train_transforms:\n  - {_target_: UnitDropout, min_units: 50, mode_units: 10, max_units: 300}\n"))
         }
+    }
+}
+
+/// torch_brain's current config keys: `train_transform`, `epochs`, `eval_epochs`, `defaults`.
+@Suite struct TorchBrainConfigKeyTests {
+    func parse(_ yaml: String) throws -> ConfigFile {
+        let dir = try makeTempDirectory()
+        let p = dir.appendingPathComponent("c.yaml").path
+        try yaml.write(toFile: p, atomically: true, encoding: .utf8)
+        return try ConfigFile.load(p)
+    }
+
+    @Test func trainTransformAsOneTransformOrACompose() throws {
+        let one = try parse(
+            """
+            train_transform:
+              _target_: torch_brain.transforms.UnitDropout
+              min_units: 40
+              mode_units: 120
+              max_units: 500
+              peak: 4
+            """)
+        #expect(one.train.unitDropout?.minUnits == 40 && one.train.unitDropout?.maxUnits == 500)
+        let compose = try parse(
+            """
+            train_transform:
+              _target_: torch_brain.transforms.Compose
+              transforms:
+                - _target_: torch_brain.transforms.UnitDropout
+                  min_units: 35
+                  mode_units: 90
+                  max_units: 250
+            """)
+        #expect(compose.train.unitDropout?.minUnits == 35 && compose.train.unitDropout?.maxUnits == 250)
+        #expect(throws: POYOError.self) {
+            try parse("train_transform: []\ntrain_transforms: []\n")
+        }
+    }
+
+    @Test func defaultsChooseABuiltInModel() throws {
+        let c = try parse("defaults:\n  - _self_\n  - model: poyo_11.8M.yaml\ndim: 96\n")
+        #expect(c.model.depth == POYOConfig.poyo11_8M.depth && c.model.crossHeads == 4 && c.model.dim == 96)
+        #expect(c.modelGiven)
+        let unknown = #expect(throws: POYOError.self) { try parse("defaults:\n  - model: poyo_99M\n") }
+        #expect("\(unknown.map { "\($0)" } ?? "")".contains("poyo_1.3M"))
+        let dataset = #expect(throws: POYOError.self) { try parse("defaults:\n  - dataset: perich\n") }
+        #expect("\(dataset.map { "\($0)" } ?? "")".contains("dataset"))
+    }
+
+    @Test func epochsAreWholeBatchesPerEpoch() throws {
+        #expect(throws: POYOError.self) { try parse("epochs: 3\nsteps: 10\n") }
+        var cfg = try parse("epochs: 3\neval_epochs: 1\nbatch_size: 4\n")
+        #expect(cfg.train.epochs == 3)
+        cfg.model = Small.config
+        let data = try Small.dataset()
+        let windows = RandomFixedWindowSampler(intervals: data.recordings.map(\.trainDomain), windowLength: 1)
+            .estimatedCount
+        let s = try TrainingSession(
+            config: cfg, data: data, dataDescription: "small", device: CPUDevice(), folder: try makeTempDirectory())
+        #expect(s.options.steps == 3 * (windows / 4) && s.options.evalEvery == windows / 4)
+        #expect(s.options.epochs == nil)
     }
 }

@@ -53,10 +53,37 @@ public struct ConfigFile: Equatable {
         "ffn_dropout", "lin_dropout", "atn_dropout",
     ]
     static let ignoredKeys: Set<String> = [
-        "_target_", "defaults", "log_dir", "wandb", "precision", "nodes",
-        "gpus", "num_workers", "ckpt_path", "train_transform", "eval_transform",
-        "sanity_check_validation", "epochs", "eval_epochs",
+        "_target_", "log_dir", "wandb", "precision", "nodes", "gpus", "num_workers", "ckpt_path", "eval_transform",
+        "eval_transforms", "sanity_check_validation",
     ]
+
+    /// The built-in model configs a `defaults:` list may name.
+    public static let builtInModels: [String: POYOConfig] = ["poyo_1.3M": .poyo1_3M, "poyo_11.8M": .poyo11_8M]
+
+    /// The model a hydra `defaults:` list chooses (`- model: poyo_1.3M`, `.yaml` allowed); `_self_`
+    /// is fine; any other entry would be silently dropped here, so it is an error.
+    static func defaultModel(_ node: Any?, _ bad: (String) -> POYOError) throws -> POYOConfig? {
+        guard let node else { return nil }
+        guard let list = node as? [Any] else { throw bad("'defaults' must be a list") }
+        var model: POYOConfig?
+        for item in list {
+            if let s = item as? String, s == "_self_" { continue }
+            guard let m = item as? [String: Any], m.count == 1, let (key, value) = m.first else {
+                throw bad("'defaults' entries must be '_self_' or '{model: NAME}', got \(item)")
+            }
+            guard key == "model" else {
+                throw bad("'defaults' entry '\(key)' cannot be resolved here; give the recordings under 'dataset:'")
+            }
+            let name = ((value as? String) ?? "").replacingOccurrences(of: ".yaml", with: "")
+            guard let c = builtInModels[name] else {
+                throw bad(
+                    "unknown model '\(name)' in 'defaults' (built in: \(builtInModels.keys.sorted().joined(separator: ", ")))"
+                )
+            }
+            model = c
+        }
+        return model
+    }
 
     static func parse(_ root: [String: Any], path: String, trainDefaults: TrainOptions) throws -> ConfigFile {
         func bad(_ s: String) -> POYOError { .invalidConfig("\(path): \(s)") }
@@ -78,9 +105,16 @@ public struct ConfigFile: Equatable {
         }
         for (k, v) in root where modelKeys.contains(k) { modelDict[k] = v }
         var cfg = ConfigFile(train: trainDefaults)
-        cfg.modelGiven = !modelDict.isEmpty
+        // `defaults: [{model: poyo_1.3M}]` (hydra style): a built-in model config under the keys given.
+        let base = try defaultModel(root["defaults"], bad)
+        cfg.modelGiven = !modelDict.isEmpty || base != nil
         // Normalise numbers, then decode through POYOConfig's Codable (unknown keys are rejected).
         var clean: [String: Any] = [:]
+        if let base,
+            let fields = try? JSONSerialization.jsonObject(with: Data(base.jsonString().utf8)) as? [String: Any]
+        {
+            clean = fields
+        }
         for (k, v) in modelDict where k != "_target_" {
             guard modelKeys.contains(k) else { throw bad("unknown model key '\(k)'") }
             clean[k] = try number(v, k)
@@ -154,8 +188,25 @@ public struct ConfigFile: Equatable {
                     default: throw bad("unknown key 'optim.\(ok)'")
                     }
                 }
-            case "train_transforms":
-                guard let list = v as? [Any] else { throw bad("'train_transforms' must be a list") }
+            case "defaults": break  // resolved above
+            case "epochs":
+                guard root["steps"] == nil else { throw bad("give steps or epochs, not both") }
+                cfg.train.epochs = try integer(v, k)
+            case "eval_epochs":
+                guard root["eval_every"] == nil else { throw bad("give eval_every or eval_epochs, not both") }
+                cfg.train.evalEpochs = try integer(v, k)
+            case "train_transforms", "train_transform":
+                guard root["train_transforms"] == nil || root["train_transform"] == nil else {
+                    throw bad("give train_transform or train_transforms, not both")
+                }
+                // torch_brain's current `train_transform:` is one transform or a Compose of several;
+                // the older `train_transforms:` is a list.
+                var items: Any = v
+                if let m = v as? [String: Any] {
+                    let target = (m["_target_"] as? String) ?? ""
+                    items = target.hasSuffix("Compose") ? (m["transforms"] ?? []) : [m]
+                }
+                guard let list = items as? [Any] else { throw bad("'\(k)' must be a transform, a Compose or a list") }
                 cfg.train.unitDropout = nil
                 for item in list {
                     guard let t = item as? [String: Any] else { throw bad("each train transform must be a mapping") }

@@ -20,6 +20,11 @@ public struct TrainOptions: Equatable, Sendable {
     /// nil: at every validation, or every tenth of the run when validation runs only at the end.
     /// Also at the end and on a graceful stop. Changes no result, so a resume may change it.
     public var checkpointEvery: Int?
+    /// `epochs:` (torch_brain): the run's length in epochs; resolved when the data is known to
+    /// steps = epochs × whole batches per epoch (drop_last), and then cleared.
+    public var epochs: Int?
+    /// `eval_epochs:`: validation every this many epochs, resolved the same way into `evalEvery`.
+    public var evalEpochs: Int?
     /// A few-shot subset of each trained session's training trials (`train_trials`, `train_fraction`;
     /// `--train-trials`, `--train-fraction`); nil: every training trial.
     public var fewShot: FewShot?

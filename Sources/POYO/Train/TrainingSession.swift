@@ -111,6 +111,7 @@ public final class TrainingSession {
                 return subset
             }
         }
+        try Self.resolveEpochs(&config, recordings: recordings, note: note)
         self.config = config
         let units = Set(recordings.flatMap(\.unitIDs)).count
         note("data: \(recordings.count) sessions, \(units) units from \(dataDescription)")
@@ -140,6 +141,31 @@ public final class TrainingSession {
         stepper = TrainingStepper(model: model, optimizer: optimizer, schedule: schedule, seeds: seeds)
         unitDropoutRNG = seeds.unitDropout
         self.folder = try RunFolder(folder)
+    }
+
+    /// `epochs` / `eval_epochs` into steps, as torch_brain counts them: whole batches per epoch
+    /// (drop_last) of the sampler's windows.
+    static func resolveEpochs(_ config: inout ConfigFile, recordings: [Recording], note: (String) -> Void) throws {
+        guard config.train.epochs != nil || config.train.evalEpochs != nil else { return }
+        let windows = RandomFixedWindowSampler(
+            intervals: recordings.map(\.trainDomain), windowLength: config.model.sequenceLength
+        ).estimatedCount
+        let batches = windows / config.train.batchSize
+        guard batches >= 1 else {
+            throw POYOError.invalidConfig(
+                "training: an epoch of \(windows) windows holds no whole batch of \(config.train.batchSize)")
+        }
+        if let e = config.train.epochs {
+            config.train.steps = e * batches
+            config.train.epochs = nil
+            note(
+                "epochs: \(e) × \(batches) batches of \(config.train.batchSize) (\(windows) windows) = \(config.train.steps) steps"
+            )
+        }
+        if let e = config.train.evalEpochs {
+            config.train.evalEvery = e * batches
+            config.train.evalEpochs = nil
+        }
     }
 
     // MARK: Stepping
