@@ -144,9 +144,12 @@ cp ci/gpu-check.sh ci/gpu/check_summary.py "$bundle/"
 chmod +x "$bundle/run" "$bundle/gpu-check.sh"
 {
     echo "poyo-swift GPU bundle"
-    echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
-    echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(. /etc/os-release && echo "$PRETTY_NAME"), $(swift --version 2>&1 | head -n1)"
-    echo "needs: glibc >= $(cat "$bundle/lib/glibc/REQUIRES") (else the carried one), $(cat "$bundle/lib/cxx/REQUIRES") (else the carried one)"
+    dirty=$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')
+    echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$dirty"
+    os=$(. /etc/os-release && echo "$PRETTY_NAME")
+    echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ) on $os, $(swift --version 2>&1 | head -n1)"
+    echo "needs: glibc >= $(cat "$bundle/lib/glibc/REQUIRES") (else the carried one)," \
+        "$(cat "$bundle/lib/cxx/REQUIRES") (else the carried one)"
     echo
     (cd "$bundle" && find . -type f -printf '%10s  %p\n' | sort -k2)
 } >"$bundle/MANIFEST.txt"

@@ -85,7 +85,9 @@ machine_facts() {
     echo "os: $( (. /etc/os-release && echo "$PRETTY_NAME") 2>/dev/null || echo unknown)"
     echo "bundle: $(sed -n 2p "$here/MANIFEST.txt")"
     if command -v nvidia-smi >/dev/null; then
-        echo "nvidia-smi: $(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1 | head -n4 | tr '\n' ';')"
+        local gpus
+        gpus=$(nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader 2>&1)
+        echo "nvidia-smi: $(echo "$gpus" | head -n4 | tr '\n' ';')"
         echo "cuda (driver): $(nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | head -n1 | cut -d' ' -f3)"
         echo
         nvidia-smi 2>&1
@@ -94,7 +96,8 @@ machine_facts() {
     fi
     echo
     echo "python: $("$python" --version 2>&1) at $(command -v "$python" || echo none)"
-    "$python" -c 'import torch; print("torch:", torch.__version__, "cuda", torch.version.cuda, "available", torch.cuda.is_available())' 2>&1 | tail -n1
+    "$python" -c 'import torch; print("torch:", torch.__version__, "cuda", torch.version.cuda,
+                                      "available", torch.cuda.is_available())' 2>&1 | tail -n1
 }
 # GPU runtimes: NVIDIA's OpenCL, the CUDA driver, NVRTC and cuBLAS, in the system folders and in
 # python's site-packages (nvidia/*/lib). Prints "name<TAB>path<TAB>version" lines.
@@ -102,7 +105,8 @@ gpu_runtimes() {
     local dirs=(/usr/lib/x86_64-linux-gnu /usr/lib64 /lib/x86_64-linux-gnu /lib64 /usr/local/nvidia/lib64
         /usr/local/nvidia/lib /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/lib/wsl/lib)
     local site
-    site=$("$python" -c 'import site, sys; print("\n".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null)
+    site=$("$python" -c 'import site; print("\n".join(site.getsitepackages() + [site.getusersitepackages()]))' \
+        2>/dev/null)
     local d
     for d in $site; do
         [ -d "$d/nvidia" ] && for l in "$d"/nvidia/*/lib "$d"/nvidia/cu*/lib; do [ -d "$l" ] && dirs+=("$l"); done
@@ -161,7 +165,8 @@ standin)
     absent "gpu" "no GPU and no OpenCL device: only the CPU parts run"
     ;;
 esac
-grep -q $'^libnvidia-opencl\tabsent' "$out/runtimes.tsv" && absent "nvidia-opencl" "libnvidia-opencl.so.1 not found on this machine"
+grep -q $'^libnvidia-opencl\tabsent' "$out/runtimes.tsv" &&
+    absent "nvidia-opencl" "libnvidia-opencl.so.1 not found on this machine"
 grep -q $'^libcuda\tabsent' "$out/runtimes.tsv" && absent "cuda-driver" "libcuda.so not found on this machine"
 
 # 3. Per device: golden parity, kernels, steps, a training run.

@@ -56,7 +56,8 @@ for line in open(sys.argv[2]):
         iv = t[split + "_domain"]
         secs = sum(e - b for b, e in iv)
         check(len(iv) == s[split]["intervals"] and close(secs, s[split]["seconds"]),
-              f"{name} {split}: {len(iv)} intervals {secs:.9f} s vs {s[split]['intervals']} {s[split]['seconds']:.9f} s")
+              f"{name} {split}: {len(iv)} intervals {secs:.9f} s vs "
+              f"{s[split]['intervals']} {s[split]['seconds']:.9f} s")
     phases = t["movement_phases"]
     check(set(phases) >= {"hold_period", "reach_period", "return_period"} and "domain" not in phases,
           f"{name} movement phases {sorted(phases)}")

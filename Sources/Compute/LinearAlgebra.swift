@@ -5,11 +5,14 @@ public enum LinearAlgebra {
     public enum Failure: Error, CustomStringConvertible {
         case notPositiveDefinite(order: Int)
         case badArgument(Int)
+        case shapeMismatch(a: Int, b: Int, n: Int, nrhs: Int)
         public var description: String {
             switch self {
             case .notPositiveDefinite(let k):
                 return "the matrix is not positive definite (leading minor \(k)); add ridge regularisation"
             case .badArgument(let i): return "LAPACK dposv rejected argument \(i)"
+            case .shapeMismatch(let a, let b, let n, let nrhs):
+                return "solve: A has \(a) values and B \(b), expected \(n)×\(n) and \(n)×\(nrhs)"
             }
         }
     }
@@ -20,7 +23,9 @@ public enum LinearAlgebra {
     public static func solveSymmetricPositiveDefinite(_ a: [Double], _ b: [Double], n: Int, nrhs: Int) throws
         -> [Double]
     {
-        precondition(a.count == n * n && b.count == n * nrhs, "solveSymmetricPositiveDefinite: shapes")
+        guard a.count == n * n, b.count == n * nrhs else {
+            throw Failure.shapeMismatch(a: a.count, b: b.count, n: n, nrhs: nrhs)
+        }
         guard n > 0, nrhs > 0 else { return [] }
         var aa = a
         // Column-major B: column k is right-hand side k.

@@ -60,6 +60,11 @@ public struct Stitcher: Sendable {
         return (p, t)
     }
 
+    /// Number of scored samples of `recording`.
+    public func scoredCount(recording: Int32) -> Int {
+        keys.lazy.filter { $0.recording == recording && $0.scored }.count
+    }
+
     /// Every stitched sample of `recording` (scored or not), sorted by sample index.
     public func samples(recording: Int32) -> [StitchedSample] {
         var rows = keys.indices.filter { keys[$0].recording == recording }

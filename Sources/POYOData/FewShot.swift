@@ -63,3 +63,18 @@ extension Recording {
         return (r, count, all.count)
     }
 }
+
+extension Array where Element == Recording {
+    /// Every recording's few-shot subset (the same seed for each), with one line per recording for
+    /// `note` saying what it kept.
+    public func keepingTrainingTrials(_ choice: FewShot, seed: UInt64, note: (String) -> Void) throws -> [Recording] {
+        try map { r in
+            let (subset, kept, available) = try r.keepingTrainingTrials(choice, seed: seed)
+            note(
+                String(
+                    format: "few-shot: %@ trains on %d of %d training trials (%.1f of %.1f s of training domain)",
+                    r.sessionID, kept, available, subset.trainDomain.totalLength, r.trainDomain.totalLength))
+            return subset
+        }
+    }
+}

@@ -47,7 +47,8 @@ struct Eval: ParsableCommand {
                     latentStep: model.config.latentStep,
                     numLatentsPerStep: model.config.numLatentsPerStep))
             let r = try Evaluator.evaluate(
-                model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize)
+                model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize,
+                keepSamples: predictions != nil || plot != nil)
             if let predictions {
                 try AtomicFile.write(Data(PredictionOutputs.csv(r, recordings: known).utf8), to: predictions)
                 note("predictions: \(predictions)")

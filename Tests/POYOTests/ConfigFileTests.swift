@@ -86,12 +86,7 @@ import Testing
 
 /// torch_brain's current config keys: `train_transform`, `epochs`, `eval_epochs`, `defaults`.
 @Suite struct TorchBrainConfigKeyTests {
-    func parse(_ yaml: String) throws -> ConfigFile {
-        let dir = try makeTempDirectory()
-        let p = dir.appendingPathComponent("c.yaml").path
-        try yaml.write(toFile: p, atomically: true, encoding: .utf8)
-        return try ConfigFile.load(p)
-    }
+    func parse(_ yaml: String) throws -> ConfigFile { try ConfigFile.load(try ConfigFileTests().write(yaml)) }
 
     @Test func trainTransformAsOneTransformOrACompose() throws {
         let one = try parse(

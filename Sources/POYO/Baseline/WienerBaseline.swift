@@ -33,33 +33,37 @@ public enum WienerBaseline {
         guard !recordings.isEmpty else { throw POYOError.batch("no recordings for the baseline") }
         var recs = recordings
         if let fewShot = o.fewShot {
-            recs = try recs.map { r in
-                let (subset, kept, available) = try r.keepingTrainingTrials(
-                    fewShot, seed: RunSeeds(root: o.seed).fewShot)
-                note("few-shot: \(r.sessionID) fits on \(kept) of \(available) training trials")
-                return subset
-            }
+            recs = try recs.keepingTrainingTrials(fewShot, seed: RunSeeds(root: o.seed).fewShot, note: note)
         }
         let data = try Dataset(recordings: recs)
         let tokenizer = try Tokenizer(
             recordings: recs, unitVocabulary: data.unitVocabulary, sessionVocabulary: data.sessionVocabulary,
             config: TokenizerConfig())
+        // Per session: spike counts on the grid, and the normal equations of its training design,
+        // formed once whatever λ is tried.
         var counts: [WienerFilter.Counts] = []
-        var designs: [(x: [Double], y: [Double], n: Int)] = []
+        var normal: [WienerFilter.NormalEquations] = []
+        var samples: [Int] = []
         for r in recs {
             let f = WienerFilter(units: r.unitCount, dim: r.behaviourDim, bin: o.bin, lags: o.lags)
             let c = try f.counts(r)
             counts.append(c)
-            designs.append(f.design(r, counts: c, domain: r.trainDomain))
+            let d = f.design(r, counts: c, domain: r.trainDomain)
+            do {
+                normal.append(try f.normalEquations(x: d.x, y: d.y, n: d.n))
+            } catch let e as POYOError {
+                throw POYOError.batch("\(r.sessionID): \(e)")
+            }
+            samples.append(d.n)
         }
         func filters(_ ridge: (Int) -> Double) throws -> [WienerFilter] {
             try recs.indices.map { i in
                 var f = WienerFilter(
                     units: recs[i].unitCount, dim: recs[i].behaviourDim, bin: o.bin, lags: o.lags, ridge: ridge(i))
                 do {
-                    try f.fit(x: designs[i].x, y: designs[i].y, n: designs[i].n)
-                } catch let e as POYOError {
-                    throw POYOError.batch("\(recs[i].sessionID): \(e)")
+                    try f.fit(normal[i])
+                } catch {
+                    throw POYOError.batch("\(recs[i].sessionID): \(error)")
                 }
                 return f
             }
@@ -93,7 +97,7 @@ public enum WienerBaseline {
         return Result(
             r2: final.r2, mean: final.mean,
             ridge: Dictionary(uniqueKeysWithValues: recs.indices.map { (recs[$0].sessionID, chosen[$0]) }),
-            trainingSamples: Dictionary(uniqueKeysWithValues: recs.indices.map { (recs[$0].sessionID, designs[$0].n) }),
+            trainingSamples: Dictionary(uniqueKeysWithValues: recs.indices.map { (recs[$0].sessionID, samples[$0]) }),
             seconds: Date().timeIntervalSince(t0))
     }
 }

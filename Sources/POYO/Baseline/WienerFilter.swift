@@ -89,9 +89,13 @@ public struct WienerFilter: Sendable {
         return (x, y, n)
     }
 
-    /// Fits the weights by ridge regression: (XᵀX + λ·mean(diag XᵀX)·I) W = XᵀY, the constant
-    /// unpenalised.
-    public mutating func fit(x: [Double], y: [Double], n: Int) throws {
+    /// XᵀX `[p, p]` and XᵀY `[p, dim]` of a design: what every ridge λ solves from.
+    public struct NormalEquations: Sendable {
+        public let xtx: [Double]
+        public let xty: [Double]
+    }
+
+    public func normalEquations(x: [Double], y: [Double], n: Int) throws -> NormalEquations {
         let p = features
         guard n > 0 else {
             throw POYOError.batch("no training samples with finite targets for the Wiener filter")
@@ -111,10 +115,23 @@ public struct WienerFilter: Sendable {
         for a in 0..<p {
             for b in 0..<a { xtx[a * p + b] = xtx[b * p + a] }
         }
+        return NormalEquations(xtx: xtx, xty: xty)
+    }
+
+    /// Fits the weights by ridge regression: (XᵀX + λ·mean(diag XᵀX)·I) W = XᵀY, the constant
+    /// unpenalised.
+    public mutating func fit(x: [Double], y: [Double], n: Int) throws {
+        try fit(try normalEquations(x: x, y: y, n: n))
+    }
+
+    /// The same from normal equations already formed (one per design, whatever the λ).
+    public mutating func fit(_ e: NormalEquations) throws {
+        let p = features
+        var xtx = e.xtx
         let meanDiag = max((0..<(p - 1)).reduce(0.0) { $0 + xtx[$1 * p + $1] } / Double(max(p - 1, 1)), 1e-12)
         for a in 0..<(p - 1) { xtx[a * p + a] += ridge * meanDiag }
         xtx[(p - 1) * p + (p - 1)] += 1e-9 * meanDiag  // keeps a constant-only design solvable
-        weights = try LinearAlgebra.solveSymmetricPositiveDefinite(xtx, xty, n: p, nrhs: dim)
+        weights = try LinearAlgebra.solveSymmetricPositiveDefinite(xtx, e.xty, n: p, nrhs: dim)
     }
 
     /// Predictions for samples at `times`: `[times.count, dim]`.

@@ -77,10 +77,19 @@ public final class ParameterSet {
         }
     }
 
-    /// Adds every value to a writer under `prefix` + its name (reads the parameters back from the device).
-    public func save(into writer: inout SafeTensorsWriter, prefix: String = "") throws {
+    /// Every value read back from the device once, by name (for writers that share one read).
+    public func hostValues() throws -> [String: [Float]] {
+        var out: [String: [Float]] = [:]
+        for s in specs { out[s.name] = try device.download(values[s.name]!) }
+        return out
+    }
+
+    /// Adds every value to a writer under `prefix` + its name: from `host` (a `hostValues()` read)
+    /// when given, else read back from the device.
+    public func save(into writer: inout SafeTensorsWriter, prefix: String = "", host: [String: [Float]]? = nil) throws {
         for s in specs {
-            writer.add(prefix + s.name, floats: try device.download(values[s.name]!), shape: s.shape)
+            let v = try host?[s.name] ?? device.download(values[s.name]!)
+            writer.add(prefix + s.name, floats: v, shape: s.shape)
         }
     }
 }

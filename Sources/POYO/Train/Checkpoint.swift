@@ -9,9 +9,12 @@ public enum Checkpoint {
     public static let formatVersion = "1"
 
     /// Writes atomically (temp file + rename).
-    public static func save(_ model: POYOModel, to path: String, extra: [String: String] = [:]) throws {
+    /// `host`: the parameters already read back (`ParameterSet.hostValues()`), to share one read.
+    public static func save(
+        _ model: POYOModel, to path: String, extra: [String: String] = [:], host: [String: [Float]]? = nil
+    ) throws {
         var w = SafeTensorsWriter()
-        try model.params.save(into: &w)
+        try model.params.save(into: &w, host: host)
         var omega = model.omega
         omega += [Float](repeating: 0, count: model.config.dimHead / 2 - omega.count)
         w.add("rotary_emb.omega", floats: omega, shape: [omega.count])
@@ -35,7 +38,11 @@ public enum Checkpoint {
     /// The model config stored in a checkpoint (reads the file, checks its checksum).
     public static func config(of path: String) throws -> POYOConfig {
         let path = resolve(path)
-        let meta = try SafeTensorsFile(path: path).metadata
+        return try decodeConfig(try SafeTensorsFile(path: path).metadata, path: path)
+    }
+
+    /// The `config` metadata of a checkpoint as a `POYOConfig`; errors name the file.
+    static func decodeConfig(_ meta: [String: String], path: String) throws -> POYOConfig {
         guard let cfg = meta["config"] else {
             throw POYOError.checkpoint(path: path, reason: "metadata lacks 'config' (not a POYO checkpoint?)")
         }
@@ -51,15 +58,14 @@ public enum Checkpoint {
         let path = resolve(path)
         let file = try SafeTensorsFile(path: path)
         let meta = file.metadata
-        guard let cfg = meta["config"], let uv = meta["unit_vocab"], let sv = meta["session_vocab"] else {
+        let config = try decodeConfig(meta, path: path)
+        guard let uv = meta["unit_vocab"], let sv = meta["session_vocab"] else {
             throw POYOError.checkpoint(
-                path: path, reason: "metadata lacks 'config', 'unit_vocab' or 'session_vocab' (not a POYO checkpoint?)")
+                path: path, reason: "metadata lacks 'unit_vocab' or 'session_vocab' (not a POYO checkpoint?)")
         }
-        let config: POYOConfig
         let units: [String]
         let sessions: [String]
         do {
-            config = try JSONDecoder().decode(POYOConfig.self, from: Data(cfg.utf8))
             units = try JSONDecoder().decode([String].self, from: Data(uv.utf8))
             sessions = try JSONDecoder().decode([String].self, from: Data(sv.utf8))
         } catch {

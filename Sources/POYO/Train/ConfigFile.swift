@@ -76,9 +76,8 @@ public struct ConfigFile: Equatable {
             }
             let name = ((value as? String) ?? "").replacingOccurrences(of: ".yaml", with: "")
             guard let c = builtInModels[name] else {
-                throw bad(
-                    "unknown model '\(name)' in 'defaults' (built in: \(builtInModels.keys.sorted().joined(separator: ", ")))"
-                )
+                let known = builtInModels.keys.sorted().joined(separator: ", ")
+                throw bad("unknown model '\(name)' in 'defaults' (built in: \(known))")
             }
             model = c
         }

@@ -23,7 +23,8 @@ public struct EvaluationResult: Sendable {
     public var mean: Double
     public var windows: Int
     public var seconds: Double
-    /// Session id → every stitched sample of the split (for `--predictions` and `--plot`).
+    /// Session id → every stitched sample of the split (for `--predictions` and `--plot`; kept only
+    /// when asked, so validation during training builds no per-sample copies).
     public var samples: [String: [StitchedSample]] = [:]
     /// Session id → number of scored samples.
     public var scoredSamples: [String: Int] = [:]
@@ -31,10 +32,10 @@ public struct EvaluationResult: Sendable {
 
 public enum Evaluator {
     /// Runs the model without dropout over every window of `split` in `tokenizer.recordings`.
-    public static func evaluate(model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int) throws
-        -> EvaluationResult
-    {
-        try evaluate(tokenizer: tokenizer, split: split, batchSize: batchSize) { batch in
+    public static func evaluate(
+        model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false
+    ) throws -> EvaluationResult {
+        try evaluate(tokenizer: tokenizer, split: split, batchSize: batchSize, keepSamples: keepSamples) { batch in
             let act = try model.forward(try model.prepare(batch))
             return try model.device.download(act.prediction)
         }
@@ -44,7 +45,8 @@ public enum Evaluator {
     /// `[outputCount, dimOut]` (the Wiener-filter baseline is scored through here, so its figures
     /// compare with POYO's sample for sample).
     public static func evaluate(
-        tokenizer: Tokenizer, split: Split, batchSize: Int, predict: (Batch) throws -> [Float]
+        tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
+        predict: (Batch) throws -> [Float]
     ) throws -> EvaluationResult {
         let t0 = Date()
         let recs = tokenizer.recordings
@@ -70,10 +72,13 @@ public enum Evaluator {
         let report = stitcher.r2()
         let bySession = report.bySession(recs.map(\.sessionID))
         var samples: [String: [StitchedSample]] = [:]
-        for (i, r) in recs.enumerated() { samples[r.sessionID] = stitcher.samples(recording: Int32(i)) }
+        var scored: [String: Int] = [:]
+        for (i, r) in recs.enumerated() {
+            scored[r.sessionID] = stitcher.scoredCount(recording: Int32(i))
+            if keepSamples { samples[r.sessionID] = stitcher.samples(recording: Int32(i)) }
+        }
         return EvaluationResult(
             r2: bySession, mean: report.mean, windows: sampler.windows.count,
-            seconds: Date().timeIntervalSince(t0), samples: samples,
-            scoredSamples: samples.mapValues { $0.filter(\.scored).count })
+            seconds: Date().timeIntervalSince(t0), samples: samples, scoredSamples: scored)
     }
 }

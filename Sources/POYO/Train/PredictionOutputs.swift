@@ -63,7 +63,8 @@ public enum PredictionOutputs {
             "<text x=\"\(left)\" y=\"22\" font-size=\"16\" font-weight=\"bold\">POYO decoded velocity, \(split) "
                 + "split (normalised units)</text>",
             "<text x=\"\(left)\" y=\"42\" font-size=\"12\">solid: true · dashed: predicted · "
-                + "<tspan fill=\"\(colors[0])\">dim 0 (x)</tspan> · <tspan fill=\"\(colors[1])\">dim 1 (y)</tspan></text>",
+                + "<tspan fill=\"\(colors[0])\">dim 0 (x)</tspan> · "
+                + "<tspan fill=\"\(colors[1])\">dim 1 (y)</tspan></text>",
         ]
         for (row, r) in recordings.enumerated() {
             let samples = result.samples[r.sessionID] ?? []

@@ -99,9 +99,9 @@ struct TrainState: Codable, Equatable {
         try c.encode(sessionVocab, forKey: .sessionVocab)
     }
 
-    func write(to path: String, model: POYOModel, optimizer: Optimizer) throws {
+    func write(to path: String, model: POYOModel, optimizer: Optimizer, host: [String: [Float]]? = nil) throws {
         var w = SafeTensorsWriter()
-        try model.params.save(into: &w, prefix: Self.weightPrefix)
+        try model.params.save(into: &w, prefix: Self.weightPrefix, host: host)
         for (name, tensor) in optimizer.state.sorted(by: { $0.key < $1.key }) {
             w.add(name, floats: try model.device.download(tensor), shape: tensor.shape)
         }

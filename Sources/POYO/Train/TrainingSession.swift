@@ -67,6 +67,8 @@ public final class TrainingSession {
     private var cursor = 0
     private var epoch = 0  // epochs started
     private var unitDropoutRNG: SeededRNG
+    /// Fine-tuning: whether the trainable set in force is the unfrozen one (nil: not set yet).
+    private var trainableUnfrozen: Bool?
 
     /// A run of `config` on `data` (held-out recordings are set aside here), with fresh parameters,
     /// writing into `folder`. `note` hears what was decided (held-out sessions, sizes).
@@ -102,14 +104,7 @@ public final class TrainingSession {
             recordings = data.recordings
         }
         if let fewShot = config.train.fewShot {
-            recordings = try recordings.map { r in
-                let (subset, kept, available) = try r.keepingTrainingTrials(fewShot, seed: seeds.fewShot)
-                note(
-                    String(
-                        format: "few-shot: %@ trains on %d of %d training trials (%.1f of %.1f s of training domain)",
-                        r.sessionID, kept, available, subset.trainDomain.totalLength, r.trainDomain.totalLength))
-                return subset
-            }
+            recordings = try recordings.keepingTrainingTrials(fewShot, seed: seeds.fewShot, note: note)
         }
         try Self.resolveEpochs(&config, recordings: recordings, note: note)
         self.config = config
@@ -158,9 +153,8 @@ public final class TrainingSession {
         if let e = config.train.epochs {
             config.train.steps = e * batches
             config.train.epochs = nil
-            note(
-                "epochs: \(e) × \(batches) batches of \(config.train.batchSize) (\(windows) windows) = \(config.train.steps) steps"
-            )
+            let b = config.train.batchSize
+            note("epochs: \(e) × \(batches) batches of \(b) (\(windows) windows) = \(config.train.steps) steps")
         }
         if let e = config.train.evalEpochs {
             config.train.evalEvery = e * batches
@@ -194,8 +188,13 @@ public final class TrainingSession {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let batch = try tokenizer.batch(nextWindows())
         if let finetune = config.finetune {
-            stepper.optimizer.trainable = finetune.trainable(
-                at: completedSteps, totalSteps: options.steps, params: model.params)
+            // The trainable set changes once (full mode's unfreezing): rebuilt only then.
+            let unfrozen = completedSteps >= finetune.unfreezeStep(totalSteps: options.steps)
+            if unfrozen != trainableUnfrozen {
+                stepper.optimizer.trainable = finetune.trainable(
+                    at: completedSteps, totalSteps: options.steps, params: model.params)
+                trainableUnfrozen = unfrozen
+            }
         }
         let (loss, lr) = try stepper.step(batch, index: completedSteps)
         completedSteps += 1
@@ -221,7 +220,7 @@ public final class TrainingSession {
         let t0 = Date()
         let total = options.steps
         var last: EvaluationResult?
-        if completedSteps == 0 || resumedFrom == nil { try save(seconds: 0) }
+        if resumedFrom == nil { try save(seconds: 0) }  // a fresh run resumes even before its first save
         while completedSteps < total {
             let r = try step()
             observer?.stepped(r)
@@ -277,19 +276,27 @@ public final class TrainingSession {
     /// Writes `checkpoint.safetensors` and then `train_state.safetensors` (each durably replaced).
     /// The state holds the weights too, so a kill between the two writes still resumes exactly.
     public func save(seconds: Double = 0) throws {
-        try Checkpoint.save(model, to: folder.checkpointPath, extra: checkpointMetadata(valR2: best?.r2))
+        // One read of the weights from the device serves both files.
+        let host = try model.params.hostValues()
+        try Checkpoint.save(model, to: folder.checkpointPath, extra: checkpointMetadata(valR2: best?.r2), host: host)
         let state = TrainState(
             completedSteps: completedSteps, totalSteps: options.steps, optimizerSteps: stepper.optimizer.stepCount,
             epoch: epoch, cursor: cursor, unitDropoutRNG: unitDropoutRNG.state, bestR2: best?.r2, bestStep: best?.step,
             seconds: earlierSeconds + seconds, device: device.name, configYAML: config.yaml(),
             unitVocab: model.unitVocab.words, sessionVocab: model.sessionVocab.words)
-        try state.write(to: folder.statePath, model: model, optimizer: stepper.optimizer)
+        try state.write(to: folder.statePath, model: model, optimizer: stepper.optimizer, host: host)
     }
 
     /// Continues from the state saved in `stateFile` (written by `save()` of a run of the same config
     /// on the same data): weights, moments, step, sampler position, unit-dropout generator, best.
     public func restore(from stateFile: String) throws {
         let (state, file) = try TrainState.read(stateFile)
+        try restore(state, file: file)
+    }
+
+    /// `restore(from:)` with the state file already read and checked.
+    func restore(_ state: TrainState, file: SafeTensorsFile) throws {
+        let stateFile = file.path
         guard state.unitVocab == model.unitVocab.words, state.sessionVocab == model.sessionVocab.words else {
             throw POYOError.checkpoint(
                 path: stateFile,
@@ -339,7 +346,7 @@ extension TrainingSession {
                 reason: "no such file: not a run folder of poyo train, or it "
                     + "was stopped before its first save")
         }
-        let (state, _) = try TrainState.read(run.statePath)
+        let (state, stateFile) = try TrainState.read(run.statePath)
         var config = try ConfigFile.parse(yaml: state.configYAML, path: run.statePath + " (config_yaml)")
         if let steps, steps != config.train.steps {
             guard steps > config.train.steps else {
@@ -366,7 +373,7 @@ extension TrainingSession {
         let session = try TrainingSession(
             config: config, data: data, dataDescription: description, device: device,
             folder: url, note: note)
-        try session.restore(from: run.statePath)
+        try session.restore(state, file: stateFile)
         note("resume: continuing \(url.path) at step \(session.completedSteps) of \(config.train.steps)")
         return session
     }
