@@ -52,6 +52,9 @@ selftest() {
     check "poyo devices" "$b/run" poyo devices
     check "poyo devices through the carried loader and glibc" \
         POYO_BUNDLE_LOADER=bundled "$b/run" poyo devices --json
+    check "poyo synth" "$b/run" poyo synth --out "$tmp/syn" --sessions 1 --seed 3
+    check "poyo inspect through the carried loader (the reader child too)" \
+        POYO_BUNDLE_LOADER=bundled "$b/run" poyo inspect "$tmp/syn/"synth_s00_*.h5
     check "poyo-bench golden on the CPU backend" "$b/run" poyo-bench golden --device cpu
     check "poyo-bench golden on OpenCL (PoCL)" "$b/run" poyo-bench golden --device opencl
     check "poyo train, 20 steps" "$b/run" poyo train --steps 20 --batch-size 8 --out "$tmp/run20" --device cpu

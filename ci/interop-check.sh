@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Files torch_brain reads unchanged: `poyo synth` output read by torch_brain's own reader
 # (torch_brain.data, installed with pip into a throwaway venv; numpy, h5py and pandas, no torch)
-# must give the counts and intervals `poyo inspect` reports. Skips, loudly, only when the package
-# index cannot be reached.
+# must give the counts and intervals `poyo inspect` reports, and torch_brain's `Data.slice` (lazy and
+# loaded) must give, for 1 s windows in every split, the spikes h5py counts in the same windows
+# (Tools/interop/slice_with_torch_brain.py). Skips, loudly, only when the package index cannot be reached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 poyo=${POYO_BIN:-.build/debug/poyo}
@@ -29,7 +30,8 @@ fi
 files=("$work"/syn/*.h5)
 "$poyo" inspect --json "${files[@]}" >"$work/ours.json"
 "$venv/bin/python" Tools/interop/read_with_torch_brain.py "${files[@]}" >"$work/theirs.jsonl"
-python3 - "$work/ours.json" "$work/theirs.jsonl" <<'PY'
+status=0
+python3 - "$work/ours.json" "$work/theirs.jsonl" <<'PY' || status=1
 import json, sys
 ours = {f["path"]: f["summary"] for f in json.load(open(sys.argv[1]))["files"]}
 passed = failed = 0
@@ -73,3 +75,5 @@ for line in open(sys.argv[2]):
 print(f"interop: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
 PY
+"$venv/bin/python" Tools/interop/slice_with_torch_brain.py "${files[@]}" || status=1
+exit $status

@@ -21,19 +21,28 @@ public enum BrainsetsReader {
         return try RecordingReader.read(url, options: o)
     }
 
-    static func load(_ f: HDF5File, url: URL, options o: ReaderOptions) throws -> LoadedRecording {
+    static func load(_ f: HDF5File, url: URL, options given: ReaderOptions) throws -> LoadedRecording {
         let file = f.path
         var warnings: [DataWarning] = []
         let catalog = try TemporalDataCatalog(f)
-        let (group, column) = try behaviourGroup(f, catalog, o)
-        for required in ["session", "spikes", "units", group, "domain"] where !f.exists(required) {
+        for required in ["session", "spikes", "units", "domain"] where !f.exists(required) {
             throw DataError.missing(file: file, field: required)
         }
+        let sessionID = try given.sessionID ?? f.attributeString("id", at: "session")
+        guard !sessionID.isEmpty else { throw DataError.invalid(file: file, field: "session/@id", reason: "is empty") }
+        // Settings the entry leaves open: the checkpoint's for this session, else a preset.
+        let brainset = f.hasAttribute("id", at: "brainset") ? try f.attributeString("id", at: "brainset") : nil
+        let (o, presetNote, presetName) = given.resolvingSettings(
+            sessionID: sessionID,
+            infer: {
+                DatasetPreset.infer(
+                    brainset: brainset, sessionID: sessionID, hasNLBEvalIntervals: f.exists("nlb_eval_intervals"),
+                    hasHand: f.exists("hand"))
+            }, nwb: false, hasIntervals: { f.exists($0.replacingOccurrences(of: ".", with: "/")) })
+        let (group, column) = try behaviourGroup(f, catalog, o)
+        guard f.exists(group) else { throw DataError.missing(file: file, field: group) }
         try expectKind(catalog, "spikes", .irregular, file)
         try expectKind(catalog, "units", .arrayDict, file)
-
-        let sessionID = try o.sessionID ?? f.attributeString("id", at: "session")
-        guard !sessionID.isEmpty else { throw DataError.invalid(file: file, field: "session/@id", reason: "is empty") }
         let subjectID = f.hasAttribute("id", at: "subject") ? try f.attributeString("id", at: "subject") : "unknown"
         let heldOut =
             try o.heldOut
@@ -70,6 +79,7 @@ public enum BrainsetsReader {
         let phases = try movementPhases(f, catalog)
         let weights = try lossWeights(f, catalog, o, phases: phases, warnings: &warnings)
         let (evalSet, evalName) = try evalIntervals(f, catalog, o, phases: phases)
+        let settingsEval = evalSet == nil ? "all" : evalName
 
         // Splits.
         let (rule, train, valid, test) = try splits(f, catalog, o, domain: domain, trials: trials)
@@ -99,7 +109,12 @@ public enum BrainsetsReader {
             train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
             test: SplitSummary(recording.testDomain), evalIntervals: evalName,
             lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-            spikeLookup: lookup)
+            spikeLookup: lookup, preset: presetNote,
+            settings: RecordingSettings(
+                behaviour: column == "vel" ? group : "\(group).\(column)", normalizeMean: norm.mean,
+                normalizeStd: norm.std,
+                weights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
+                evalInterval: settingsEval, split: rule, preset: presetName))
         return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
     }
 

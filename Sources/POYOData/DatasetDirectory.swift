@@ -10,12 +10,21 @@ public struct Dataset: Sendable {
     public let sessionVocabulary: Vocabulary
     /// Repairs the readers made while loading (one line each; callers print them).
     public let warnings: [DataWarning]
+    /// The settings each recording was read with, by session id (empty for in-memory datasets).
+    public let settings: [String: RecordingSettings]
+    /// Where each recording's settings came from (`perich_co (brainset …)`), by session id.
+    public let presetNotes: [String: String]
 
     /// Builds the vocabularies from `recordings`. Duplicate session or unit ids are an error.
-    public init(recordings: [Recording], files: [URL] = [], warnings: [DataWarning] = []) throws {
+    public init(
+        recordings: [Recording], files: [URL] = [], warnings: [DataWarning] = [],
+        settings: [String: RecordingSettings] = [:], presetNotes: [String: String] = [:]
+    ) throws {
         self.recordings = recordings
         self.files = files
         self.warnings = warnings
+        self.settings = settings
+        self.presetNotes = presetNotes
         do {
             unitVocabulary = try Vocabulary(words: recordings.flatMap(\.unitIDs).sorted(by: codePointOrder))
             sessionVocabulary = try Vocabulary(words: recordings.map(\.sessionID).sorted(by: codePointOrder))
@@ -24,6 +33,19 @@ public struct Dataset: Sendable {
             let file = at.flatMap { files.indices.contains($0) ? files[$0].path : nil } ?? "dataset"
             throw DataError.invalid(file: file, field: "id", reason: "\"\(word)\" appears in more than one place")
         }
+    }
+
+    /// The dataset of recordings read from files, with the settings each was read with.
+    public init(loaded: [LoadedRecording]) throws {
+        var settings: [String: RecordingSettings] = [:]
+        var notes: [String: String] = [:]
+        for l in loaded {
+            settings[l.recording.sessionID] = l.summary.settings
+            notes[l.recording.sessionID] = l.summary.preset
+        }
+        try self.init(
+            recordings: loaded.map(\.recording), files: loaded.map(\.file), warnings: loaded.flatMap(\.warnings),
+            settings: settings, presetNotes: notes)
     }
 
     /// Loads every `*.h5` and `*.nwb` in `directory`, in file-name order (format detected per file;
@@ -43,8 +65,7 @@ public struct Dataset: Sendable {
         let files = names.filter { ($0.hasSuffix(".h5") || $0.hasSuffix(".nwb")) && !$0.hasPrefix(".") }
             .sorted(by: codePointOrder).map { directory.appendingPathComponent($0) }
         guard !files.isEmpty else { throw DataError.noRecordings(directory: directory.path) }
-        let loaded = try files.map { try RecordingReader.load($0, options: options) }
-        return try Dataset(recordings: loaded.map(\.recording), files: files, warnings: loaded.flatMap(\.warnings))
+        return try Dataset(loaded: try files.map { try RecordingReader.load($0, options: options) })
     }
 
     /// Indices of the recordings marked held-out ("new animal").
@@ -56,12 +77,31 @@ public struct Dataset: Sendable {
         let keep = recordings.indices.filter { recordings[$0].heldOut == flag }
         let keptFiles = files.count == recordings.count ? keep.map { files[$0] } : []
         let paths = Set(keptFiles.map(\.path))
+        let sessions = Set(keep.map { recordings[$0].sessionID })
         return try Dataset(
             recordings: keep.map { recordings[$0] }, files: keptFiles,
-            warnings: warnings.filter { paths.isEmpty || paths.contains($0.file) })
+            warnings: warnings.filter { paths.isEmpty || paths.contains($0.file) },
+            settings: settings.filter { sessions.contains($0.key) },
+            presetNotes: presetNotes.filter { sessions.contains($0.key) })
     }
 
     public var sessionIDs: [String] { recordings.map(\.sessionID) }
+
+    /// One line per preset in use: which sessions it set (`perich_co: c_…, c_… (brainset …)`), and
+    /// the sessions read without one.
+    public func settingsReport() -> [String] {
+        guard !settings.isEmpty else { return [] }
+        var groups: [String: [String]] = [:]
+        for r in recordings { groups[settings[r.sessionID]?.preset ?? "", default: []].append(r.sessionID) }
+        return groups.sorted { $0.key < $1.key }.map { preset, sessions in
+            let shown = sessions.prefix(3).joined(separator: ", ") + (sessions.count > 3 ? ", …" : "")
+            let why = presetNotes[sessions[0]] ?? ""
+            if preset.isEmpty {
+                return "no preset for \(sessions.count) session(s) (\(shown)): \(why)"
+            }
+            return "preset \(preset) for \(sessions.count) session(s) (\(shown)): \(why)"
+        }
+    }
 }
 
 /// Orders strings by Unicode code points, as Python's `sorted` does (Swift's `<` may not).

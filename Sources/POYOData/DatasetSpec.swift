@@ -24,6 +24,10 @@ public struct RecordingSpec: Sendable, Equatable, Codable {
     /// `nil`: `SplitRule.auto`.
     public var split: SplitRule?
     public var heldOut: Bool?
+    /// torch_brain dataset class whose settings fill what this entry leaves open; `nil`: inferred.
+    public var preset: PresetChoice?
+    /// `normalize_std: auto`: normalise by the data's own statistics.
+    public var normalizeFromData: Bool?
 
     public init(
         path: String, format: RecordingFormat? = nil, session: String? = nil, behaviour: String? = nil,
@@ -54,6 +58,8 @@ public struct RecordingSpec: Sendable, Equatable, Codable {
         o.evalIntervals = evalInterval ?? base.evalIntervals
         o.split = split ?? base.split
         o.heldOut = heldOut ?? base.heldOut
+        o.preset = preset ?? base.preset
+        o.normalizeFromData = normalizeFromData ?? base.normalizeFromData
         return o
     }
 }
@@ -109,8 +115,6 @@ public struct DatasetSpec: Sendable, Equatable {
             let options = spec.readerOptions(base: base)
             for url in try files(spec) { loaded.append(try RecordingReader.load(url, options: options)) }
         }
-        return try Dataset(
-            recordings: loaded.map(\.recording), files: loaded.map(\.file),
-            warnings: loaded.flatMap(\.warnings))
+        return try Dataset(loaded: loaded)
     }
 }

@@ -16,8 +16,7 @@ public enum HDF5TypeClass: String, Sendable, Equatable, Codable {
 /// Defensive limits, because files come from anywhere: a dataset whose dimensions claim more bytes
 /// than `maxBytes(for:)` allows (16 × the file size + 16 MiB) is rejected before anything is
 /// allocated, and so are groups with more than `maxLinks` members and names longer than 64 KiB.
-/// Every call into libhdf5 holds `HDF5Lock` (libhdf5 serialises calls anyway), which lets
-/// `Isolation` fork a child process with the library in a consistent state.
+/// Every call into libhdf5 holds `HDF5Lock` (libhdf5 serialises calls anyway).
 public final class HDF5File: @unchecked Sendable {
     /// The path as the caller gave it (used in error messages).
     public let path: String
@@ -68,8 +67,8 @@ public final class HDF5File: @unchecked Sendable {
     deinit { HDF5Lock.run { _ = H5Fclose(id) } }
 
     /// File access without HDF5's `flock` locking: we only read, or write a temporary file that is
-    /// renamed into place, and a lock inherited by a forked `Isolation` child would otherwise make
-    /// a concurrent open in this process fail.
+    /// renamed into place, and an `Isolation` reader child reading the same file at the same time
+    /// must not make an open in this process fail.
     static func accessList() -> hid_t {
         let fapl = H5Pcreate(poyo_h5p_file_access())
         if fapl >= 0 { H5Pset_file_locking(fapl, false, true) }
@@ -469,14 +468,12 @@ enum H5Types {
     static let int64 = HDF5Lock.run { poyo_h5t_native_int64() }
     static let cString = HDF5Lock.run { poyo_h5t_c_s1() }
 
-    /// Touches every one (an `Isolation` child does this first, to show it is not stuck).
-    static func warmUp() { _ = (double, float, int64, cString) }
 }
 
 /// The process-wide lock every call into libhdf5 holds (recursive, so wrapper methods nest).
 ///
 /// The Debian libhdf5 is thread-safe but serialises all calls internally, so this costs no
-/// parallelism. It exists so `Isolation` can fork while no thread is inside the library.
+/// parallelism; it makes the serialisation explicit for the wrappers that make several calls.
 enum HDF5Lock {
     nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -498,12 +495,6 @@ enum HDF5Lock {
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
-
-    static func lock() { pthread_mutex_lock(mutex) }
-    static func unlock() { pthread_mutex_unlock(mutex) }
-
-    /// In a forked child the mutex is still marked as held by the parent's thread: start afresh.
-    static func reinitializeInChild() { initialize(mutex) }
 }
 
 /// Decodes bytes up to the first NUL as UTF-8 (`String(cString:)` on arrays is deprecated).

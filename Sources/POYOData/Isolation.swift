@@ -4,8 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Runs everything libhdf5 does with an untrusted file in a forked child process, so a file that
-/// crashes, hangs or corrupts libhdf5 becomes a one-line `DataError` instead of taking us down.
+/// Runs everything libhdf5 does with an untrusted file in a separate reader process, so a file
+/// that crashes, hangs or corrupts libhdf5 becomes a one-line `DataError` instead of taking us down.
 ///
 /// Why: libhdf5 1.10 trusts a file's metadata. A damaged global heap (where variable-length
 /// strings live) makes `H5HG_read` copy from and to wild addresses, damaged object headers are
@@ -18,14 +18,25 @@ import Foundation
 /// The parent itself never parses the file: it reads spike windows with `pread` from the byte
 /// ranges the child found (`RawColumn`).
 ///
-/// Linux only; elsewhere, or with `ReaderOptions.isolate = false`, reading is in-process. While
-/// the fork happens no thread is inside libhdf5 (`HDF5Lock` is held), so the child's copy of the
-/// library is consistent.
+/// The child is a fresh process (`posix_spawn` of the `poyo` executable with the hidden
+/// subcommand `Isolation.childCommand`), not a `fork()` of this one: a forked copy of a
+/// multi-threaded process can inherit a lock another thread held (in libc, the Swift runtime or
+/// libhdf5) and wait for ever. A spawned child starts single-threaded with nothing held.
+///
+/// The executable: `$POYO_READER` when set, else `poyo` in the folder of the running executable
+/// (so `poyo`, `poyo-bench` and the test runner in `.build/<config>/` all find it).
+/// Linux only; elsewhere, or with `ReaderOptions.isolate = false`, reading is in-process.
 public enum Isolation {
-    /// Write end of the pipe to the parent, in a probe child; -1 otherwise.
+    /// The hidden subcommand that makes `poyo` a reader process (`childMain`).
+    public static let childCommand = "__read-recording"
+
+    /// The descriptor the child writes its frames to (the parent's pipe).
+    static let childResultFD: Int32 = 3
+
+    /// Write end of the pipe to the parent, in a reader child; -1 otherwise.
     nonisolated(unsafe) static var traceFD: Int32 = -1
 
-    /// Whether this process is a probe child (nested probes run in-process).
+    /// Whether this process is a reader child (nested reads run in-process).
     public static var inProbeChild: Bool { traceFD >= 0 }
 
     #if os(Linux)
@@ -39,13 +50,13 @@ public enum Isolation {
         60 + 10 * Double(bytes) / 100e6
     }
 
-    /// In a probe child, records which HDF5 object is about to be touched (for the crash report).
+    /// In a reader child, records which HDF5 object is about to be touched (for the crash report).
     static func trace(path: String, field: String) {
         guard traceFD >= 0 else { return }
         send(UInt8(ascii: "P"), Array(field.utf8))
     }
 
-    /// In a probe child, passes a key/value note back to the parent (e.g. the detected format).
+    /// In a reader child, passes a key/value note back to the parent (e.g. the detected format).
     static func note(_ key: String, _ value: String) {
         guard traceFD >= 0 else { return }
         send(UInt8(ascii: "N"), Array((key + "=" + value).utf8))
@@ -65,43 +76,75 @@ public enum Isolation {
         }
     }
 
-    /// What a probe child reported.
+    /// What a reader child reported.
     public struct Outcome: Sendable {
         public var notes: [String: String] = [:]
         /// The child's error, or the crash or timeout that stopped it.
         public var error: DataError?
-        /// What `body` returned, when it finished.
+        /// What the job returned, when it finished.
         public var result: [UInt8]?
     }
 
-    /// Runs `body` in a forked child and waits up to `timeout` seconds for its result.
-    /// Throws only when no child could be started; runs `body` in-process when isolation is
-    /// unsupported or this already is a probe child.
-    ///
-    /// A child forked while another thread of ours held a lock it needs (in the Swift runtime or
-    /// libc) would wait for ever. Such a child sleeps, while a file that sends libhdf5 into a
-    /// loop keeps it busy: a child that has sent nothing and used no CPU for `deadlockAfter`
-    /// seconds while asleep is killed and forked again (3 attempts); a busy one runs until
-    /// `timeout`.
-    public static func run(file: String, timeout: Double, _ body: () throws -> [UInt8]) throws -> Outcome {
+    /// What a reader child is asked to do.
+    enum Job: Codable {
+        /// Read a recording (`RecordingReader.loadInProcess`) and return `RecordingTransfer` bytes.
+        case read(path: String, options: ReaderOptions)
+        /// Behave in a set way, so tests can check every path of the protocol with a real child.
+        case exercise(Exercise)
+    }
+
+    /// Test behaviours of a reader child (`Job.exercise`).
+    enum Exercise: Codable {
+        /// Note `format=nwb`, return `bytes` bytes of 7.
+        case echo(bytes: Int)
+        /// Throw `DataError.missing(file, field)`.
+        case fail(file: String, field: String)
+        /// Trace `field`, then trap.
+        case crash(field: String)
+        /// Loop without end.
+        case spin
+    }
+
+    /// Runs `job` in a reader child and waits up to `timeout` seconds for its result. Throws only
+    /// when no child could be started; runs the job in-process when isolation is unsupported or
+    /// this already is a reader child.
+    static func run(file: String, timeout: Double, job: Job) throws -> Outcome {
         #if os(Linux)
             guard !inProbeChild else {
                 var outcome = Outcome()
-                do { outcome.result = try body() } catch let e as DataError { outcome.error = e }
+                do { outcome.result = try perform(job) } catch let e as DataError { outcome.error = e }
                 return outcome
             }
-            for _ in 0..<3 {
-                if let outcome = try attempt(file: file, timeout: timeout, body) { return outcome }
-            }
-            throw DataError.io(path: file, reason: "the reader process deadlocked 3 times (busy process?); try again")
+            return try spawnAndWait(file: file, timeout: timeout, job: job)
         #else
             var outcome = Outcome()
-            do { outcome.result = try body() } catch let e as DataError { outcome.error = e }
+            do { outcome.result = try perform(job) } catch let e as DataError { outcome.error = e }
             return outcome
         #endif
     }
 
-    static let deadlockAfter = 2.0
+    /// Does a job where we are (in the child, or in-process).
+    static func perform(_ job: Job) throws -> [UInt8] {
+        switch job {
+        case .read(let path, let options):
+            var ignored: RecordingFormat?
+            let url = URL(fileURLWithPath: path)
+            return try RecordingTransfer.encode(RecordingReader.loadInProcess(url, options, detected: &ignored))
+        case .exercise(.echo(let bytes)):
+            note("format", "nwb")
+            return [UInt8](repeating: 7, count: bytes)
+        case .exercise(.fail(let file, let field)):
+            throw DataError.missing(file: file, field: field)
+        case .exercise(.crash(let field)):
+            trace(path: "", field: field)
+            let nothing: [Int] = []
+            return [UInt8(nothing[nothing.count + 1])]  // traps (index out of range)
+        case .exercise(.spin):
+            var x = 0.0
+            while x >= 0 { x += 1 }
+            return []
+        }
+    }
 
     /// Reads the child's frames from the pipe (tag byte, little-endian u64 length, payload) and keeps
     /// what they said: progress (`P`, the field being read), notes (`N`), an error (`E`), the result (`R`).
@@ -110,14 +153,12 @@ public enum Isolation {
         var lastField = "/"
         var errorJSON: [UInt8]?
         var finished = false
-        var lastHeard = Date()
         private var header: [UInt8] = []  // of the frame being read
         private var frame: [UInt8] = []
         private var frameLength = -1  // payload length, once the header is complete
         private var chunk = [UInt8](repeating: 0, count: 1 << 16)
 
         mutating func handle(_ tag: UInt8, _ payload: [UInt8]) {
-            lastHeard = Date()
             switch tag {
             case UInt8(ascii: "P"): lastField = String(decoding: payload, as: UTF8.self)
             case UInt8(ascii: "E"): errorJSON = payload
@@ -166,66 +207,156 @@ public enum Isolation {
         }
     }
 
+    /// The reader executable: `$POYO_READER`, else `poyo` beside the running executable.
+    static func readerExecutable(
+        for file: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> String {
+        if let path = environment["POYO_READER"], !path.isEmpty {
+            guard access(path, X_OK) == 0 else {
+                throw DataError.io(
+                    path: file, reason: "cannot start the reader process: POYO_READER=\(path) is not executable")
+            }
+            return path
+        }
+        let running =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let folder = URL(fileURLWithPath: running).deletingLastPathComponent()
+        let candidate = folder.appendingPathComponent("poyo").path
+        guard access(candidate, X_OK) == 0 else {
+            throw DataError.io(
+                path: file,
+                reason: "cannot start the reader process: no poyo executable in \(folder.path) "
+                    + "(build it with `swift build`, or set POYO_READER to the poyo binary)")
+        }
+        return candidate
+    }
+
+    /// The child side, called by `poyo` when its first argument is `childCommand`; the job is the
+    /// second argument (JSON). Frames go to descriptor 3. A crash ends the child quietly, without
+    /// a core file or Swift's backtracer; `_exit` afterwards, so nothing else runs.
+    public static func childMain(_ arguments: [String]) -> Never {
+        #if os(Linux)
+            for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(s, SIG_DFL) }
+            var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
+            setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
+        #endif
+        traceFD = childResultFD
+        guard arguments.count == 3, let job = try? JSONDecoder().decode(Job.self, from: Data(arguments[2].utf8))
+        else {
+            send(UInt8(ascii: "E"), Array("the reader process could not decode its job".utf8))
+            _exit(2)
+        }
+        do {
+            send(UInt8(ascii: "R"), try perform(job))
+        } catch let e as DataError {
+            send(UInt8(ascii: "E"), (try? JSONEncoder().encode(e)).map { [UInt8]($0) } ?? Array("\(e)".utf8))
+        } catch {
+            send(UInt8(ascii: "E"), Array("\(error)".utf8))
+        }
+        _exit(0)
+    }
+
     #if os(Linux)
-        /// One child; nil when it did not start in time.
-        private static func attempt(file: String, timeout: Double, _ body: () throws -> [UInt8]) throws -> Outcome? {
+        /// Starts a reader child for `job`, collects its frames until it finishes, fails, dies
+        /// or runs out of time, and reaps it.
+        private static func spawnAndWait(file: String, timeout: Double, job: Job) throws -> Outcome {
+            let executable = try readerExecutable(for: file)
+            let jobText = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
+            // Close-on-exec, so no other child (ours or another thread's) keeps the write end
+            // open: end of file then means this child is gone.
             var fds: [Int32] = [-1, -1]
-            guard pipe(&fds) == 0 else {
+            guard pipeCloseOnExec(&fds) == 0 else {
                 throw DataError.io(path: file, reason: "cannot create a pipe (errno \(errno))")
             }
-            HDF5Lock.lock()
-            let pid = fork()
-            if pid == 0 {
-                runChild(writeFD: fds[1], readFD: fds[0], body)
-            }
-            HDF5Lock.unlock()
-            close(fds[1])
             defer { close(fds[0]) }
-            guard pid > 0 else {
-                throw DataError.io(path: file, reason: "cannot fork a reader process (errno \(errno))")
+            let pid: pid_t
+            do {
+                defer { close(fds[1]) }
+                pid = try spawn(executable, arguments: [childCommand, jobText], resultFD: fds[1], file: file)
             }
 
             _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
             var frames = FrameReader()
             let deadline = Date().addingTimeInterval(timeout)
             var timedOut = false
-            var status: Int32 = 0
-            var reaped = false
-            var lastCPU: UInt64 = 0
-            var cpuSince = Date()
-            // Until the child reports, exits or runs out of time. End of file alone is not enough:
-            // another thread's probe child may hold a copy of our pipe for a moment.
-            while true {
-                let open = frames.drain(fds[0])
-                if frames.finished || frames.errorJSON != nil || !open { break }
-                if waitpid(pid, &status, WNOHANG) == pid {
-                    reaped = true
-                    _ = frames.drain(fds[0])
-                    break
-                }
-                if -frames.lastHeard.timeIntervalSinceNow > deadlockAfter, let (state, cpu) = processStat(pid) {
-                    if cpu != lastCPU {
-                        lastCPU = cpu
-                        cpuSince = Date()
-                    }
-                    if state == "S" && -cpuSince.timeIntervalSinceNow > deadlockAfter {
-                        kill(pid, SIGKILL)
-                        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                        return nil
-                    }
-                }
+            while frames.drain(fds[0]) && !frames.finished && frames.errorJSON == nil {
                 let remaining = deadline.timeIntervalSinceNow
                 if remaining <= 0 {
                     timedOut = true
                     break
                 }
                 var pfd = pollfd(fd: fds[0], events: Int16(POLLIN), revents: 0)
-                _ = poll(&pfd, 1, Int32(min(remaining, 0.05) * 1000) + 1)
+                _ = poll(&pfd, 1, Int32(min(remaining, 1) * 1000) + 1)
             }
-            if timedOut { kill(pid, SIGKILL) }
-            if !reaped { while waitpid(pid, &status, 0) < 0 && errno == EINTR {} }
-
+            let status = reap(pid, killNow: timedOut, deadline: deadline)
             return verdict(frames, status: status, timedOut: timedOut, file: file, timeout: timeout)
+        }
+
+        /// glibc's `pipe2(fds, O_CLOEXEC)` (not in Swift's Glibc module): both ends close-on-exec
+        /// from the start, so no other thread's child can inherit them in between.
+        private static func pipeCloseOnExec(_ fds: inout [Int32]) -> Int32 {
+            typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+            guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else {
+                errno = ENOSYS
+                return -1
+            }
+            return fds.withUnsafeMutableBufferPointer {
+                unsafeBitCast(symbol, to: Pipe2.self)($0.baseAddress!, O_CLOEXEC)
+            }
+        }
+
+        /// `posix_spawn` with descriptors 0–2 on /dev/null, `resultFD` as descriptor 3, default
+        /// signal actions, an empty signal mask and Swift's backtracer off.
+        private static func spawn(_ executable: String, arguments: [String], resultFD: Int32, file: String) throws
+            -> pid_t
+        {
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_adddup2(&actions, resultFD, childResultFD)
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var all = sigset_t()
+            sigfillset(&all)
+            posix_spawnattr_setsigdefault(&attributes, &all)
+            var none = sigset_t()
+            sigemptyset(&none)
+            posix_spawnattr_setsigmask(&attributes, &none)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+            var environment = ProcessInfo.processInfo.environment
+            environment["SWIFT_BACKTRACE"] = "enable=no"
+            let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+            let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+            defer { for p in argv + envp { free(p) } }
+            var pid: pid_t = 0
+            let rc = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+            guard rc == 0 else {
+                throw DataError.io(
+                    path: file,
+                    reason: "cannot start the reader process \(executable) (\(String(cString: strerror(rc))))")
+            }
+            return pid
+        }
+
+        /// Waits for the child until `deadline` (it has reported, or closed its pipe by exiting),
+        /// killing it first when `killNow` or when it outstays the deadline; its wait status.
+        private static func reap(_ pid: pid_t, killNow: Bool, deadline: Date) -> Int32 {
+            var status: Int32 = 0
+            if !killNow {
+                while Date() < deadline {
+                    let r = waitpid(pid, &status, WNOHANG)
+                    if r == pid || (r < 0 && errno != EINTR) { return status }
+                    usleep(2000)
+                }
+            }
+            kill(pid, SIGKILL)
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            return status
         }
 
         /// The outcome once the child is gone: its result, or the error it reported, or what stopped it.
@@ -258,45 +389,5 @@ public enum Isolation {
             return outcome
         }
 
-        /// State letter and user + system CPU ticks of a process, from `/proc/<pid>/stat`.
-        static func processStat(_ pid: pid_t) -> (Character, UInt64)? {
-            guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let close = text.lastIndex(of: ")")
-            else { return nil }
-            let fields = text[text.index(after: close)...].split(separator: " ")
-            guard fields.count > 13, let state = fields[0].first,
-                let user = UInt64(fields[11]), let system = UInt64(fields[12])
-            else { return nil }
-            return (state, user + system)
-        }
-
-        /// The child side: default signal actions (so a crash ends it quietly, without Swift's
-        /// backtracer), no core files, run the body, report, `_exit` (never flush the parent's buffers).
-        /// Inherited descriptors stay open: libhdf5 in the child shares the parent's open files (it
-        /// would reuse them when the same file is opened again), and we disable HDF5's `flock`
-        /// locking, so a copied descriptor blocks nobody.
-        private static func runChild(writeFD: Int32, readFD: Int32, _ body: () throws -> [UInt8]) -> Never {
-            HDF5Lock.reinitializeInChild()
-            close(readFD)
-            // The parent reports a crash in one line; the runtime's own crash message is noise.
-            let null = open("/dev/null", O_WRONLY)
-            if null >= 0 {
-                dup2(null, 2)
-                close(null)
-            }
-            for s in [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP] { signal(s, SIG_DFL) }
-            var noCore = rlimit(rlim_cur: 0, rlim_max: 0)
-            setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &noCore)
-            traceFD = writeFD
-            do {
-                let result = try body()
-                send(UInt8(ascii: "R"), result)
-            } catch let e as DataError {
-                send(UInt8(ascii: "E"), (try? JSONEncoder().encode(e)).map { [UInt8]($0) } ?? Array("\(e)".utf8))
-            } catch {
-                send(UInt8(ascii: "E"), Array("\(error)".utf8))
-            }
-            _exit(0)
-        }
     #endif
 }

@@ -27,7 +27,7 @@ public enum NWBReader {
 
     static let velocityNames = ["hand_vel", "finger_vel", "cursor_vel"]
 
-    static func load(_ f: HDF5File, url: URL, options o: ReaderOptions) throws -> LoadedRecording {
+    static func load(_ f: HDF5File, url: URL, options given: ReaderOptions) throws -> LoadedRecording {
         let file = f.path
         var warnings: [DataWarning] = []
         guard f.isGroup("units") else { throw DataError.missing(file: file, field: "units") }
@@ -35,11 +35,23 @@ public enum NWBReader {
             throw DataError.missing(file: file, field: p)
         }
         let sessionID =
-            try o.sessionID ?? optionalString(f, "general/session_id")
+            try given.sessionID ?? optionalString(f, "general/session_id")
             ?? url.deletingPathExtension().lastPathComponent
         guard !sessionID.isEmpty else {
             throw DataError.invalid(file: file, field: "general/session_id", reason: "is empty")
         }
+        // Settings the entry leaves open: the checkpoint's for this session, else a preset.
+        let layout = (
+            hand: try findSeries(f, "hand_vel") != nil || findSeries(f, "hand_pos") != nil,
+            finger: try findSeries(f, "finger_vel") != nil || findSeries(f, "finger_pos") != nil,
+            onset: f.exists("intervals/trials/move_onset_time")
+        )
+        let (o, presetNote, presetName) = given.resolvingSettings(
+            sessionID: sessionID,
+            infer: {
+                DatasetPreset.inferNWB(
+                    hasHandVelocity: layout.hand, hasMoveOnset: layout.onset, hasFingerVelocity: layout.finger)
+            }, nwb: true, hasIntervals: { _ in true })
         let subjectID = try optionalString(f, "general/subject/subject_id")?.lowercased() ?? "unknown"
 
         let units = try readUnits(f, sessionID: sessionID, options: o, warnings: &warnings)
@@ -94,7 +106,12 @@ public enum NWBReader {
             train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
             test: SplitSummary(recording.testDomain), evalIntervals: evalName,
             lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-            spikeLookup: units.lookup)
+            spikeLookup: units.lookup, preset: presetNote,
+            settings: RecordingSettings(
+                behaviour: b.derivedFrom.map(velocityName(ofPositionSeries:)) ?? b.path,
+                normalizeMean: norm.mean, normalizeStd: norm.std,
+                weights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
+                evalInterval: evalSet == nil ? "all" : "nlb_eval_intervals", split: rule, preset: presetName))
         return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
     }
 
@@ -295,7 +312,8 @@ public enum NWBReader {
         var weights: [WeightedIntervals] = []
         for (key, w) in (o.intervalWeights ?? [:]).sorted(by: { $0.key < $1.key }) {
             switch key {
-            case "trials": weights.append(WeightedIntervals(name: "intervals/trials", intervals: trials, weight: w))
+            case "trials", "intervals/trials":
+                weights.append(WeightedIntervals(name: "intervals/trials", intervals: trials, weight: w))
             case "nlb_eval_intervals":
                 weights.append(
                     WeightedIntervals(name: "nlb_eval_intervals", intervals: evalSet ?? Intervals(), weight: w))
@@ -369,20 +387,29 @@ public enum NWBReader {
 
     static let behaviourRoots = ["processing/behavior", "processing/behaviour"]
 
+    /// The path of the series `name` (under `processing/behavior`, possibly in a container, or a
+    /// full path); nil when absent.
+    /// `…/hand_pos` → `…/hand_vel`: the name that reads the velocity derived from a position series.
+    static func velocityName(ofPositionSeries path: String) -> String {
+        path.hasSuffix("_pos") ? String(path.dropLast(4)) + "_vel" : path
+    }
+
+    static func findSeries(_ f: HDF5File, _ name: String) throws -> String? {
+        if name.contains("/"), f.exists("\(name)/data") { return name }
+        for r in behaviourRoots where f.isGroup(r) {
+            if f.exists("\(r)/\(name)/data") { return "\(r)/\(name)" }
+            for c in try f.children(of: r) where f.isGroup("\(r)/\(c)") && f.exists("\(r)/\(c)/\(name)/data") {
+                return "\(r)/\(c)/\(name)"
+            }
+        }
+        return nil
+    }
+
     /// Finds the series to decode: the option (a name under `processing/behavior`, possibly in a
     /// container, or a full path), else the first velocity series, else a position series.
     static func resolveSeries(_ f: HDF5File, _ o: ReaderOptions) throws -> (path: String, derive: Bool) {
         let roots = behaviourRoots.filter { f.isGroup($0) }
-        func find(_ name: String) throws -> String? {
-            if name.contains("/"), f.exists("\(name)/data") { return name }
-            for r in roots {
-                if f.exists("\(r)/\(name)/data") { return "\(r)/\(name)" }
-                for c in try f.children(of: r) where f.isGroup("\(r)/\(c)") && f.exists("\(r)/\(c)/\(name)/data") {
-                    return "\(r)/\(c)/\(name)"
-                }
-            }
-            return nil
-        }
+        func find(_ name: String) throws -> String? { try findSeries(f, name) }
         if let want = o.behaviour {
             if let p = try find(want) { return (p, false) }
             if want.hasSuffix("_vel"), let p = try find(String(want.dropLast(4)) + "_pos") { return (p, true) }

@@ -47,7 +47,7 @@ private func pct(_ x: Double) -> String { String(Int((x * 100).rounded())) }
 
 /// What to read from a recording and how to weight and split it. Defaults suit Perich-style
 /// brainsets files and NLB NWB files; a dataset config (`RecordingSpec`) sets them per file.
-public struct ReaderOptions: Sendable {
+public struct ReaderOptions: Sendable, Codable {
     /// `nil` detects the format from the file.
     public var format: RecordingFormat?
     /// The behaviour to decode. brainsets: `"cursor.vel"`, `"hand.vel"`, `"finger"` (column `vel`)
@@ -81,6 +81,13 @@ public struct ReaderOptions: Sendable {
     public var sessionID: String?
     /// Overrides the file's held-out flag.
     public var heldOut: Bool?
+    /// Where open settings come from: a preset inferred from the file (default), none, or a named one.
+    public var preset: PresetChoice = .infer
+    /// Normalise by the data's own statistics (mean 0, pooled std), ignoring presets and file attributes.
+    public var normalizeFromData = false
+    /// Settings a checkpoint carries, by session id: they fill what these options leave open
+    /// before any preset (`poyo eval` reads a recording as it was trained on).
+    public var knownSettings: [String: RecordingSettings]?
     /// Read spikes per window from the file (true) or load them whole.
     public var lazySpikes = true
     /// Read the file in a child process first (`Isolation`), so a corrupt file cannot crash us.
@@ -146,6 +153,10 @@ public struct RecordingSummary: Codable, Sendable, Equatable {
     public var lossWeights: [String: Float]
     /// How window spikes are found: `timestamp_indices_1s`, `binary search`, `per-unit index`, `in memory`.
     public var spikeLookup: String
+    /// Where the settings came from: `perich_co (brainset …)`, `none (…)`, `the checkpoint's settings`.
+    public var preset: String?
+    /// The settings the recording was read with (what a checkpoint carries).
+    public var settings: RecordingSettings?
 }
 
 /// A recording with what its reader noticed.
@@ -179,10 +190,7 @@ public enum RecordingReader {
             let timeout = options.timeout ?? Isolation.defaultTimeout(fileBytes: Int(st.st_size))
             // The child reads the file; this process only decodes the result (and later reads
             // spike windows with pread), so libhdf5 never parses an untrusted file here.
-            var outcome = try Isolation.run(file: path, timeout: timeout) {
-                var ignored: RecordingFormat?
-                return try RecordingTransfer.encode(loadInProcess(url, options, detected: &ignored))
-            }
+            var outcome = try Isolation.run(file: path, timeout: timeout, job: .read(path: path, options: options))
             detected = outcome.notes["format"].flatMap(RecordingFormat.init(rawValue:))
             if let e = outcome.error { throw e }
             guard var result = outcome.result else {
@@ -253,7 +261,9 @@ func resolveNormalization(
     var source = "config"
     var mean: [Float]
     var std: [Float]
-    if let m = o.normalizationMean {
+    let fileMean = o.normalizeFromData ? nil : fileMean
+    let fileStd = o.normalizeFromData ? nil : fileStd
+    if let m = o.normalizationMean, !o.normalizeFromData {
         mean = try expand(m, "normalisation mean")
     } else if let m = fileMean {
         mean = try expand(m, "file normalisation mean")
@@ -262,7 +272,7 @@ func resolveNormalization(
         mean = [Float](repeating: 0, count: dim)
         source = "auto"
     }
-    if let s = o.normalizationStd {
+    if let s = o.normalizationStd, !o.normalizeFromData {
         std = try expand(s, "normalisation std")
     } else if let s = fileStd {
         std = try expand(s, "file normalisation std")
@@ -279,7 +289,8 @@ func resolveNormalization(
         let variance = n > 1 ? max(0, sq / n - (sum / n) * (sum / n)) : 0
         let s = Float(variance.squareRoot())
         std = [Float](repeating: s > 0 && s.isFinite ? s : 1, count: dim)
-        source = o.normalizationMean == nil && fileMean == nil ? "auto" : "\(source) mean, auto std"
+        source =
+            (o.normalizationMean == nil || o.normalizeFromData) && fileMean == nil ? "auto" : "\(source) mean, auto std"
     }
     guard std.allSatisfy({ $0.isFinite && $0 > 0 }), mean.allSatisfy(\.isFinite) else {
         throw DataError.invalid(

@@ -14,6 +14,9 @@ struct Baseline: ParsableCommand {
 
     @Option(help: "Folder of recordings (.h5 brainsets, .nwb).") var data: String?
     @Option(help: "YAML config with a dataset list (instead of --data).") var config: String?
+    @Option(
+        help: "A checkpoint or run folder: read each session it knows with the data settings it was trained with.")
+    var checkpoint: String?
     @Option(help: "Bin width in seconds.") var bin = 0.02
     @Option(help: "Bins of spike history per unit.") var lags = 7
     @Option(help: "auto (chosen on the validation split) or a relative ridge λ.") var ridge = "auto"
@@ -37,8 +40,16 @@ struct Baseline: ParsableCommand {
             var cfg = ConfigFile()
             if let config { cfg = try ConfigFile.load(config) }
             if let data { cfg.useDataFolder(data) }
-            let (dataset, description) = try cfg.loadData()
+            let known = try checkpoint.flatMap { try Checkpoint.dataSettings(of: $0) }
+            if let checkpoint {
+                note(
+                    known == nil
+                        ? "baseline: \(checkpoint) carries no data settings; settings inferred"
+                        : "baseline: sessions \(checkpoint) knows are read with the settings they were trained with")
+            }
+            let (dataset, description) = try cfg.loadData(knownSettings: known)
             for w in dataset.warnings { note(w.description) }
+            for line in dataset.settingsReport() { note("data: " + line) }
             var o = WienerBaseline.Options()
             o.bin = bin
             o.lags = lags

@@ -9,7 +9,12 @@ struct Eval: ParsableCommand {
         abstract: "Evaluate a checkpoint: per-session R² over stitched 1 s windows (0.5 s stride).")
 
     @Option(help: "checkpoint.safetensors, or a run folder of poyo train / poyo finetune.") var checkpoint: String
-    @Option(help: "Folder of brainsets HDF5 recordings.") var data: String
+    @Option(help: "Folder of recordings (.h5 brainsets, .nwb).") var data: String?
+    @Option(
+        help: ArgumentHelp(
+            "YAML config with a dataset list (or data_root): its data settings replace the checkpoint's.",
+            discussion: "Without it, each session is read with the settings it was trained with (the checkpoint's)."))
+    var config: String?
     @Option(help: "Split to score: valid or test.") var split = "valid"
     @Flag(help: "Also print the figures as JSON.") var json = false
     @Option(name: .customLong("batch-size"), help: "Windows per batch.") var batchSize = 32
@@ -23,14 +28,17 @@ struct Eval: ParsableCommand {
     func validate() throws {
         guard Split(rawValue: split) != nil else { throw ValidationError("--split must be train, valid or test") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
+        guard data != nil || config != nil else { throw ValidationError("give --data DIR or --config FILE") }
     }
 
     func run() throws {
         try runReportingErrors {
             let (device, deviceNote) = try DeviceSelection(parsing: deviceOptions.device).make()
             if let deviceNote { note(deviceNote) }
-            let (model, _) = try Checkpoint.load(checkpoint, device: device)
-            let all = try Dataset.load(directory: URL(fileURLWithPath: data))
+            let (model, meta) = try Checkpoint.load(checkpoint, device: device)
+            let (all, description) = try loadEvaluationData(
+                checkpointSettings: try Checkpoint.dataSettings(meta, path: Checkpoint.resolve(checkpoint)),
+                sessionVocab: model.sessionVocab)
             // Only sessions the checkpoint knows can be decoded; others need fine-tuning first.
             let known = all.recordings.filter { model.sessionVocab.row(of: $0.sessionID) != nil }
             let skipped = all.recordings.filter { model.sessionVocab.row(of: $0.sessionID) == nil }.map(\.sessionID)
@@ -38,7 +46,7 @@ struct Eval: ParsableCommand {
                 note("eval: skipping \(skipped.joined(separator: ", ")) (not in the checkpoint's session vocabulary)")
             }
             guard !known.isEmpty else {
-                throw POYOError.batch("no session in \(data) is known to \(checkpoint)")
+                throw POYOError.batch("no session in \(description) is known to \(checkpoint)")
             }
             let tokenizer = try Tokenizer(
                 recordings: known, unitVocabulary: model.unitVocab, sessionVocabulary: model.sessionVocab,
@@ -76,7 +84,7 @@ struct Eval: ParsableCommand {
                 let obj: [String: Any] = [
                     "split": split, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
                     "scored_samples": r.scoredSamples, "baseline_r2": wiener,
-                    "checkpoint": checkpoint, "device": device.name,
+                    "checkpoint": checkpoint, "device": device.name, "data_settings": settingsSource,
                 ]
                 print(
                     String(
@@ -85,4 +93,33 @@ struct Eval: ParsableCommand {
             }
         }
     }
+
+    /// The data to score: `--config`'s dataset (its settings win, and we say so) or `--data`'s
+    /// folder read with the settings each session was trained with.
+    func loadEvaluationData(checkpointSettings: [String: RecordingSettings]?, sessionVocab: Vocabulary) throws
+        -> (Dataset, String)
+    {
+        var cfg = ConfigFile()
+        if let config { cfg = try ConfigFile.load(config) }
+        if let data { cfg.useDataFolder(data) }
+        if config != nil {
+            note("eval: data settings from \(config!) (they replace the checkpoint's)")
+            return try cfg.loadData()
+        }
+        guard let checkpointSettings else {
+            note("eval: \(checkpoint) carries no data settings (written before they were stored); settings inferred")
+            return try cfg.loadData()
+        }
+        let (dataset, description) = try cfg.loadData(knownSettings: checkpointSettings)
+        for r in dataset.recordings
+        where sessionVocab.row(of: r.sessionID) != nil && checkpointSettings[r.sessionID] == nil {
+            throw POYOError.checkpoint(
+                path: checkpoint,
+                reason: "carries no data settings for session \(r.sessionID); give them with --config")
+        }
+        note("eval: each session read with the data settings it was trained with (from the checkpoint)")
+        return (dataset, description)
+    }
+
+    var settingsSource: String { config == nil ? "checkpoint" : "config" }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import POYOData
 
 @main
 struct Poyo: ParsableCommand {
@@ -8,6 +9,14 @@ struct Poyo: ParsableCommand {
         abstract: "Train, evaluate and inspect POYO neural population decoders.",
         discussion: "Run `poyo train` with no arguments to train the 1.3M model on the built-in synthetic dataset.",
         subcommands: [Train.self, Finetune.self, Eval.self, Baseline.self, Synth.self, Inspect.self, Devices.self])
+
+    /// `poyo __read-recording JOB` is the reader process `Isolation` starts for each untrusted
+    /// file; it is not a user command, so it is handled before argument parsing.
+    static func main() {
+        let arguments = CommandLine.arguments
+        if arguments.count > 1 && arguments[1] == Isolation.childCommand { Isolation.childMain(arguments) }
+        main(nil)
+    }
 }
 
 /// Options every compute command takes.

@@ -64,6 +64,52 @@ import Testing
         #expect(e.stderr.contains("synth_s02_center_out"), "held-out session should be reported as skipped")
     }
 
+    /// A checkpoint carries the data settings it was trained with: a run whose config normalises by
+    /// a std unlike the file's own is scored by `poyo eval` without `--config` as in training;
+    /// with a `--config` of other settings, eval says it overrides them and the figure moves.
+    @Test func evalReadsDataWithTheCheckpointsSettings() throws {
+        let data = try smallDataset()
+        let out = try makeTempDirectory()
+        defer {
+            try? FileManager.default.removeItem(at: data)
+            try? FileManager.default.removeItem(at: out)
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: data.path).sorted().filter {
+            $0.hasSuffix(".h5")
+        }
+        let stdFile = try RecordingReader.load(data.appendingPathComponent(files[0])).recording.normalizationStd
+        let cfg = out.appendingPathComponent("run.yaml")
+        try (tinyConfigYAML + "\ndataset:\n  - path: \(data.path)\n    normalize_std: 4.0\n    eval_interval: all\n")
+            .write(to: cfg, atomically: true, encoding: .utf8)
+        #expect(!stdFile.contains(4), "the file's own std must differ from the config's")
+        let run = out.appendingPathComponent("run")
+        let t = try CLI.run([
+            "train", "--config", cfg.path, "--out", run.path, "--steps", "40", "--seed", "3", "--device", "cpu",
+        ])
+        #expect(t.status == 0, "train failed: \(t.stderr)")
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json")))
+            as! [String: Any]
+        let val = summary["val_r2_mean"] as! Double
+
+        let e = try CLI.run(["eval", "--checkpoint", run.path, "--data", data.path, "--json", "--device", "cpu"])
+        #expect(e.status == 0, "eval failed: \(e.stderr)")
+        #expect(e.stderr.contains("read with the data settings it was trained with"), "\(e.stderr)")
+        let evalMean =
+            (try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any])["r2_mean"] as! Double
+        #expect(abs(evalMean - val) <= 0.005, "eval \(evalMean) vs train's validation \(val)")
+
+        // The file's own settings (what eval used before checkpoints carried them) score differently.
+        let plain = out.appendingPathComponent("plain.yaml")
+        try "dataset:\n  - path: \(data.path)\n".write(to: plain, atomically: true, encoding: .utf8)
+        let o = try CLI.run(["eval", "--checkpoint", run.path, "--config", plain.path, "--json", "--device", "cpu"])
+        #expect(o.status == 0, "eval --config failed: \(o.stderr)")
+        #expect(o.stderr.contains("data settings from \(plain.path) (they replace the checkpoint's)"), "\(o.stderr)")
+        let other =
+            (try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as! [String: Any])["r2_mean"] as! Double
+        #expect(abs(other - val) > 0.005, "other settings should score differently: \(other) vs \(val)")
+    }
+
     /// A run config's `dataset:` list: two NLB NWB fixtures and one brainsets fixture, one model.
     @Test func trainAcrossNWBAndBrainsetsFromConfig() throws {
         let out = try makeTempDirectory()

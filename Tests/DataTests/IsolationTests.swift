@@ -3,51 +3,70 @@ import Testing
 
 @testable import POYOData
 
-/// `Isolation` turns every way a reader child can fail into a `DataError`.
+/// `Isolation` turns every way a reader child can fail into a `DataError`. Each test starts a
+/// real reader process (`poyo __read-recording`, spawned, not forked) with a test job.
 @Suite struct IsolationTests {
     @Test func resultsNotesAndErrorsComeBack() throws {
-        let ok = try Isolation.run(file: "f.h5", timeout: 10) {
-            Isolation.note("format", "nwb")
-            return Array(repeating: 7, count: 300_000)  // larger than a pipe buffer
-        }
+        let ok = try Isolation.run(file: "f.h5", timeout: 30, job: .exercise(.echo(bytes: 300_000)))
+        // Larger than a pipe buffer, so the parent must read while the child writes.
         #expect(ok.error == nil && ok.result?.count == 300_000 && ok.notes["format"] == "nwb")
-        let failed = try Isolation.run(file: "f.h5", timeout: 10) { () -> [UInt8] in
-            throw DataError.missing(file: "f.h5", field: "units")
-        }
+        let failed = try Isolation.run(file: "f.h5", timeout: 30, job: .exercise(.fail(file: "f.h5", field: "units")))
         #expect(failed.error == .missing(file: "f.h5", field: "units") && failed.result == nil)
     }
 
     @Test func aCrashNamesTheLastPathTouched() throws {
-        let out = try Isolation.run(file: "f.h5", timeout: 10) { () -> [UInt8] in
-            Isolation.trace(path: "f.h5", field: "units/spike_times")
-            let nothing: [Int] = []
-            return [UInt8(nothing[1])]  // traps (index out of range)
-        }
+        let out = try Isolation.run(file: "f.h5", timeout: 30, job: .exercise(.crash(field: "units/spike_times")))
         #expect(
             out.error?.description.hasPrefix("f.h5: invalid 'units/spike_times': reading it crashed") == true,
             "\(String(describing: out.error))")
     }
 
     @Test func aBusyChildIsStoppedAtTheTimeout() throws {
-        let out = try Isolation.run(file: "f.h5", timeout: 1) { () -> [UInt8] in
-            var x = 0.0
-            while x >= 0 { x += 1 }
-            return []
-        }
+        let t0 = Date()
+        let out = try Isolation.run(file: "f.h5", timeout: 1, job: .exercise(.spin))
         #expect(out.error?.description == "f.h5: invalid '/': reading did not finish within 1 s (corrupt file?)")
+        #expect(Date().timeIntervalSince(t0) < 10)
     }
 
-    @Test func aSleepingChildIsTakenForADeadlockAndRetried() throws {
-        let t0 = Date()
+    /// Many readers at once from a process whose other threads are busy allocating (the case that
+    /// made forked children deadlock): every one finishes, first time.
+    @Test func concurrentReadersFromABusyProcessAllFinish() async throws {
+        let stop = ManagedAtomicFlag()
+        let churn = Thread {
+            while !stop.isSet { _ = (0..<1000).map { String($0) }.joined() }
+        }
+        churn.start()
+        defer { stop.set() }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<16 {
+                group.addTask {
+                    let out = try Isolation.run(file: "f\(i).h5", timeout: 60, job: .exercise(.echo(bytes: 1000 + i)))
+                    return out.result?.count ?? -1
+                }
+            }
+            var sizes: [Int] = []
+            for try await n in group { sizes.append(n) }
+            #expect(sizes.sorted() == (0..<16).map { 1000 + $0 })
+        }
+    }
+
+    @Test func aMissingReaderExecutableIsAClearError() throws {
         #expect(
             throws: DataError.io(
-                path: "f.h5", reason: "the reader process deadlocked 3 times (busy process?); try again")
+                path: "f.h5", reason: "cannot start the reader process: POYO_READER=/nonexistent/poyo is not executable"
+            )
         ) {
-            _ = try Isolation.run(file: "f.h5", timeout: 60) { () -> [UInt8] in
-                sleep(100)
-                return []
-            }
+            _ = try Isolation.readerExecutable(for: "f.h5", environment: ["POYO_READER": "/nonexistent/poyo"])
         }
-        #expect(Date().timeIntervalSince(t0) < 20)
+        let found = try Isolation.readerExecutable(for: "f.h5", environment: [:])
+        #expect(found.hasSuffix("/poyo"))
     }
+}
+
+/// A flag one thread sets and another polls.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

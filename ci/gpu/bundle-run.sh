@@ -14,6 +14,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tool=${1:-}
 case "$tool" in
 poyo | poyo-bench) shift ;;
+# The reader process poyo starts for each data file (POYO_READER, set below for the carried loader).
+__read-recording) tool=poyo ;;
 *)
     echo "usage: $here/run poyo|poyo-bench [ARGS...]" >&2
     exit 64
@@ -104,6 +106,9 @@ if [ "$mode" = system ]; then
     export LD_LIBRARY_PATH="$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
     exec "$here/bin/$tool" "$@"
 fi
+# poyo reads each data file in a child process, normally `poyo` beside the running binary; under the
+# carried loader the running binary is the loader itself, so the child is started through this wrapper.
+export POYO_READER="${POYO_READER:-$here/run}"
 # The carried loader runs the binary with the carried glibc; --argv0 keeps the program's own path in
 # argv[0] (poyo-bench finds golden/ from it).
 exec "$here/lib/glibc/ld-linux-x86-64.so.2" --library-path "$libpath:$here/lib/cxx:$here/lib/glibc" \

@@ -81,6 +81,32 @@ public enum Checkpoint {
         return (model, meta)
     }
 
+    /// Metadata key of the settings each session was read with (`RecordingSettings` by session id).
+    public static let dataSettingsKey = "data_settings"
+
+    /// The data settings a checkpoint carries, by session id; `nil` for a checkpoint written
+    /// before they were stored.
+    public static func dataSettings(_ meta: [String: String], path: String) throws -> [String: RecordingSettings]? {
+        guard let json = meta[dataSettingsKey] else { return nil }
+        do {
+            return try JSONDecoder().decode([String: RecordingSettings].self, from: Data(json.utf8))
+        } catch {
+            throw POYOError.checkpoint(path: path, reason: "unreadable '\(dataSettingsKey)' metadata (\(error))")
+        }
+    }
+
+    /// `dataSettings` of a checkpoint file or run folder.
+    public static func dataSettings(of path: String) throws -> [String: RecordingSettings]? {
+        let path = resolve(path)
+        return try dataSettings(try SafeTensorsFile(path: path).metadata, path: path)
+    }
+
+    static func encodeDataSettings(_ settings: [String: RecordingSettings]) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return (try? enc.encode(settings)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
     static func jsonList(_ words: [String]) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: words)) ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)

@@ -56,7 +56,9 @@ extension ConfigFile {
             out.append("  - path: \(quoted(path))")
             if let f = r.format { out.append("    format: \(f.rawValue)") }
             if let s = r.session { out.append("    session: \(quoted(s))") }
+            if let p = r.preset { out.append("    preset: \(presetName(p))") }
             if let b = r.behaviour { out.append("    behaviour: \(quoted(b))") }
+            if r.normalizeFromData == true { out.append("    normalize_std: auto") }
             if let m = r.normalizeMean {
                 out.append("    normalize_mean: [\(m.map { real($0) }.joined(separator: ", "))]")
             }
@@ -72,6 +74,14 @@ extension ConfigFile {
             if let h = r.heldOut { out.append("    held_out: \(h)") }
         }
         return out
+    }
+
+    static func presetName(_ p: PresetChoice) -> String {
+        switch p {
+        case .infer: return "auto"
+        case .none: return "none"
+        case .preset(let d): return d.rawValue
+        }
     }
 
     static func splitYAML(_ s: SplitRule) -> String {

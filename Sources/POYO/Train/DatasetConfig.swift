@@ -8,11 +8,14 @@ import Yams
 /// ```yaml
 /// dataset:
 ///   - path: data/sub-Jenkins_ses-full_desc-train.nwb   # or a folder of .nwb / .h5 files
+///     preset: nlb_maze            # torch_brain's class settings for what is left open: perich_co,
+///                                 # perich_rt, nlb_maze, nlb_rtt, churchland, odoherty; auto (infer
+///                                 # from the file, the default) or none (file attributes, else statistics)
 ///     format: nwb                 # nwb | brainsets; detected when absent
 ///     session: jenkins_maze       # session id override (default: general/session_id, else file name)
 ///     behaviour: hand_vel         # NWB series (hand_vel, finger_vel, cursor_vel) or brainsets group.column
 ///     normalize_mean: 0.0         # one value or one per dimension
-///     normalize_std: 100.0
+///     normalize_std: 100.0        # or auto: the data's own standard deviation (mean 0)
 ///     weights:                    # interval set -> loss weight
 ///       movement_phases.reach_period: 5.0
 ///       movement_phases.hold_period: 0.1
@@ -26,7 +29,7 @@ public enum DatasetConfig {
     static let entryKeys: Set<String> = [
         "path", "format", "session", "session_id", "behaviour", "behavior",
         "normalize_mean", "normalize_std", "weights", "eval_interval", "split",
-        "held_out", "config",
+        "held_out", "config", "preset",
     ]
 
     /// Reads a YAML file whose top level is a mapping with `dataset:`, or the list itself.
@@ -90,8 +93,21 @@ public enum DatasetConfig {
             }
         }
         func value(_ k: String) -> Any? { m[k] ?? readout[k] }
-        if let v = value("normalize_mean") { spec.normalizeMean = try floats(v, "normalize_mean", bad) }
-        if let v = value("normalize_std") {
+        if let p = m["preset"] {
+            guard let name = p as? String, let choice = PresetChoice(name: name) else {
+                throw bad("'preset' must be one of \(PresetChoice.names.joined(separator: ", "))")
+            }
+            spec.preset = choice
+        }
+        if let v = value("normalize_std") as? String, v == "auto" {
+            guard value("normalize_mean") == nil || value("normalize_mean") as? String == "auto" else {
+                throw bad("'normalize_std: auto' takes the mean 0 with it; leave 'normalize_mean' out")
+            }
+            spec.normalizeFromData = true
+        } else if let v = value("normalize_mean") {
+            spec.normalizeMean = try floats(v, "normalize_mean", bad)
+        }
+        if spec.normalizeFromData != true, let v = value("normalize_std") {
             spec.normalizeStd = try floats(v, "normalize_std", bad)
             guard spec.normalizeStd!.allSatisfy({ $0 > 0 }) else { throw bad("'normalize_std' must be positive") }
         }

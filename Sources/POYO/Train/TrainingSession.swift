@@ -51,6 +51,9 @@ public final class TrainingSession {
     public let stepper: TrainingStepper
     /// Where the data came from (a folder or the dataset list), for logs and the summary.
     public let dataDescription: String
+    /// The settings each session of the model was read with (a fine-tuned model's pretrained
+    /// sessions keep the pretrained checkpoint's); checkpoints carry them.
+    public let dataSettings: [String: RecordingSettings]
     public var seeds: RunSeeds { stepper.seeds }
     public var options: TrainOptions { config.train }
 
@@ -82,7 +85,9 @@ public final class TrainingSession {
         self.device = device
         self.dataDescription = dataDescription
         for w in all.warnings { note(w.description) }
+        for line in all.settingsReport() { note("data: " + line) }
         let seeds = RunSeeds(root: config.train.seed)
+        var settings = all.settings
         var recordings: [Recording]
         if var finetune = config.finetune {
             // A pretrained starting point: the checkpoint's model with extended vocabularies, trained on
@@ -93,6 +98,8 @@ public final class TrainingSession {
             (model, recordings) = try FinetuneStart.prepare(
                 &finetune, model: config.model, data: all, device: device, seeds: seeds, note: note)
             config.finetune = finetune
+            let pretrained = try Checkpoint.dataSettings(of: finetune.checkpoint) ?? [:]
+            settings.merge(pretrained) { new, _ in new }
         } else {
             let held = all.heldOutIndices.map { all.recordings[$0].sessionID }
             let data = held.count < all.recordings.count ? try all.subset(heldOut: false) : all
@@ -108,6 +115,8 @@ public final class TrainingSession {
         }
         try Self.resolveEpochs(&config, recordings: recordings, note: note)
         self.config = config
+        let sessionVocab = model.sessionVocab
+        dataSettings = settings.filter { sessionVocab.row(of: $0.key) != nil }
         let units = Set(recordings.flatMap(\.unitIDs)).count
         note("data: \(recordings.count) sessions, \(units) units from \(dataDescription)")
 
@@ -267,6 +276,7 @@ public final class TrainingSession {
 
     func checkpointMetadata(valR2: Double?) -> [String: String] {
         var m = ["step": "\(completedSteps)", "train": config.yaml()]
+        if !dataSettings.isEmpty { m[Checkpoint.dataSettingsKey] = Checkpoint.encodeDataSettings(dataSettings) }
         if let valR2 { m["val_r2_mean"] = "\(valR2)" }
         return m
     }
@@ -381,12 +391,18 @@ extension TrainingSession {
 
 extension ConfigFile {
     /// The recordings this config trains on: its `dataset:` list, else its `data_root` folder.
-    public func loadData() throws -> (dataset: Dataset, description: String) {
+    /// `knownSettings`: a checkpoint's data settings by session id, used for what the config leaves open.
+    public func loadData(knownSettings: [String: RecordingSettings]? = nil) throws -> (
+        dataset: Dataset, description: String
+    ) {
+        var options = ReaderOptions()
+        // Fine-tuning reads any session the pretrained model knows as it was pretrained on.
+        options.knownSettings = try knownSettings ?? finetune.flatMap { try Checkpoint.dataSettings(of: $0.checkpoint) }
         if let dataset {
-            return (try dataset.load(), dataset.recordings.map(\.path).joined(separator: ", "))
+            return (try dataset.load(options: options), dataset.recordings.map(\.path).joined(separator: ", "))
         }
         if let dataRoot {
-            return (try Dataset.load(directory: URL(fileURLWithPath: dataRoot)), dataRoot)
+            return (try Dataset.load(directory: URL(fileURLWithPath: dataRoot), options: options), dataRoot)
         }
         throw POYOError.invalidConfig("no data: the config has neither 'dataset' nor 'data_root'")
     }

@@ -1,0 +1,210 @@
+import Foundation
+
+/// torch_brain's POYO dataset classes as reader settings (`preset:` in a dataset entry): which
+/// behaviour is decoded, its normalisation, the loss weight of each interval set and the interval
+/// scored in validation. The values are torch_brain's (neuro-galaxy/torch_brain @ 0512ee0,
+/// `examples/poyo/datasets/`): `poyo_mp.py` (`PoyoMPDataset`, Perich–Miller center-out and random
+/// target), `poyo_1.py` (`PoyoChurchlandDataset`, `PoyoOdohertyDataset`), `nlb.py` (`PoyoNLBDataset`).
+/// torch_brain has no MC_RTT class; `nlb_rtt` is NLB's finger velocity with the O'Doherty class's
+/// scale (MC_RTT is a recording of the same monkey, task and sensor as the O'Doherty–Sabes data).
+public enum DatasetPreset: String, Sendable, Codable, CaseIterable {
+    case perichCO = "perich_co"
+    case perichRT = "perich_rt"
+    case nlbMaze = "nlb_maze"
+    case nlbRTT = "nlb_rtt"
+    case churchland
+    case odoherty
+
+    /// What a preset sets.
+    public struct Settings: Sendable, Equatable {
+        /// The behaviour in a brainsets file (`group.column`) and, for NLB data, the NWB series.
+        public var behaviour: String
+        public var nwbBehaviour: String?
+        /// `(v − mean) / std`, the same for every dimension.
+        public var normalizeMean: Float
+        public var normalizeStd: Float
+        /// Interval set (torch_brain's dotted name) → loss weight; a sample's weight is the product
+        /// of the weights of every set containing it.
+        public var weights: [String: Float]
+        /// The interval set whose samples are scored; `nil`: every sample.
+        public var evalInterval: String?
+    }
+
+    public var settings: Settings {
+        switch self {
+        case .perichCO:
+            return Settings(
+                behaviour: "cursor.vel", normalizeMean: 0, normalizeStd: 20,
+                weights: [
+                    "movement_phases.random_period": 1.0, "movement_phases.hold_period": 0.1,
+                    "movement_phases.reach_period": 5.0, "movement_phases.return_period": 1.0,
+                    "movement_phases.invalid": 0.1, "cursor_outlier_segments": 0.0,
+                ],
+                evalInterval: "movement_phases.reach_period")
+        case .perichRT:
+            return Settings(
+                behaviour: "cursor.vel", normalizeMean: 0, normalizeStd: 20,
+                weights: [
+                    "movement_phases.random_period": 1.0, "movement_phases.hold_period": 0.1,
+                    "cursor_outlier_segments": 0.0,
+                ],
+                evalInterval: "movement_phases.random_period")
+        case .churchland:
+            return Settings(
+                behaviour: "cursor.vel", normalizeMean: 0, normalizeStd: 800,
+                weights: [
+                    "movement_phases.hold_period": 0.1, "movement_phases.reach_period": 5.0,
+                    "movement_phases.return_period": 1.0, "cursor_outlier_segments": 1.0,
+                ],
+                evalInterval: nil)
+        case .odoherty:
+            return Settings(
+                behaviour: "cursor.vel", normalizeMean: 0, normalizeStd: 200, weights: [:], evalInterval: nil)
+        case .nlbMaze:
+            return Settings(
+                behaviour: "hand.vel", nwbBehaviour: "hand_vel", normalizeMean: 0, normalizeStd: 100, weights: [:],
+                evalInterval: "nlb_eval_intervals")
+        case .nlbRTT:
+            return Settings(
+                behaviour: "finger.vel", nwbBehaviour: "finger_vel", normalizeMean: 0, normalizeStd: 200,
+                weights: [:], evalInterval: nil)
+        }
+    }
+
+    /// The preset torch_brain's classes would apply to a brainsets file: by the file's brainset id
+    /// (`brainset/@id`, the folder torch_brain's class reads), else by the session id's task suffix
+    /// (Perich) or an NLB maze layout; `nil` when nothing matches. Returns the reason too.
+    static func infer(brainset: String?, sessionID: String, hasNLBEvalIntervals: Bool, hasHand: Bool)
+        -> (DatasetPreset?, String)
+    {
+        let perichTask: DatasetPreset? =
+            sessionID.hasSuffix("center_out_reaching")
+            ? .perichCO : sessionID.hasSuffix("random_target_reaching") ? .perichRT : nil
+        switch brainset {
+        case "perich_miller_population_2018":
+            guard let perichTask else {
+                return (nil, "brainset perich_miller_population_2018, but session '\(sessionID)' names no task")
+            }
+            return (perichTask, "brainset perich_miller_population_2018, session '\(sessionID)'")
+        case "churchland_shenoy_neural_2012": return (.churchland, "brainset churchland_shenoy_neural_2012")
+        case "odoherty_sabes_nonhuman_2017": return (.odoherty, "brainset odoherty_sabes_nonhuman_2017")
+        case "pei_pandarinath_nlb_2021": return (.nlbMaze, "brainset pei_pandarinath_nlb_2021")
+        default: break
+        }
+        if let perichTask { return (perichTask, "session '\(sessionID)'") }
+        if hasNLBEvalIntervals && hasHand { return (.nlbMaze, "hand velocity with nlb_eval_intervals") }
+        let what = brainset.map { "brainset \($0), session '\(sessionID)'" } ?? "session '\(sessionID)'"
+        return (nil, "no preset matches \(what)")
+    }
+
+    /// The preset for an NWB file: NLB MC_Maze (hand velocity and `move_onset_time`) or MC_RTT
+    /// (finger velocity, no hand velocity); `nil` otherwise.
+    static func inferNWB(hasHandVelocity: Bool, hasMoveOnset: Bool, hasFingerVelocity: Bool) -> (DatasetPreset?, String)
+    {
+        if hasHandVelocity && hasMoveOnset { return (.nlbMaze, "NWB hand_vel with trials.move_onset_time (NLB maze)") }
+        if hasFingerVelocity && !hasHandVelocity { return (.nlbRTT, "NWB finger_vel (NLB random target task)") }
+        return (nil, "no preset matches this NWB layout")
+    }
+}
+
+/// How a reader chooses its settings when the dataset entry does not give them.
+public enum PresetChoice: Sendable, Equatable, Codable {
+    /// Infer a preset from the file as torch_brain's classes would (the default).
+    case infer
+    /// No preset: the file's normalisation attributes, else statistics of the data; Perich phase weights.
+    case none
+    case preset(DatasetPreset)
+
+    /// `perich_co`, ..., `auto` (infer) or `none`.
+    public init?(name: String) {
+        switch name {
+        case "auto", "infer": self = .infer
+        case "none": self = .none
+        default:
+            guard let p = DatasetPreset(rawValue: name) else { return nil }
+            self = .preset(p)
+        }
+    }
+
+    public static let names = ["auto", "none"] + DatasetPreset.allCases.map(\.rawValue)
+}
+
+/// The settings a recording was read with, fully resolved (config, checkpoint, preset, file
+/// attributes and data statistics applied), so a checkpoint carries them and `poyo eval`,
+/// `poyo finetune` and `poyo baseline` read the same recording the same way.
+public struct RecordingSettings: Sendable, Codable, Equatable {
+    /// What `ReaderOptions.behaviour` must say to read the same series.
+    public var behaviour: String
+    public var normalizeMean: [Float]
+    public var normalizeStd: [Float]
+    /// Interval set → loss weight (the names the reader accepts in `intervalWeights`).
+    public var weights: [String: Float]
+    /// The scored interval set, or `all`.
+    public var evalInterval: String
+    public var split: SplitRule
+    /// The preset they came from, if any (reported, not applied again).
+    public var preset: String?
+
+    public init(
+        behaviour: String, normalizeMean: [Float], normalizeStd: [Float], weights: [String: Float],
+        evalInterval: String, split: SplitRule, preset: String?
+    ) {
+        self.behaviour = behaviour
+        self.normalizeMean = normalizeMean
+        self.normalizeStd = normalizeStd
+        self.weights = weights
+        self.evalInterval = evalInterval
+        self.split = split
+        self.preset = preset
+    }
+
+    /// `o` with every setting it leaves open taken from these.
+    func filling(_ o: ReaderOptions) -> ReaderOptions {
+        var o = o
+        o.behaviour = o.behaviour ?? behaviour
+        if !o.normalizeFromData {
+            o.normalizationMean = o.normalizationMean ?? normalizeMean
+            o.normalizationStd = o.normalizationStd ?? normalizeStd
+        }
+        o.intervalWeights = o.intervalWeights ?? weights
+        o.evalIntervals = o.evalIntervals ?? evalInterval
+        if o.split == .auto { o.split = split }
+        o.preset = .none
+        return o
+    }
+}
+
+extension ReaderOptions {
+    /// These options with the open settings resolved for session `sessionID`: the checkpoint's
+    /// settings for it when given, else the preset (named, or inferred by `infer`); and a line
+    /// saying which.
+    /// A preset's interval sets that `hasIntervals` says the file lacks are left out silently: one
+    /// preset covers sessions with and without, say, `movement_phases.invalid`.
+    func resolvingSettings(
+        sessionID: String, infer: () -> (DatasetPreset?, String), nwb: Bool, hasIntervals: (String) -> Bool
+    ) -> (
+        options: ReaderOptions, note: String, preset: String?
+    ) {
+        if let known = knownSettings?[sessionID] {
+            let note = "the checkpoint's settings" + (known.preset.map { " (preset \($0))" } ?? "")
+            return (known.filling(self), note, known.preset)
+        }
+        let (preset, why): (DatasetPreset?, String)
+        switch self.preset {
+        case .none: return (self, "none (preset: none)", nil)
+        case .preset(let p): (preset, why) = (p, "from the config")
+        case .infer: (preset, why) = infer()
+        }
+        guard let preset else { return (self, "none (\(why))", nil) }
+        let s = preset.settings
+        var o = self
+        o.behaviour = o.behaviour ?? (nwb ? s.nwbBehaviour ?? s.behaviour : s.behaviour)
+        if !o.normalizeFromData {
+            o.normalizationMean = o.normalizationMean ?? [s.normalizeMean]
+            o.normalizationStd = o.normalizationStd ?? [s.normalizeStd]
+        }
+        o.intervalWeights = o.intervalWeights ?? s.weights.filter { hasIntervals($0.key) }
+        o.evalIntervals = o.evalIntervals ?? s.evalInterval ?? "all"
+        return (o, "\(preset.rawValue) (\(why))", preset.rawValue)
+    }
+}
