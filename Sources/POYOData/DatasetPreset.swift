@@ -207,4 +207,12 @@ extension ReaderOptions {
         o.evalIntervals = o.evalIntervals ?? s.evalInterval ?? "all"
         return (o, "\(preset.rawValue) (\(why))", preset.rawValue)
     }
+
+    /// The normalisation source to report: `config` only when the entry itself set it; else the
+    /// checkpoint or the preset that filled it in.
+    func normalizationLabel(_ source: String, resolvedFor sessionID: String, preset: String?) -> String {
+        guard source == "config", normalizationStd == nil, normalizationMean == nil else { return source }
+        if knownSettings?[sessionID] != nil { return "checkpoint" }
+        return preset.map { "preset \($0)" } ?? source
+    }
 }

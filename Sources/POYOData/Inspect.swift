@@ -108,6 +108,7 @@ extension FileInspection {
                 "normalised (v − \(s.normalizationMean.map { fmt($0) }.joined(separator: ","))) / "
                 + "\(s.normalizationStd.map { fmt($0) }.joined(separator: ",")) [\(s.normalizationSource)]"
             row("target", "\(s.target); \(norm); \(s.nonFiniteSamples) non-finite sample(s)")
+            if let preset = s.preset { row("preset", preset) }
             row(
                 "trials",
                 "\(s.trials)"

@@ -43,7 +43,9 @@ public enum SyntheticCache {
 
     /// The dataset's folder, written first if absent; `note` hears what happened.
     public static func ensure(seed: UInt64, note: (String) -> Void) throws -> URL {
-        let dir = root.appendingPathComponent("synthetic-v1-seed\(seed)")
+        // The version names the file layout: bump it when the writer changes, so a folder written by
+        // an older poyo (v1: no movement_phases/domain, which torch_brain needs) is never reused.
+        let dir = root.appendingPathComponent("synthetic-v2-seed\(seed)")
         if FileManager.default.fileExists(atPath: dir.path) {
             note("data: reusing synthetic dataset in \(dir.path)")
             return dir
