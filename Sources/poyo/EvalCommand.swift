@@ -102,23 +102,14 @@ struct Eval: ParsableCommand {
         var cfg = ConfigFile()
         if let config { cfg = try ConfigFile.load(config) }
         if let data { cfg.useDataFolder(data) }
-        if config != nil {
-            note("eval: data settings from \(config!) (they replace the checkpoint's)")
-            return try cfg.loadData()
+        if let config {
+            note("eval: data settings from \(config) (they replace the checkpoint's)")
+        } else if checkpointSettings != nil {
+            note("eval: each session read with the data settings it was trained with (from the checkpoint)")
         }
-        guard let checkpointSettings else {
-            note("eval: \(checkpoint) carries no data settings (written before they were stored); settings inferred")
-            return try cfg.loadData()
-        }
-        let (dataset, description) = try cfg.loadData(knownSettings: checkpointSettings)
-        for r in dataset.recordings
-        where sessionVocab.row(of: r.sessionID) != nil && checkpointSettings[r.sessionID] == nil {
-            throw POYOError.checkpoint(
-                path: checkpoint,
-                reason: "carries no data settings for session \(r.sessionID); give them with --config")
-        }
-        note("eval: each session read with the data settings it was trained with (from the checkpoint)")
-        return (dataset, description)
+        return try cfg.loadData(
+            scoring: checkpoint, settings: checkpointSettings, sessionVocab: sessionVocab, configWins: config != nil,
+            note: { note("eval: " + $0) })
     }
 
     var settingsSource: String { config == nil ? "checkpoint" : "config" }

@@ -1,4 +1,5 @@
 import Foundation
+import POYO
 import TestSupport
 import Testing
 
@@ -15,7 +16,8 @@ import Testing
                 dataset:
                   - path: \(fixtures)/perich_c_center_out.h5
                     behaviour: cursor.vel
-                    normalize_std: 20.0
+                    normalize_std: 7.0
+                    eval_interval: all
                     split: file
                   - path: \(fixtures)/nlb_maze_hand_regular.h5
                 """).write(to: pre, atomically: true, encoding: .utf8)
@@ -46,6 +48,37 @@ import Testing
         #expect(f.stdout.contains("nlb_maze_jenkins"), "\(f.stdout)")
         let yaml = try String(contentsOf: out.appendingPathComponent("config.yaml"), encoding: .utf8)
         #expect(yaml.contains("finetune:") && yaml.contains("mode: unit-id") && yaml.contains("pretrained_units:"))
+        // The fine-tuned checkpoint carries every session's settings: the pretrained ones from the
+        // pretrained checkpoint (config std 20; the nlb_maze preset's 100), the new one from its config.
+        let settings = try #require(try Checkpoint.dataSettings(of: out.path))
+        #expect(settings["c_20131003_center_out_reaching"]?.normalizeStd == [7, 7])
+        #expect(settings["c_20131003_center_out_reaching"]?.evalInterval == "all")
+        #expect(settings["c_20131003_center_out_reaching"]?.split == .file)
+        #expect(settings["jenkins_maze_train"]?.preset == "nlb_maze")
+        #expect(settings["jenkins_maze_train"]?.normalizeStd == [100, 100])
+        #expect(settings["nlb_maze_jenkins"]?.normalizeStd == [100, 100])
+        #expect(settings["nlb_maze_jenkins"]?.split == .nlb)
+        #expect(settings.count == 3)
+        // `poyo baseline --checkpoint` reads each session as the checkpoint says: the figures of the
+        // pretraining config itself (all samples scored), not those of the inferred preset (reach only).
+        let folder = dir.appendingPathComponent("pretraining-files")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for name in ["perich_c_center_out.h5", "nlb_maze_hand_regular.h5"] {
+            try FileManager.default.copyItem(
+                atPath: "\(fixtures)/\(name)", toPath: folder.appendingPathComponent(name).path)
+        }
+        func baselineR2(_ args: [String]) throws -> [String: Double] {
+            let b = try CLI.run(["baseline"] + args + ["--split", "valid", "--ridge", "0.01", "--json"])
+            #expect(b.status == 0, "\(b.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as? [String: Any]
+            return json?["r2"] as? [String: Double] ?? [:]
+        }
+        let withConfig = try baselineR2(["--config", pre.path])
+        let withCheckpoint = try baselineR2(["--data", folder.path, "--checkpoint", out.path])
+        let inferred = try baselineR2(["--data", folder.path])
+        #expect(withConfig.count == 2 && withCheckpoint == withConfig, "\(withCheckpoint) vs \(withConfig)")
+        let perich = "c_20131003_center_out_reaching"
+        #expect(inferred[perich] != withConfig[perich], "reach-only scoring should differ from all samples")
         // The run folders stand for their checkpoints: fine-tuning a fine-tuned model again on the
         // same session finds nothing new to learn; a model config that is not the checkpoint's, or
         // more trials than the session has, are one-line errors.

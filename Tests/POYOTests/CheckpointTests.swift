@@ -26,6 +26,40 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["ck.safetensors"])
     }
 
+    /// Scoring reads each session the checkpoint knows with its carried settings; one it knows but
+    /// carries none for is an error naming it; unreadable settings name the checkpoint.
+    @Test func scoringNeedsSettingsForEverySessionTheCheckpointKnows() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = SyntheticConfig()
+        c.trialsPerSession = 6
+        try SyntheticDataset.write(to: dir, sessions: 2, heldOut: 0, seed: 5, config: c)
+        var cfg = ConfigFile()
+        cfg.dataRoot = dir.path
+        let (plain, _) = try cfg.loadData()
+        let vocab = plain.sessionVocabulary
+        let first = plain.recordings[0].sessionID
+        let second = plain.recordings[1].sessionID
+        var carried = plain.settings
+        carried[first]?.normalizeStd = [3, 3]
+        let (scored, _) = try cfg.loadData(
+            scoring: "ck", settings: carried, sessionVocab: vocab, configWins: false, note: { _ in })
+        #expect(scored.recordings[0].normalizationStd == [3, 3])
+        #expect(scored.recordings[1].normalizationStd == plain.recordings[1].normalizationStd)
+        let (overridden, _) = try cfg.loadData(
+            scoring: "ck", settings: carried, sessionVocab: vocab, configWins: true, note: { _ in })
+        #expect(overridden.recordings[0].normalizationStd == plain.recordings[0].normalizationStd)
+        carried[second] = nil
+        let error = #expect(throws: POYOError.self) {
+            _ = try cfg.loadData(
+                scoring: "ck", settings: carried, sessionVocab: vocab, configWins: false, note: { _ in })
+        }
+        #expect(error.map { "\($0)" }?.contains("carries no data settings for session \(second)") == true)
+        #expect(throws: POYOError.self) {
+            _ = try Checkpoint.dataSettings([Checkpoint.dataSettingsKey: "{not json"], path: "ck")
+        }
+    }
+
     @Test func rejectsFilesThatAreNotCheckpoints() throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
