@@ -107,8 +107,9 @@ public enum BrainsetsReader {
             normalizationMean: norm.mean, normalizationStd: norm.std,
             normalizationSource: given.normalizationLabel(norm.source, resolvedFor: sessionID, preset: presetName),
             trials: trials.count, trialColumns: trialColumns, splitRule: rule.description,
-            train: SplitSummary(recording.trainDomain), valid: SplitSummary(recording.validDomain),
-            test: SplitSummary(recording.testDomain), evalIntervals: evalName,
+            train: SplitSummary(recording.trainDomain, domain: recording.domain),
+            valid: SplitSummary(recording.validDomain, domain: recording.domain),
+            test: SplitSummary(recording.testDomain, domain: recording.domain), evalIntervals: evalName,
             lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
             spikeLookup: lookup, preset: presetNote,
             settings: RecordingSettings(

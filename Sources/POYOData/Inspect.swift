@@ -115,7 +115,13 @@ extension FileInspection {
                     + (s.trialColumns.isEmpty ? "" : " (columns: \(s.trialColumns.sorted().joined(separator: ", ")))"))
             row("splits", s.splitRule)
             for (name, sp) in [("train", s.train), ("valid", s.valid), ("test", s.test)] {
-                row("", String(format: "%@ %d interval(s), %.2f s", name, sp.intervals, sp.seconds))
+                var line = String(format: "%@ %d interval(s), %.2f s", name, sp.intervals, sp.seconds)
+                if sp.short > 0 { line += " (\(sp.short) shorter than 1 s: windows around them)" }
+                if sp.skipped > 0 {
+                    line += String(
+                        format: "; %d cannot be used (%.2f s: no 1 s window fits)", sp.skipped, sp.skippedSeconds)
+                }
+                row("", line)
             }
             row("eval mask", s.evalIntervals)
             if !s.lossWeights.isEmpty {

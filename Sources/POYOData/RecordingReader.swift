@@ -114,9 +114,19 @@ public struct BehaviourSeries: Codable, Sendable, Equatable {
 public struct SplitSummary: Codable, Sendable, Equatable {
     public var intervals: Int
     public var seconds: Double
-    init(_ set: Intervals) {
+    /// Intervals shorter than a 1 s window (used through windows around them), and those no 1 s
+    /// window inside the recorded domain can hold (skipped), with their seconds.
+    public var short: Int
+    public var skipped: Int
+    public var skippedSeconds: Double
+
+    init(_ set: Intervals, domain: Intervals, window: Double = 1.0) {
         intervals = set.count
         seconds = set.totalLength
+        let c = SequentialFixedWindowSampler(intervals: [set], domains: [domain], windowLength: window).coverage[0]
+        short = c.short
+        skipped = c.skipped
+        skippedSeconds = c.skippedSeconds
     }
 }
 

@@ -18,11 +18,15 @@ public struct WindowRequest: Sendable {
     public var recording: Int
     public var start: Double
     public var keptUnits: [Int32]?
+    /// The labelled interval of a window placed around a short interval (`SampledWindow.region`):
+    /// samples outside it get loss weight 0 and are left out of evaluation batches.
+    public var region: Interval?
 
-    public init(recording: Int, start: Double, keptUnits: [Int32]? = nil) {
+    public init(recording: Int, start: Double, keptUnits: [Int32]? = nil, region: Interval? = nil) {
         self.recording = recording
         self.start = start
         self.keptUnits = keptUnits
+        self.region = region
     }
 }
 
@@ -231,14 +235,16 @@ public struct Tokenizer: Sendable {
             let samples = r.sampleRange(from: w.start, to: w.start + seqLen)
             let t = targets[w.recording]
             let wt = weights[w.recording]
+            let e = scored[w.recording]
             for i in samples {
+                // Around a short interval only its own samples count: outside it, weight 0 in
+                // training, and no query at all in evaluation (queries do not see each other).
+                let inside = w.region?.contains(r.behaviourTimes[i]) ?? true
+                if evalKeys && !inside { continue }
                 outTimes.append(r.behaviourTimes[i] - w.start)
                 for k in 0..<dimOut { tgt.append(t[i * dimOut + k]) }
-                wgt.append(wt[i])
-            }
-            if evalKeys {
-                let e = scored[w.recording]
-                for i in samples { keys.append(EvalKey(recording: Int32(w.recording), sample: Int32(i), scored: e[i])) }
+                wgt.append(inside ? wt[i] : 0)
+                if evalKeys { keys.append(EvalKey(recording: Int32(w.recording), sample: Int32(i), scored: e[i])) }
             }
             outOffsets.append(Int32(outTimes.count))
             sessions.append(sessionRows[w.recording])
@@ -261,7 +267,7 @@ extension Tokenizer {
             if let dropout, recordings.indices.contains(w.recording) {
                 kept = dropout.keptUnits(unitCount: recordings[w.recording].unitCount, rng: &rng)
             }
-            return WindowRequest(recording: w.recording, start: w.start, keptUnits: kept)
+            return WindowRequest(recording: w.recording, start: w.start, keptUnits: kept, region: w.region)
         }
     }
 }

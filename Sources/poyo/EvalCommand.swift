@@ -54,6 +54,11 @@ struct Eval: ParsableCommand {
                     sequenceLength: model.config.sequenceLength,
                     latentStep: model.config.latentStep,
                     numLatentsPerStep: model.config.numLatentsPerStep))
+            for line in Evaluator.coverageReport(
+                known, split: Split(rawValue: split)!, window: model.config.sequenceLength)
+            {
+                note("data: " + line)
+            }
             let r = try Evaluator.evaluate(
                 model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize,
                 keepSamples: predictions != nil || plot != nil)

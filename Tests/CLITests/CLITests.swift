@@ -110,6 +110,41 @@ import Testing
         #expect(abs(other - val) > 0.005, "other settings should score differently: \(other) vs \(val)")
     }
 
+    /// Trials shorter than the 1 s window (issue 14): training and `poyo eval` say what they used,
+    /// and eval scores every test sample inside a trial and the eval mask.
+    @Test func shortTrialsAreUsedAndReported() throws {
+        let out = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let data = out.appendingPathComponent("data")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let fixture = packageRoot().appendingPathComponent("Tests/Fixtures/nlb_maze_short_trials.nwb")
+        try FileManager.default.copyItem(at: fixture, to: data.appendingPathComponent(fixture.lastPathComponent))
+        let cfg = out.appendingPathComponent("tiny.yaml")
+        try tinyConfigYAML.write(to: cfg, atomically: true, encoding: .utf8)
+        let run = out.appendingPathComponent("run")
+        let t = try CLI.run([
+            "train", "--config", cfg.path, "--data", data.path, "--out", run.path, "--steps", "2", "--device", "cpu",
+        ])
+        #expect(t.status == 0, "train failed: \(t.stderr)")
+        #expect(
+            t.stderr.contains("data: train: 19 interval(s)") && t.stderr.contains("in windows around them"),
+            "\(t.stderr)")
+        #expect(t.stderr.contains("data: valid: "), "\(t.stderr)")
+        let summary =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: run.appendingPathComponent("summary.json")))
+            as! [String: Any]
+        #expect((summary["val_scored_samples"] as? [String: Int])?.values.allSatisfy { $0 > 0 } == true)
+
+        let r = try RecordingReader.read(fixture)
+        let mask = try #require(r.evalIntervals)
+        let expected = r.behaviourTimes.filter { t in mask.contains(t) && r.testDomain.contains(t) }.count
+        let e = try CLI.run(["eval", "--checkpoint", run.path, "--data", data.path, "--split", "test", "--json"])
+        #expect(e.status == 0, "eval failed: \(e.stderr)")
+        #expect(e.stderr.contains("data: test: 6 interval(s)"), "\(e.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
+        #expect((json["scored_samples"] as? [String: Int])?[r.sessionID] == expected, "\(e.stdout)")
+    }
+
     /// A run config's `dataset:` list: two NLB NWB fixtures and one brainsets fixture, one model.
     @Test func trainAcrossNWBAndBrainsetsFromConfig() throws {
         let out = try makeTempDirectory()

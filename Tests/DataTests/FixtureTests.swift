@@ -51,7 +51,7 @@ extension Fixtures {
 /// `poyo inspect`'s facts about every fixture, checked against what the fixture script wrote.
 @Suite struct FixtureTests {
     @Test func manifestIsThere() {
-        #expect(Fixtures.good.count == 5)
+        #expect(Fixtures.good.count == 6)
         #expect(Fixtures.bad.count == 8)
     }
 

@@ -28,6 +28,8 @@ public struct EvaluationResult: Sendable {
     public var samples: [String: [StitchedSample]] = [:]
     /// Session id → number of scored samples.
     public var scoredSamples: [String: Int] = [:]
+    /// Session id → how much of the split the windows covered.
+    public var coverage: [String: SplitCoverage] = [:]
 }
 
 public enum Evaluator {
@@ -44,6 +46,15 @@ public enum Evaluator {
     /// The same windows, stitching and R² for any decoder: `predict` maps a batch to its predictions
     /// `[outputCount, dimOut]` (the Wiener-filter baseline is scored through here, so its figures
     /// compare with POYO's sample for sample).
+    /// What the windows of `split` cover in each recording, and the lines that say so.
+    public static func coverageReport(_ recordings: [Recording], split: Split, window: Double) -> [String] {
+        let sampler = SequentialFixedWindowSampler(
+            intervals: recordings.map { split.domain($0) }, domains: recordings.map(\.domain), windowLength: window,
+            step: window / 2)
+        return SplitCoverage.report(
+            split: split.rawValue, coverage: sampler.coverage, sessions: recordings.map(\.sessionID), window: window)
+    }
+
     public static func evaluate(
         tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
         predict: (Batch) throws -> [Float]
@@ -51,7 +62,7 @@ public enum Evaluator {
         let t0 = Date()
         let recs = tokenizer.recordings
         let sampler = SequentialFixedWindowSampler(
-            intervals: recs.map { split.domain($0) },
+            intervals: recs.map { split.domain($0) }, domains: recs.map(\.domain),
             windowLength: tokenizer.config.sequenceLength, step: tokenizer.config.sequenceLength / 2)
         guard !sampler.windows.isEmpty else {
             throw POYOError.batch(
@@ -65,7 +76,8 @@ public enum Evaluator {
             let chunk = sampler.windows[at..<min(at + batchSize, sampler.windows.count)]
             at += chunk.count
             let batch = try tokenizer.batch(
-                chunk.map { WindowRequest(recording: $0.recording, start: $0.start) }, evalKeys: true)
+                chunk.map { WindowRequest(recording: $0.recording, start: $0.start, region: $0.region) }, evalKeys: true
+            )
             guard batch.outputCount > 0 else { continue }
             try stitcher.add(keys: batch.evalKeys, predictions: try predict(batch), targets: batch.targets)
         }
@@ -79,6 +91,7 @@ public enum Evaluator {
         }
         return EvaluationResult(
             r2: bySession, mean: report.mean, windows: sampler.windows.count,
-            seconds: Date().timeIntervalSince(t0), samples: samples, scoredSamples: scored)
+            seconds: Date().timeIntervalSince(t0), samples: samples, scoredSamples: scored,
+            coverage: Dictionary(uniqueKeysWithValues: zip(recs.map(\.sessionID), sampler.coverage)))
     }
 }

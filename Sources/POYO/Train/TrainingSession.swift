@@ -128,8 +128,16 @@ public final class TrainingSession {
                 latentStep: model.config.latentStep,
                 numLatentsPerStep: model.config.numLatentsPerStep))
         sampler = RandomFixedWindowSampler(
-            intervals: recordings.map(\.trainDomain),
+            intervals: recordings.map(\.trainDomain), domains: recordings.map(\.domain),
             windowLength: model.config.sequenceLength)
+        // Say what the windows will use of each split (issue 14): nothing is skipped silently.
+        let window = model.config.sequenceLength
+        let sessions = recordings.map(\.sessionID)
+        for line in SplitCoverage.report(split: "train", coverage: sampler.coverage, sessions: sessions, window: window)
+        {
+            note("data: " + line)
+        }
+        for line in Evaluator.coverageReport(recordings, split: .valid, window: window) { note("data: " + line) }
         guard sampler.estimatedCount >= 1 else {
             let ids = recordings.map(\.sessionID).joined(separator: ", ")
             throw POYOError.batch("no training interval of at least \(model.config.sequenceLength) s in \(ids)")
@@ -152,7 +160,8 @@ public final class TrainingSession {
     static func resolveEpochs(_ config: inout ConfigFile, recordings: [Recording], note: (String) -> Void) throws {
         guard config.train.epochs != nil || config.train.evalEpochs != nil else { return }
         let windows = RandomFixedWindowSampler(
-            intervals: recordings.map(\.trainDomain), windowLength: config.model.sequenceLength
+            intervals: recordings.map(\.trainDomain), domains: recordings.map(\.domain),
+            windowLength: config.model.sequenceLength
         ).estimatedCount
         let batches = windows / config.train.batchSize
         guard batches >= 1 else {
@@ -261,7 +270,8 @@ public final class TrainingSession {
 
     func summary(_ v: EvaluationResult, seconds: Double) -> [String: Any] {
         var s: [String: Any] = [
-            "val_r2_mean": v.mean, "val_r2": v.r2, "steps": options.steps, "seconds": seconds,
+            "val_r2_mean": v.mean, "val_r2": v.r2, "val_scored_samples": v.scoredSamples,
+            "steps": options.steps, "seconds": seconds,
             "device": device.name, "seed": options.seed, "parameters": model.params.count,
             "data": dataDescription, "checkpoint": folder.checkpointPath,
         ]
