@@ -61,7 +61,9 @@ public struct SplitCoverage: Sendable, Equatable {
         var s = "\(intervals) interval(s), \(fmt(seconds)) s: "
         s += skipped == 0 ? "all used" : "\(usedIntervals) used (\(fmt(usedSeconds)) s)"
         if short > 0 {
-            s += " (\(short) shorter than the \(fmt(window)) s window, \(fmt(shortSeconds)) s, in windows around them)"
+            s +=
+                " (\(short) shorter than the \(String(format: "%g", window)) s window, \(fmt(shortSeconds)) s,"
+                + " in windows around them)"
         }
         if skipped > 0 { s += "; \(skipped) skipped (\(fmt(skippedSeconds)) s)" }
         return s
@@ -69,8 +71,8 @@ public struct SplitCoverage: Sendable, Equatable {
 
     private func fmt(_ x: Double) -> String { String(format: "%.1f", x) }
 
-    /// The lines to print for a split: its coverage over all sessions, then a warning per session
-    /// that has intervals no window can hold.
+    /// The lines to print for a split (`train: …`): its coverage over all sessions, then a line
+    /// starting `warning:` per session that has intervals no window can hold.
     public static func report(split: String, coverage: [SplitCoverage], sessions: [String], window: Double)
         -> [String]
     {

@@ -57,7 +57,7 @@ struct Eval: ParsableCommand {
             for line in Evaluator.coverageReport(
                 known, split: Split(rawValue: split)!, window: model.config.sequenceLength)
             {
-                note("data: " + line)
+                note(line.hasPrefix("warning:") ? line : "data: " + line)
             }
             let r = try Evaluator.evaluate(
                 model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize,

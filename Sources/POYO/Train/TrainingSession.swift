@@ -85,7 +85,7 @@ public final class TrainingSession {
         self.device = device
         self.dataDescription = dataDescription
         for w in all.warnings { note(w.description) }
-        for line in all.settingsReport() { note("data: " + line) }
+        for line in all.settingsReport() { note(line.hasPrefix("warning:") ? line : "data: " + line) }
         let seeds = RunSeeds(root: config.train.seed)
         var settings = all.settings
         var recordings: [Recording]
@@ -135,9 +135,11 @@ public final class TrainingSession {
         let sessions = recordings.map(\.sessionID)
         for line in SplitCoverage.report(split: "train", coverage: sampler.coverage, sessions: sessions, window: window)
         {
-            note("data: " + line)
+            note(line.hasPrefix("warning:") ? line : "data: " + line)
         }
-        for line in Evaluator.coverageReport(recordings, split: .valid, window: window) { note("data: " + line) }
+        for line in Evaluator.coverageReport(recordings, split: .valid, window: window) {
+            note(line.hasPrefix("warning:") ? line : "data: " + line)
+        }
         guard sampler.estimatedCount >= 1 else {
             let ids = recordings.map(\.sessionID).joined(separator: ", ")
             throw POYOError.batch("no training interval of at least \(model.config.sequenceLength) s in \(ids)")
