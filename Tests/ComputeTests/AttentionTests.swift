@@ -123,7 +123,10 @@ struct AttentionProblem {
 @Suite("varlen attention")
 struct AttentionTests {
     /// Windows of different sizes, one without queries, one with a single key.
-    static let windows = [(nq: 3, nk: 5), (nq: 0, nk: 4), (nq: 2, nk: 1), (nq: 5, nk: 7)]
+    /// Key counts below, at and above the CPU kernels' 8-wide vectors, with tails.
+    static let windows = [
+        (nq: 3, nk: 5), (nq: 0, nk: 4), (nq: 2, nk: 1), (nq: 5, nk: 7), (nq: 4, nk: 19), (nq: 2, nk: 16),
+    ]
 
     @Test("forward vs float64 softmax attention, backward vs finite differences", arguments: DeviceCase.all)
     func varlen(_ dc: DeviceCase) throws {

@@ -79,7 +79,8 @@ struct LayerTests {
         arguments: DeviceCase.all)
     func rotary(_ dc: DeviceCase) throws {
         let dev = try dc.make()
-        let (rows, heads, headDim, pairs) = (260, 2, 8, 2)  // pairs 2, 3 of each head stay put
+        // Pairs 0–3 of each head turn as one 8-wide vector on the CPU, pair 4 alone; pair 5 stays put.
+        let (rows, heads, headDim, pairs) = (260, 2, 12, 5)
         let hdim = heads * headDim
         let ld = 3 * hdim + 3
         let offset = hdim + 1  // the k block of a padded qkv row

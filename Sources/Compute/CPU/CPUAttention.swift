@@ -1,8 +1,10 @@
+import CPUKernels
 import Foundation
 import _CBLAS
 
 /// Varlen attention on the host: per (window, head) task, scores and probabilities live in a
-/// task-local `[nq, nk]` scratch; matrix products go to single-threaded OpenBLAS.
+/// task-local `[nq, nk]` scratch; matrix products go to single-threaded OpenBLAS, the softmax,
+/// dropout and score-gradient rows to CPUKernels (`cpu_attention.c`).
 extension CPUDevice {
     public func attentionForward(
         q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
@@ -18,8 +20,6 @@ extension CPUDevice {
         let op = f(out)
         let lp = f(lse)
         let ldo = heads * headDim
-        let thr = DropoutMask.threshold(dropout.p)
-        let keepScale = 1 / (1 - dropout.p)
         pool.tasks(windows * heads) { task in
             let b = task / heads
             let h = task % heads
@@ -44,29 +44,7 @@ extension CPUDevice {
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
                 qp + q0 * q.ld + h * headDim, Int32(q.ld), kp + k0 * k.ld + h * headDim, Int32(k.ld),
                 0, s, Int32(nk))
-            for r in 0..<nq {
-                let row = s + r * nk
-                var mx = -Float.infinity
-                for j in 0..<nk { mx = max(mx, row[j]) }
-                var sum: Float = 0
-                for j in 0..<nk {
-                    let e = expf(row[j] - mx)
-                    row[j] = e
-                    sum += e
-                }
-                lp[(q0 + r) * heads + h] = mx + logf(sum)
-                let inv = 1 / sum
-                if dropout.isActive {
-                    // Normalise and drop in one pass; the mask index only varies in its low 32 bits.
-                    let base = DropoutMask.attentionIndex(row: q0 + r, head: h, heads: heads, key: 0)
-                    let kept = inv * keepScale
-                    for j in 0..<nk {
-                        row[j] = DropoutMask.keep(dropout.seed, base | UInt64(j), threshold: thr) ? row[j] * kept : 0
-                    }
-                } else {
-                    for j in 0..<nk { row[j] *= inv }
-                }
-            }
+            poyo_attention_softmax(s, nq, nk, lp + q0 * heads + h, heads, dropout.kernelSpec, q0, h, heads)
             // out_h[nq, Dh] = P · v_h
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(headDim), Int32(nk), 1,
@@ -93,8 +71,6 @@ extension CPUDevice {
         let dkp = f(dK)
         let dvp = f(dV)
         let ldo = heads * headDim
-        let thr = DropoutMask.threshold(dropout.p)
-        let keepScale = 1 / (1 - dropout.p)
         pool.tasks(windows * heads) { task in
             let b = task / heads
             let h = task % heads
@@ -110,43 +86,28 @@ extension CPUDevice {
             let gH = gp + q0 * ldo + h * headDim
             let p = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)  // P, then Pd
             let dp = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)  // dPd, then dS
+            let d = UnsafeMutablePointer<Float>.allocate(capacity: nq)  // D per query row
             defer {
                 p.deallocate()
                 dp.deallocate()
+                d.deallocate()
             }
-            // Recompute P = exp(scale · q kᵀ − lse).
+            // Scores again; dPd[nq, nk] = dO · vᵀ; then P and dS row by row (CPUKernels).
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
                 qH, Int32(q.ld), kH, Int32(k.ld), 0, p, Int32(nk))
-            for r in 0..<nq {
-                let row = p + r * nk
-                let l = lp[(q0 + r) * heads + h]
-                for j in 0..<nk { row[j] = expf(row[j] - l) }
-            }
-            // dPd[nq, nk] = dO · vᵀ
             cblas_sgemm(
                 CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), 1,
                 gH, Int32(ldo), vH, Int32(v.ld), 0, dp, Int32(nk))
+            // D = Σ_j Pd·dPd = dO · O per row (the saved output already includes the dropout mask).
             for r in 0..<nq {
-                // D = Σ_j Pd·dPd = dO · O (the saved output already includes the dropout mask).
                 var dsum: Float = 0
                 let gr = gH + r * ldo
                 let orow = oH + r * ldo
                 for c in 0..<headDim { dsum += gr[c] * orow[c] }
-                let prow = p + r * nk
-                let drow = dp + r * nk
-                if dropout.isActive {
-                    for j in 0..<nk {
-                        let idx = DropoutMask.attentionIndex(row: q0 + r, head: h, heads: heads, key: j)
-                        let m: Float = DropoutMask.keep(dropout.seed, idx, threshold: thr) ? keepScale : 0
-                        let pj = prow[j]
-                        drow[j] = pj * (drow[j] * m - dsum)  // dS
-                        prow[j] = pj * m  // Pd, for dV
-                    }
-                } else {
-                    for j in 0..<nk { drow[j] = prow[j] * (drow[j] - dsum) }
-                }
+                d[r] = dsum
             }
+            poyo_attention_backward_scores(p, dp, nq, nk, lp + q0 * heads + h, heads, d, dropout.kernelSpec, q0, h, heads)
             // dV_h += Pdᵀ · dO ; dQ_h += scale · dS · k ; dK_h += scale · dSᵀ · q
             cblas_sgemm(
                 CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), 1,

@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import _CBLAS
 
@@ -151,13 +152,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
     public func dropout(_ x: Tensor, _ spec: DropoutSpec) {
         guard spec.isActive else { return }
         let p = f(x)
-        let thr = DropoutMask.threshold(spec.p)
-        let keepScale = 1 / (1 - spec.p)
-        let seed = spec.seed
+        let kernel = spec.kernelSpec
         pool.run(x.count, grain: 1 << 14) { _, r in
-            for j in r {
-                p[j] = DropoutMask.keep(seed, UInt64(j), threshold: thr) ? p[j] * keepScale : 0
-            }
+            poyo_dropout_apply(p + r.lowerBound, r.count, r.lowerBound, kernel)
         }
     }
 
@@ -182,5 +179,14 @@ public final class CPUDevice: Device, @unchecked Sendable {
         let total = Float(partial.reduce(0, +))
         let o = f(out)
         o[0] = accumulate ? o[0] + total : total
+    }
+}
+
+extension DropoutSpec {
+    /// The spec as CPUKernels takes it (`poyo_dropout`): the same mask as `DropoutMask`.
+    var kernelSpec: poyo_dropout {
+        poyo_dropout(
+            seed: seed, threshold: DropoutMask.threshold(p), keep_scale: isActive ? 1 / (1 - p) : 1,
+            active: isActive ? 1 : 0)
     }
 }

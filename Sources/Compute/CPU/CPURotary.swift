@@ -1,3 +1,6 @@
+import CPUKernels
+
+/// Rotary embedding on the host: rows split over the workers, each range in CPUKernels (`cpu_rotary.c`).
 extension CPUDevice {
     public func rotary(_ x: MatrixView, cos: Tensor, sin: Tensor, heads: Int, headDim: Int, inverse: Bool) {
         let xp = f(x)
@@ -6,22 +9,10 @@ extension CPUDevice {
         let pairs = cos.columns
         let ld = x.ld
         let rows = cos.count / max(pairs, 1)
-        let sign: Float = inverse ? -1 : 1
         pool.run(rows, grain: 128) { _, r in
-            for row in r {
-                let c = cp + row * pairs
-                let s = sp + row * pairs
-                for h in 0..<heads {
-                    let v = xp + row * ld + h * headDim
-                    for p in 0..<pairs {
-                        let x0 = v[2 * p]
-                        let x1 = v[2 * p + 1]
-                        let sn = sign * s[p]
-                        v[2 * p] = x0 * c[p] - x1 * sn
-                        v[2 * p + 1] = x1 * c[p] + x0 * sn
-                    }
-                }
-            }
+            poyo_rotary(
+                xp + r.lowerBound * ld, ld, cp + r.lowerBound * pairs, sp + r.lowerBound * pairs, r.count, pairs,
+                heads, headDim, inverse ? 1 : 0)
         }
     }
 }
