@@ -107,7 +107,8 @@ extension CPUDevice {
                 for c in 0..<headDim { dsum += gr[c] * orow[c] }
                 d[r] = dsum
             }
-            poyo_attention_backward_scores(p, dp, nq, nk, lp + q0 * heads + h, heads, d, dropout.kernelSpec, q0, h, heads)
+            poyo_attention_backward_scores(
+                p, dp, nq, nk, lp + q0 * heads + h, heads, d, dropout.kernelSpec, q0, h, heads)
             // dV_h += Pdᵀ · dO ; dQ_h += scale · dS · k ; dK_h += scale · dSᵀ · q
             cblas_sgemm(
                 CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), 1,
