@@ -36,6 +36,20 @@ import Testing
         #expect(device.readbackCount - before == 3)
     }
 
+    /// After the first step, a step of the same batch takes every tensor from the CPU pool: no
+    /// memory from the system, so no page faults on fresh activations (issue 12).
+    @Test func aSecondStepAllocatesNothingNew() throws {
+        let data = try Small.dataset()
+        let device = CPUDevice()
+        let t = try Small.session(data, options: Small.options(), device: device)
+        let batch = try t.tokenizer.batch((0..<4).map { WindowRequest(recording: $0 % 2, start: 1 + Double($0)) })
+        _ = try t.stepper.step(batch, index: 0)
+        let created = device.buffersCreated
+        #expect(created > 0)
+        for index in 1...2 { _ = try t.stepper.step(batch, index: index) }
+        #expect(device.buffersCreated == created, "\(device.buffersCreated - created) new blocks in later steps")
+    }
+
     /// Training on a fixed batch drives its loss down (the whole graph learns, not just biases).
     @Test func overfitsOneBatch() throws {
         let data = try Small.dataset()

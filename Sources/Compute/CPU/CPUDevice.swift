@@ -11,6 +11,8 @@ public final class CPUDevice: Device, @unchecked Sendable {
     public let name: String
     public var kind: DeviceKind { .cpu }
     let pool: ParallelRunner
+    /// Tensor memory, recycled by size class (a steady training step allocates nothing new).
+    let buffers = HostBufferPool()
     private let counterLock = NSLock()
     private var _readbacks = 0
 
@@ -22,6 +24,9 @@ public final class CPUDevice: Device, @unchecked Sendable {
         openblas_set_num_threads(1)
         name = "cpu (OpenBLAS, \(n) thread\(n == 1 ? "" : "s"))"
     }
+
+    /// Memory blocks taken from the system for tensors so far (not from the pool).
+    public var buffersCreated: Int { buffers.createdCount }
 
     public var readbackCount: Int {
         counterLock.lock()
@@ -42,7 +47,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw ComputeError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
         }
-        guard let buf = HostBuffer(bytes: count * dtype.byteSize) else {
+        guard let buf = buffers.take(count * dtype.byteSize) else {
             throw ComputeError.allocationFailed(bytes: count * dtype.byteSize)
         }
         return Tensor(shape: shape, dtype: dtype, storage: buf, deviceID: ObjectIdentifier(self))

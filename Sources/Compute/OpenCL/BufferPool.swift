@@ -29,12 +29,8 @@ final class BufferPool: @unchecked Sendable {
         return _created
     }
 
-    /// The size class holding `bytes`: at least 64, then the next m·2^e with 8 ≤ m ≤ 15.
-    static func sizeClass(_ bytes: Int) -> Int {
-        guard bytes > 64 else { return 64 }
-        let shift = max(0, (Int.bitWidth - 1 - (bytes - 1).leadingZeroBitCount) - 3)  // keep 4 leading bits
-        return ((bytes - 1) >> shift + 1) << shift
-    }
+    /// The size class holding `bytes` (`SizeClass`, shared with the CPU pool).
+    static func sizeClass(_ bytes: Int) -> Int { SizeClass.bytes(bytes) }
 
     /// A buffer of at least `bytes` (OpenCL refuses empty buffers), pooled or new.
     func take(_ bytes: Int) throws -> OpenCLBuffer {
