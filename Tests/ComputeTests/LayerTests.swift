@@ -8,7 +8,7 @@ struct LayerTests {
     @Test("layerNorm forward and backward (dX, dGamma, dBeta) against float64", arguments: DeviceCase.all)
     func layerNorm(_ dc: DeviceCase) throws {
         let dev = try dc.make()
-        let (rows, d, eps) = (70, 24, 1e-5)
+        let (rows, d, eps) = (70, 27, 1e-5)  // three 8-wide vectors and a tail of 3 on the CPU
         let (xf, _) = randomPair(rows * d, seed: 40, scale: 2)
         let xs = xf.map { $0 + 0.5 }
         let xd = xs.map { Double($0) }

@@ -44,4 +44,14 @@ void poyo_geglu_forward(const float *h, float *out, ptrdiff_t rows, ptrdiff_t wi
 // dH[r] += [dOut · gelu(g) | dOut · a · gelu′(g)].
 void poyo_geglu_backward(const float *d_out, const float *h, float *d_h, ptrdiff_t rows, ptrdiff_t width);
 
+// Layer norm over `rows` rows of width d: out = (x − μ)·rstd·γ + β, saving μ and rstd per row.
+void poyo_layer_norm_forward(const float *x, const float *gamma, const float *beta, float *out, float *mean,
+                             float *rstd, ptrdiff_t rows, ptrdiff_t d, float eps);
+// dX[r] += rstd·(dy·γ − mean(dy·γ) − x̂·mean(dy·γ·x̂)) for `rows` rows.
+void poyo_layer_norm_backward_input(const float *d_out, const float *x, const float *gamma, const float *mean,
+                                    const float *rstd, float *d_x, ptrdiff_t rows, ptrdiff_t d);
+// dγ_part[j] += Σ_r dy·x̂, dβ_part[j] += Σ_r dy over `rows` rows, row by row in order.
+void poyo_layer_norm_backward_params(const float *d_out, const float *x, const float *mean, const float *rstd,
+                                     float *d_gamma, float *d_beta, ptrdiff_t rows, ptrdiff_t d);
+
 #endif

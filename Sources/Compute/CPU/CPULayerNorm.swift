@@ -1,3 +1,7 @@
+import CPUKernels
+
+/// Layer norm on the host: rows split over the workers, each range in CPUKernels (`cpu_layer_norm.c`);
+/// the parameter gradients summed in fixed row blocks, so the bits do not depend on the thread count.
 extension CPUDevice {
     public func layerNormForward(
         x: Tensor, gamma: Tensor, beta: Tensor, out: Tensor, mean: Tensor, rstd: Tensor, eps: Float
@@ -11,22 +15,8 @@ extension CPUDevice {
         let d = gamma.count
         let rows = x.count / max(d, 1)
         pool.run(rows, grain: 64) { _, r in
-            for row in r {
-                let xr = xp + row * d
-                let orow = op + row * d
-                var s: Float = 0
-                for j in 0..<d { s += xr[j] }
-                let mu = s / Float(d)
-                var v: Float = 0
-                for j in 0..<d {
-                    let c = xr[j] - mu
-                    v += c * c
-                }
-                let rs = 1 / (v / Float(d) + eps).squareRoot()
-                for j in 0..<d { orow[j] = (xr[j] - mu) * rs * gp[j] + bp[j] }
-                mp[row] = mu
-                rp[row] = rs
-            }
+            let o = r.lowerBound
+            poyo_layer_norm_forward(xp + o * d, gp, bp, op + o * d, mp + o, rp + o, r.count, d, eps)
         }
     }
 
@@ -44,25 +34,8 @@ extension CPUDevice {
         let rows = x.count / max(d, 1)
         // dX: rows are independent.
         pool.run(rows, grain: 64) { _, r in
-            for row in r {
-                let g = gop + row * d
-                let xr = xp + row * d
-                let dx = dxp + row * d
-                let mu = mp[row]
-                let rs = rp[row]
-                var sumDy: Float = 0
-                var sumDyXhat: Float = 0
-                for j in 0..<d {
-                    let dy = g[j] * gp[j]
-                    sumDy += dy
-                    sumDyXhat += dy * (xr[j] - mu) * rs
-                }
-                let invD = 1 / Float(d)
-                for j in 0..<d {
-                    let xhat = (xr[j] - mu) * rs
-                    dx[j] += rs * (g[j] * gp[j] - invD * sumDy - xhat * invD * sumDyXhat)
-                }
-            }
+            let o = r.lowerBound
+            poyo_layer_norm_backward_input(gop + o * d, xp + o * d, gp, mp + o, rp + o, dxp + o * d, r.count, d)
         }
         // dGamma, dBeta: fixed blocks of rows (independent of the thread count) each sum their
         // rows in order; the block partials are then added in block order. Reproducible bits.
@@ -78,16 +51,10 @@ extension CPUDevice {
                 let pg = partial + blk * 2 * d
                 let pb = pg + d
                 pg.update(repeating: 0, count: 2 * d)
-                for row in (blk * blockRows)..<min(rows, (blk + 1) * blockRows) {
-                    let g = gop + row * d
-                    let xr = xp + row * d
-                    let mu = mp[row]
-                    let rs = rp[row]
-                    for j in 0..<d {
-                        pg[j] += g[j] * (xr[j] - mu) * rs
-                        pb[j] += g[j]
-                    }
-                }
+                let first = blk * blockRows
+                let count = min(rows, first + blockRows) - first
+                poyo_layer_norm_backward_params(
+                    gop + first * d, xp + first * d, mp + first, rp + first, pg, pb, count, d)
             }
         }
         for blk in 0..<blocks {

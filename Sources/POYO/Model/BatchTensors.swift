@@ -21,26 +21,21 @@ public final class BatchTensors {
         windowCount = b.windowCount
         let nLat = b.latentsPerWindow
         let B = b.windowCount
-        func table(_ times: [Double]) throws -> RotaryTensors {
-            let (c, s) = RotaryTables.tables(times: times, omega: omega)
+        func table(_ times: [Double], repeats: Int = 1) throws -> RotaryTensors {
+            let (c, s) = RotaryTables.tables(times: times, omega: omega, repeats: repeats)
             return RotaryTensors(
-                cos: try device.upload(c, shape: [times.count, omega.count]),
-                sin: try device.upload(s, shape: [times.count, omega.count]))
+                cos: try device.upload(c, shape: [repeats * times.count, omega.count]),
+                sin: try device.upload(s, shape: [repeats * times.count, omega.count]))
         }
         input = TokenSet(
             rows: b.inputCount, offsets: try device.upload(b.inputOffsets, shape: [B + 1]),
             rotary: try table(b.inputTimestamps))
-        var latentTimes: [Double] = []
         var latentIds: [Int32] = []
-        latentTimes.reserveCapacity(B * nLat)
         latentIds.reserveCapacity(B * nLat)
-        for _ in 0..<B {
-            latentTimes += b.latentTimestamps
-            latentIds += b.latentIndex
-        }
+        for _ in 0..<B { latentIds += b.latentIndex }
         latent = TokenSet(
             rows: B * nLat, offsets: try device.upload((0...B).map { Int32($0 * nLat) }, shape: [B + 1]),
-            rotary: try table(latentTimes))
+            rotary: try table(b.latentTimestamps, repeats: B))
         output = TokenSet(
             rows: b.outputCount, offsets: try device.upload(b.outputOffsets, shape: [B + 1]),
             rotary: try table(b.outputTimestamps))

@@ -27,17 +27,35 @@ public enum RotaryTables {
         }
     }
 
-    /// cos/sin tables `[N, P]` for times `[N]`.
-    public static func tables(times: [Double], omega: [Float]) -> (cos: [Float], sin: [Float]) {
+    /// cos/sin tables `[N, P]` for times `[N]`, `repeats` times over (`[repeats·N, P]`: the latents
+    /// of every window share one table). Large tables are split over the cores: an input table
+    /// of a batch-32 step is over a million Float64 cos/sin pairs.
+    public static func tables(times: [Double], omega: [Float], repeats: Int = 1) -> (cos: [Float], sin: [Float]) {
         let p = omega.count
-        var c = [Float](repeating: 0, count: times.count * p)
-        var s = [Float](repeating: 0, count: times.count * p)
+        let n = times.count
+        var c = [Float](repeating: 0, count: repeats * n * p)
+        var s = [Float](repeating: 0, count: repeats * n * p)
         let w = omega.map { Double($0) }
-        for (n, t) in times.enumerated() {
-            for k in 0..<p {
-                let a = t * w[k]
-                c[n * p + k] = Float(Foundation.cos(a))
-                s[n * p + k] = Float(Foundation.sin(a))
+        c.withUnsafeMutableBufferPointer { cb in
+            s.withUnsafeMutableBufferPointer { sb in
+                let cp = cb.baseAddress
+                let sp = sb.baseAddress
+                times.withUnsafeBufferPointer { tb in
+                    let chunks = n * p >= 1 << 15 ? ProcessInfo.processInfo.activeProcessorCount : 1
+                    DispatchQueue.concurrentPerform(iterations: max(chunks, 1)) { chunk in
+                        for row in (n * chunk / chunks)..<(n * (chunk + 1) / chunks) {
+                            for k in 0..<p {
+                                let a = tb[row] * w[k]
+                                cp?[row * p + k] = Float(Foundation.cos(a))
+                                sp?[row * p + k] = Float(Foundation.sin(a))
+                            }
+                        }
+                    }
+                }
+                for r in 1..<max(repeats, 1) {
+                    (cp! + r * n * p).update(from: cp!, count: n * p)
+                    (sp! + r * n * p).update(from: sp!, count: n * p)
+                }
             }
         }
         return (c, s)
