@@ -1,8 +1,9 @@
 import Foundation
-import POYO
 import POYOData
 import TestSupport
 import Testing
+
+@testable import POYO
 
 /// Intervals shorter than the 1 s window are used, not dropped (issue 14): on a fixture of NLB-style
 /// trials of 0.9–1.1 s, evaluation scores every test trial and training gives every training trial
@@ -65,6 +66,39 @@ import Testing
             }
         }
         #expect(weighted.allSatisfy { $0 }, "training intervals without loss weight: \(weighted)")
+    }
+
+    /// The same through `TrainingSession`, the path training takes: its windows keep their regions,
+    /// so the batches it trains on weight nothing outside the training trials.
+    @Test func trainingSessionBatchesWeightOnlyTrainingTrials() throws {
+        let loaded = try RecordingReader.load(Self.fixture)
+        let r = loaded.recording
+        var o = Small.options(steps: 40)
+        o.batchSize = 8
+        let session = try Small.session(try Dataset(loaded: [loaded]), options: o)
+        var position = SamplerPosition(unitDropoutRNG: SeededRNG(seed: 1))
+        var requests: [WindowRequest] = []
+        for _ in 0..<6 { requests += session.nextWindows(after: &position) }
+        let around = requests.filter { $0.region != nil }
+        #expect(!around.isEmpty && around.allSatisfy { w in r.trainDomain.contains { $0 == w.region } })
+        for w in requests {
+            let b = try session.tokenizer.batch([w])
+            for (t, weight) in zip(b.outputTimestamps, b.weights) where weight > 0 {
+                #expect(r.trainDomain.contains { $0.contains(t + w.start) }, "weight at \(t + w.start) s")
+            }
+        }
+    }
+
+    /// Prefetching the next batch on a background thread changes nothing: the same losses, step
+    /// for step, as tokenising each batch on the training thread.
+    @Test func prefetchedBatchesGiveTheSameLosses() throws {
+        let data = try Small.dataset()
+        func losses(prefetch: Bool) throws -> [Double] {
+            let s = try Small.session(data, options: Small.options(steps: 6))
+            s.prefetchesBatches = prefetch
+            return try (0..<6).map { _ in try s.step().loss }
+        }
+        #expect(try losses(prefetch: true) == losses(prefetch: false))
     }
 
     /// Long intervals are sampled as torch_brain does whether or not short ones are used: with no

@@ -66,10 +66,13 @@ public final class TrainingSession {
     private var earlierSeconds = 0.0
 
     private let sampler: RandomFixedWindowSampler
-    private var epochWindows: [SampledWindow] = []
-    private var cursor = 0
-    private var epoch = 0  // epochs started
-    private var unitDropoutRNG: SeededRNG
+    /// Where the sampler stands after the last batch a step consumed (what `save()` records).
+    private var position: SamplerPosition
+    /// The next step's batch, tokenised on a background thread while this step computes.
+    private var prefetched: PrefetchedBatch?
+    /// Tokenise the next batch while a step runs (off: every batch on the training thread).
+    public var prefetchesBatches = true
+    private var epoch: Int { position.epoch }
     /// Fine-tuning: whether the trainable set in force is the unfrozen one (nil: not set yet).
     private var trainableUnfrozen: Bool?
 
@@ -153,7 +156,7 @@ public final class TrainingSession {
             maxLR: config.train.maxLR, totalSteps: config.train.steps,
             pctStart: config.train.lrDecayStart)
         stepper = TrainingStepper(model: model, optimizer: optimizer, schedule: schedule, seeds: seeds)
-        unitDropoutRNG = seeds.unitDropout
+        position = SamplerPosition(unitDropoutRNG: seeds.unitDropout)
         self.folder = try RunFolder(folder)
     }
 
@@ -184,29 +187,51 @@ public final class TrainingSession {
 
     // MARK: Stepping
 
-    /// The next `batchSize` windows; a new shuffled epoch starts when one runs out (drop_last).
-    private func nextWindows() -> [WindowRequest] {
+    /// The next `batchSize` windows after `position`, which moves past them; a new shuffled epoch
+    /// starts when one runs out (drop_last).
+    func nextWindows(after position: inout SamplerPosition) -> [WindowRequest] {
         var out: [WindowRequest] = []
         while out.count < options.batchSize {
-            if cursor >= epochWindows.count {
-                epochWindows = sampler.windows(seed: seeds.sampler, epoch: epoch)
-                epoch += 1
-                cursor = 0
-                if epochWindows.isEmpty { break }
+            if position.cursor >= position.epochWindows.count {
+                position.epochWindows = sampler.windows(seed: seeds.sampler, epoch: position.epoch)
+                position.epoch += 1
+                position.cursor = 0
+                if position.epochWindows.isEmpty { break }
             }
-            let w = epochWindows[cursor]
-            cursor += 1
+            let w = position.epochWindows[position.cursor]
+            position.cursor += 1
             let units = tokenizer.recordings[w.recording].unitCount
-            let kept = options.unitDropout.map { $0.keptUnits(unitCount: units, rng: &unitDropoutRNG) }
-            out.append(WindowRequest(recording: w.recording, start: w.start, keptUnits: kept))
+            let kept = options.unitDropout.map { $0.keptUnits(unitCount: units, rng: &position.unitDropoutRNG) }
+            out.append(WindowRequest(recording: w.recording, start: w.start, keptUnits: kept, region: w.region))
         }
         return out
+    }
+
+    /// This step's batch: the prefetched one when there is one (the sampler then moves to where
+    /// it was drawn from), else tokenised here; then the next step's batch is started in the
+    /// background from a copy of the position, so batches and their order are what they would
+    /// be without prefetching.
+    private func nextBatch() throws -> Batch {
+        let batch: Batch
+        if let p = prefetched {
+            prefetched = nil
+            position = p.position
+            batch = try p.batch()
+        } else {
+            batch = try tokenizer.batch(nextWindows(after: &position))
+        }
+        if prefetchesBatches && completedSteps + 1 < options.steps {
+            var ahead = position
+            let requests = nextWindows(after: &ahead)
+            prefetched = PrefetchedBatch(requests: requests, tokenizer: tokenizer, position: ahead)
+        }
+        return batch
     }
 
     /// One optimizer step on the next batch.
     public func step() throws -> StepReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let batch = try tokenizer.batch(nextWindows())
+        let batch = try nextBatch()
         if let finetune = config.finetune {
             // The trainable set changes once (full mode's unfreezing): rebuilt only then.
             let unfrozen = completedSteps >= finetune.unfreezeStep(totalSteps: options.steps)
@@ -303,7 +328,8 @@ public final class TrainingSession {
         try Checkpoint.save(model, to: folder.checkpointPath, extra: checkpointMetadata(valR2: best?.r2), host: host)
         let state = TrainState(
             completedSteps: completedSteps, totalSteps: options.steps, optimizerSteps: stepper.optimizer.stepCount,
-            epoch: epoch, cursor: cursor, unitDropoutRNG: unitDropoutRNG.state, bestR2: best?.r2, bestStep: best?.step,
+            epoch: position.epoch, cursor: position.cursor, unitDropoutRNG: position.unitDropoutRNG.state,
+            bestR2: best?.r2, bestStep: best?.step,
             seconds: earlierSeconds + seconds, device: device.name, configYAML: config.yaml(),
             unitVocab: model.unitVocab.words, sessionVocab: model.sessionVocab.words)
         try state.write(to: folder.statePath, model: model, optimizer: stepper.optimizer, host: host)
@@ -337,14 +363,14 @@ public final class TrainingSession {
         try model.params.load(from: file, prefix: TrainState.weightPrefix)
         try stepper.optimizer.restore(from: file, stepCount: state.optimizerSteps)
         completedSteps = state.completedSteps
-        epoch = state.epoch
-        cursor = state.cursor
-        epochWindows = epoch > 0 ? sampler.windows(seed: seeds.sampler, epoch: epoch - 1) : []
-        guard cursor <= epochWindows.count else {
+        let windows = state.epoch > 0 ? sampler.windows(seed: seeds.sampler, epoch: state.epoch - 1) : []
+        guard state.cursor <= windows.count else {
             throw POYOError.checkpoint(
-                path: stateFile, reason: "sampler cursor \(cursor) beyond its epoch's \(epochWindows.count) windows")
+                path: stateFile, reason: "sampler cursor \(state.cursor) beyond its epoch's \(windows.count) windows")
         }
-        unitDropoutRNG = rng
+        position = SamplerPosition(
+            epochWindows: windows, cursor: state.cursor, epoch: state.epoch, unitDropoutRNG: rng)
+        prefetched = nil
         if let r2 = state.bestR2, let s = state.bestStep { best = (r2, s) }
         earlierSeconds = state.seconds
         resumedFrom = state.completedSteps
@@ -438,5 +464,37 @@ extension ConfigFile {
             )
         }
         return (dataset, description)
+    }
+}
+
+/// Where the training sampler stands: the current epoch's windows, the next one's index, the
+/// number of epochs started, and the unit-dropout generator.
+struct SamplerPosition {
+    var epochWindows: [SampledWindow] = []
+    var cursor = 0
+    var epoch = 0
+    var unitDropoutRNG: SeededRNG
+}
+
+/// A batch being tokenised on a background thread, and the sampler position after its windows.
+final class PrefetchedBatch: @unchecked Sendable {
+    let position: SamplerPosition
+    private var result: Result<Batch, Error>?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(requests: [WindowRequest], tokenizer: Tokenizer, position: SamplerPosition) {
+        self.position = position
+        DispatchQueue.global(qos: .userInitiated).async {
+            // Written before the signal, read after the wait: the semaphore orders the two.
+            self.result = Result { try tokenizer.batch(requests) }
+            self.done.signal()
+        }
+    }
+
+    /// The batch (or the tokeniser's error), once the background work is done.
+    func batch() throws -> Batch {
+        done.wait()
+        done.signal()
+        return try result!.get()
     }
 }
