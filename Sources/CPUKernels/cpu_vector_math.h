@@ -10,7 +10,13 @@ typedef int32_t i8 __attribute__((ext_vector_type(8)));
 typedef uint32_t u8 __attribute__((ext_vector_type(8)));
 typedef uint64_t q8 __attribute__((ext_vector_type(8)));
 
+// On x86-64 each entry point is built three times (AVX-512, AVX2 + FMA, baseline) and the loader
+// picks one for the machine; elsewhere (arm64: NEON) once, for the target.
+#if defined(__x86_64__) && defined(__linux__)
 #define POYO_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define POYO_CLONES
+#endif
 
 // Vectors cross no function boundary here (helpers take pointers, loads and stores are
 // macros): each entry point is also compiled for the baseline, where 256-bit vector arguments

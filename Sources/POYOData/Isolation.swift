@@ -108,14 +108,15 @@ public enum Isolation {
     /// Runs `job` in a reader child and waits up to `timeout` seconds for its result. Throws only
     /// when no child could be started; runs the job in-process when isolation is unsupported or
     /// this already is a reader child.
-    static func run(file: String, timeout: Double, job: Job) throws -> Outcome {
+    /// `reader`: the executable to start instead of `readerExecutable` (tests).
+    static func run(file: String, timeout: Double, job: Job, reader: String? = nil) throws -> Outcome {
         #if os(Linux)
             guard !inProbeChild else {
                 var outcome = Outcome()
                 do { outcome.result = try perform(job) } catch let e as DataError { outcome.error = e }
                 return outcome
             }
-            return try spawnAndWait(file: file, timeout: timeout, job: job)
+            return try spawnAndWait(file: file, timeout: timeout, job: job, reader: reader)
         #else
             var outcome = Outcome()
             do { outcome.result = try perform(job) } catch let e as DataError { outcome.error = e }
@@ -158,7 +159,11 @@ public enum Isolation {
         private var frameLength = -1  // payload length, once the header is complete
         private var chunk = [UInt8](repeating: 0, count: 1 << 16)
 
+        /// Whether any frame arrived (a child that is not a poyo reader sends none).
+        var heardAnything = false
+
         mutating func handle(_ tag: UInt8, _ payload: [UInt8]) {
+            heardAnything = true
             switch tag {
             case UInt8(ascii: "P"): lastField = String(decoding: payload, as: UTF8.self)
             case UInt8(ascii: "E"): errorJSON = payload
@@ -259,8 +264,8 @@ public enum Isolation {
     #if os(Linux)
         /// Starts a reader child for `job`, collects its frames until it finishes, fails, dies
         /// or runs out of time, and reaps it.
-        private static func spawnAndWait(file: String, timeout: Double, job: Job) throws -> Outcome {
-            let executable = try readerExecutable(for: file)
+        private static func spawnAndWait(file: String, timeout: Double, job: Job, reader: String?) throws -> Outcome {
+            let executable = try reader ?? readerExecutable(for: file)
             let jobText = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
             // Close-on-exec, so no other child (ours or another thread's) keeps the write end
             // open: end of file then means this child is gone.
@@ -380,6 +385,11 @@ public enum Isolation {
                 outcome.error = .invalid(
                     file: file, field: lastField,
                     reason: "reading it crashed libhdf5 (signal \(signal)); the file is corrupt")
+            } else if !frames.heardAnything {
+                outcome.error = .io(
+                    path: file,
+                    reason: "the reader process exited (status \((status >> 8) & 0xff)) without a word: "
+                        + "is POYO_READER (or the poyo beside this program) a poyo binary of this version?")
             } else {
                 outcome.error = .invalid(
                     file: file, field: lastField,

@@ -50,6 +50,15 @@ import Testing
         }
     }
 
+    /// A reader that is not a poyo (it says nothing and exits) is named as the likely cause.
+    @Test func aReaderThatSaysNothingIsAClearError() throws {
+        let out = try Isolation.run(file: "f.h5", timeout: 10, job: .exercise(.echo(bytes: 1)), reader: "/bin/true")
+        #expect(out.result == nil)
+        #expect(
+            out.error?.description.contains("exited (status 0) without a word") == true,
+            "\(String(describing: out.error))")
+    }
+
     @Test func aMissingReaderExecutableIsAClearError() throws {
         #expect(
             throws: DataError.io(
