@@ -43,24 +43,29 @@ public final class CPUDevice: Device, @unchecked Sendable {
     // MARK: memory
 
     public func makeTensor(_ shape: [Int], dtype: DType) throws -> Tensor {
+        try allocate(shape, dtype, zero: true)
+    }
+
+    /// A tensor from the pool; `zero: false` only where the caller writes every element.
+    private func allocate(_ shape: [Int], _ dtype: DType, zero: Bool) throws -> Tensor {
         let count = shape.reduce(1, *)
         guard shape.allSatisfy({ $0 >= 0 }) else {
             throw ComputeError.shapeMismatch(op: "makeTensor", detail: "negative dimension in \(shape)")
         }
-        guard let buf = buffers.take(count * dtype.byteSize) else {
+        guard let buf = buffers.take(count * dtype.byteSize, zero: zero) else {
             throw ComputeError.allocationFailed(bytes: count * dtype.byteSize)
         }
         return Tensor(shape: shape, dtype: dtype, storage: buf, deviceID: ObjectIdentifier(self))
     }
 
     public func upload(_ values: [Float], shape: [Int]) throws -> Tensor {
-        let t = try makeTensor(shape, dtype: .float32)
+        let t = try allocate(shape, .float32, zero: false)
         try write(values, to: t)
         return t
     }
 
     public func upload(_ values: [Int32], shape: [Int]) throws -> Tensor {
-        let t = try makeTensor(shape, dtype: .int32)
+        let t = try allocate(shape, .int32, zero: false)
         try write(values, to: t)
         return t
     }

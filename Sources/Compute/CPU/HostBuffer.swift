@@ -39,15 +39,16 @@ final class HostBufferPool: @unchecked Sendable {
         return _created
     }
 
-    /// A zero-filled buffer of at least `bytes`, pooled or new; nil when the system has no memory.
-    func take(_ bytes: Int) -> HostBuffer? {
+    /// A buffer of at least `bytes`, pooled or new, zero-filled unless `zero` is false (the caller
+    /// overwrites it whole); nil when the system has no memory.
+    func take(_ bytes: Int, zero: Bool = true) -> HostBuffer? {
         let size = SizeClass.bytes(bytes)
         lock.lock()
         let pooled = free[size]?.popLast()
         if pooled == nil { _created += 1 }
         lock.unlock()
         guard let raw = pooled ?? Self.allocate(size) ?? retryAfterDrain(size) else { return nil }
-        memset(raw, 0, max(bytes, 64))
+        if zero { memset(raw, 0, max(bytes, 64)) }
         return HostBuffer(raw: raw, bytes: bytes, capacity: size, pool: self)
     }
 
