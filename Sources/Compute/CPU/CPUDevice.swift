@@ -2,8 +2,9 @@ import CPUKernels
 import Foundation
 import _CBLAS
 
-/// The reference backend: OpenBLAS for matrix products, Swift loops over raw buffers for the rest,
-/// spread across cores. Clear first, fast second; `OpenCLDevice` is tested against it.
+/// The reference backend: OpenBLAS for matrix products, CPUKernels (C, vectorised) for the hot
+/// elementwise and per-row loops, Swift loops over raw buffers for the rest, spread across cores;
+/// tensor memory from a size-class pool. `OpenCLDevice` is tested against it.
 ///
 /// OpenBLAS runs single-threaded here: this device parallelises every op itself (GEMMs by row
 /// blocks, attention by window × head) so the two thread pools never nest.
