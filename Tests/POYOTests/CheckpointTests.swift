@@ -15,6 +15,12 @@ import Testing
         try Checkpoint.save(m, to: path, extra: ["note": "test"])
         let (m2, meta) = try Checkpoint.load(path, device: CPUDevice())
         #expect(meta["note"] == "test")
+        // The header alone gives the same metadata; a file shorter than its header is an error.
+        #expect(try SafeTensorsFile.metadata(atPath: path) == meta)
+        let cut = dir.appendingPathComponent("cut.safetensors")
+        try Data(try Data(contentsOf: URL(fileURLWithPath: path)).prefix(20)).write(to: cut)
+        #expect(throws: SafeTensorsError.self) { _ = try SafeTensorsFile.metadata(atPath: cut.path) }
+        try FileManager.default.removeItem(at: cut)
         #expect(m2.config == m.config && m2.unitVocab == m.unitVocab && m2.sessionVocab == m.sessionVocab)
         let b = SyntheticBatch.make(
             config: Small.config, windows: 2, units: 3, spikesPerWindow: 9, outputsPerWindow: 5,

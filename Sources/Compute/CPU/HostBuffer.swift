@@ -26,67 +26,45 @@ final class HostBuffer: @unchecked Sendable {
 /// the same sizes every step, so after the first it asks the system for nothing (no page faults,
 /// no `mmap`/`munmap` of large activations), and only zero-fills what it reuses.
 final class HostBufferPool: @unchecked Sendable {
-    private let lock = NSLock()
-    private var free: [Int: [UnsafeMutableRawPointer]] = [:]
-    private var _created = 0
+    private let lists = FreeLists<UnsafeMutableRawPointer>()
 
     deinit { drain() }
 
     /// How many blocks were taken from the system (not from the pool).
-    var createdCount: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return _created
-    }
+    var createdCount: Int { lists.createdCount }
 
     /// A buffer of at least `bytes`, pooled or new, zero-filled unless `zero` is false (the caller
     /// overwrites it whole); nil when the system has no memory.
     func take(_ bytes: Int, zero: Bool = true) -> HostBuffer? {
         let size = SizeClass.bytes(bytes)
-        lock.lock()
-        let pooled = free[size]?.popLast()
-        if pooled == nil { _created += 1 }
-        lock.unlock()
-        guard let raw = pooled ?? Self.allocate(size) ?? retryAfterDrain(size) else { return nil }
+        let raw: UnsafeMutableRawPointer
+        if let pooled = lists.take(size) {
+            raw = pooled
+        } else {
+            var fresh = Self.allocate(size)
+            if fresh == nil {
+                // Out of memory: the idle blocks go back to the system, then one more try.
+                drain()
+                fresh = Self.allocate(size)
+            }
+            guard let fresh else { return nil }
+            lists.noteCreated()
+            raw = fresh
+        }
         if zero { memset(raw, 0, max(bytes, 64)) }
         return HostBuffer(raw: raw, bytes: bytes, capacity: size, pool: self)
     }
 
-    func recycle(_ raw: UnsafeMutableRawPointer, capacity: Int) {
-        lock.lock()
-        defer { lock.unlock() }
-        free[capacity, default: []].append(raw)
-    }
+    func recycle(_ raw: UnsafeMutableRawPointer, capacity: Int) { lists.put(raw, size: capacity) }
 
     /// Gives every idle block back to the system.
     func drain() {
-        lock.lock()
-        let all = free.values.flatMap { $0 }
-        free.removeAll()
-        lock.unlock()
-        for p in all { Foundation.free(p) }
-    }
-
-    /// Out of memory: the idle blocks go back to the system, then one more try.
-    private func retryAfterDrain(_ size: Int) -> UnsafeMutableRawPointer? {
-        drain()
-        return Self.allocate(size)
+        for p in lists.takeAll() { free(p) }
     }
 
     static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer? {
         var p: UnsafeMutableRawPointer?
         guard posix_memalign(&p, 64, bytes) == 0 else { return nil }
         return p
-    }
-}
-
-/// Size classes of the device pools: at least 64 bytes, then the next m·2^e with 8 ≤ m ≤ 15 (at
-/// most 12.5 % slack). Packed batches change their token count every step, and exact sizes would
-/// leave one idle buffer behind for every count ever seen.
-enum SizeClass {
-    static func bytes(_ bytes: Int) -> Int {
-        guard bytes > 64 else { return 64 }
-        let shift = max(0, (Int.bitWidth - 1 - (bytes - 1).leadingZeroBitCount) - 3)  // keep 4 leading bits
-        return ((bytes - 1) >> shift + 1) << shift
     }
 }

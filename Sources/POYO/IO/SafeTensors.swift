@@ -62,10 +62,7 @@ public struct SafeTensorsFile {
         let payload = d.count - dataStart
         for (key, value) in json {
             if key == "__metadata__" {
-                guard let m = value as? [String: Any] else {
-                    throw SafeTensorsError.malformed(path: path, reason: "__metadata__ is not an object")
-                }
-                for (mk, mv) in m { meta[mk] = (mv as? String) ?? "\(mv)" }
+                meta = try SafeTensorsFile.metadata(value, path: path)
                 continue
             }
             guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
@@ -98,6 +95,39 @@ public struct SafeTensorsFile {
                     path: path, reason: "tensor data does not match its SHA-256 (corrupt or altered)")
             }
         }
+    }
+
+    /// The `__metadata__` object of a header as strings.
+    static func metadata(_ value: Any, path: String) throws -> [String: String] {
+        guard let m = value as? [String: Any] else {
+            throw SafeTensorsError.malformed(path: path, reason: "__metadata__ is not an object")
+        }
+        return m.mapValues { ($0 as? String) ?? "\($0)" }
+    }
+
+    /// A file's metadata alone: only the header is read (no tensors, so no payload checksum), for
+    /// callers that need a checkpoint's settings and not its weights.
+    public static func metadata(atPath path: String) throws -> [String: String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw SafeTensorsError.unreadable(
+                path: path,
+                reason: FileManager.default.fileExists(atPath: path) ? "permission or I/O error" : "no such file")
+        }
+        defer { try? handle.close() }
+        let lengthBytes = [UInt8](handle.readData(ofLength: 8))
+        guard lengthBytes.count == 8 else {
+            throw SafeTensorsError.malformed(path: path, reason: "shorter than 8 bytes")
+        }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(lengthBytes[k]) << (8 * UInt64(k)) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard n <= UInt64(max(size - 8, 0)) else {
+            throw SafeTensorsError.malformed(path: path, reason: "header length \(n) exceeds file size \(size)")
+        }
+        let header = handle.readData(ofLength: Int(n))
+        guard header.count == Int(n), let json = try? JSONSerialization.jsonObject(with: header) as? [String: Any]
+        else { throw SafeTensorsError.malformed(path: path, reason: "header is not a JSON object") }
+        return try json["__metadata__"].map { try metadata($0, path: path) } ?? [:]
     }
 
     /// Metadata key of the payload checksum (lower-case hex SHA-256 of every byte after the header).

@@ -95,10 +95,10 @@ public enum Checkpoint {
         }
     }
 
-    /// `dataSettings` of a checkpoint file or run folder.
+    /// `dataSettings` of a checkpoint file or run folder (its header only: the weights are not read).
     public static func dataSettings(of path: String) throws -> [String: RecordingSettings]? {
         let path = resolve(path)
-        return try dataSettings(try SafeTensorsFile(path: path).metadata, path: path)
+        return try dataSettings(try SafeTensorsFile.metadata(atPath: path), path: path)
     }
 
     static func encodeDataSettings(_ settings: [String: RecordingSettings]) -> String {

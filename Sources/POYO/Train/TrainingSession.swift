@@ -190,21 +190,19 @@ public final class TrainingSession {
     /// The next `batchSize` windows after `position`, which moves past them; a new shuffled epoch
     /// starts when one runs out (drop_last).
     func nextWindows(after position: inout SamplerPosition) -> [WindowRequest] {
-        var out: [WindowRequest] = []
-        while out.count < options.batchSize {
+        var windows: [SampledWindow] = []
+        while windows.count < options.batchSize {
             if position.cursor >= position.epochWindows.count {
                 position.epochWindows = sampler.windows(seed: seeds.sampler, epoch: position.epoch)
                 position.epoch += 1
                 position.cursor = 0
                 if position.epochWindows.isEmpty { break }
             }
-            let w = position.epochWindows[position.cursor]
+            windows.append(position.epochWindows[position.cursor])
             position.cursor += 1
-            let units = tokenizer.recordings[w.recording].unitCount
-            let kept = options.unitDropout.map { $0.keptUnits(unitCount: units, rng: &position.unitDropoutRNG) }
-            out.append(WindowRequest(recording: w.recording, start: w.start, keptUnits: kept, region: w.region))
         }
-        return out
+        // Unit dropout draws in window order, one draw per window, as before.
+        return tokenizer.requests(for: windows, dropout: options.unitDropout, rng: &position.unitDropoutRNG)
     }
 
     /// This step's batch: the prefetched one when there is one (the sampler then moves to where
