@@ -31,8 +31,9 @@ let package = Package(
         // Tensors, the Device protocol and its backends. Knows nothing of POYO.
         // OpenCL C sources, shipped as resources and compiled at run time.
         .target(name: "POYOKernels", path: "Kernels", resources: [.copy("cl")]),
-        // The CPU backend's vectorised hot loops (exp, the dropout hash, softmax rows), in C.
-        .target(name: "CPUKernels", path: "Sources/CPUKernels"),
+        // The CPU backend's vectorised hot loops (GEMM, exp, the dropout hash, softmax rows), in C.
+        // Always optimised: debug builds and the tests would otherwise run the GEMM at -O0.
+        .target(name: "CPUKernels", path: "Sources/CPUKernels", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Compute", dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels", "CPUKernels"]),
         // Recordings, readers/writers, synthetic data, sampling, tokenization. Host-only.
         .target(name: "POYOData", dependencies: ["_CHDF5"]),

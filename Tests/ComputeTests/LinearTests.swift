@@ -56,6 +56,49 @@ struct LinearTests {
         }
     }
 
+    /// The CPU GEMM's blocked paths (cpu_gemm.c): k past one 256-deep panel (beta then applies to
+    /// the first panel only), n past one packed panel of B, a full 128-row block of A packed,
+    /// leftover rows (< 8) and columns (< 32), and B transposed with k not a multiple of 16. One
+    /// worker, so the rows are not split; beta 0 over NaN, so C must not be read.
+    @Test("gemm: CPU blocking (k > 256, n > 512, packed A, ragged edges) against float64")
+    func gemmBlocking() throws {
+        let dev = CPUDevice(threads: 1)
+        let (m, n, k) = (141, 547, 301)
+        for transA in [false, true] {
+            for transB in [false, true] {
+                for beta in [0.0, 0.5] {
+                    let sa = transA ? Strided(rows: k, cols: m) : Strided(rows: m, cols: k)
+                    let sb = transB ? Strided(rows: n, cols: k) : Strided(rows: k, cols: n)
+                    let sc = Strided(rows: m, cols: n)
+                    let (af, ad) = randomPair(sa.bufferCount, seed: 16)
+                    let (bf, bd) = randomPair(sb.bufferCount, seed: 17)
+                    var (cf, cd) = randomPair(sc.bufferCount, seed: 18)
+                    if beta == 0 {
+                        for i in cf.indices where sc.contains(i) { cf[i] = .nan }
+                        cd = cf.map { Double($0) }
+                    }
+                    let a = try dev.tensor(af, [sa.rows + 2, sa.ld])
+                    let b = try dev.tensor(bf, [sb.rows + 2, sb.ld])
+                    let c = try dev.tensor(cf, [sc.rows + 2, sc.ld])
+                    dev.gemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
+                        a: sa.view(a), b: sb.view(b), beta: Float(beta), c: sc.view(c))
+                    let ref = Ref.gemm(
+                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
+                        a: ad, aOffset: sa.offset, lda: sa.ld, b: bd, bOffset: sb.offset, ldb: sb.ld,
+                        beta: beta, c: cd, cOffset: sc.offset, ldc: sc.ld)
+                    let got = try dev.download(c)
+                    let what = "\(dev.name) gemm m\(m) n\(n) k\(k) transA \(transA) transB \(transB) beta \(beta)"
+                    let inside = got.indices.filter(sc.contains)
+                    expectClose(inside.map { got[$0] }, inside.map { ref[$0] }, tol: 2e-6, what)
+                    let outside = got.indices.filter { !sc.contains($0) }
+                    expectBitwiseEqual(
+                        outside.map { got[$0] }, outside.map { cf[$0] }, "\(what): outside the c view")
+                }
+            }
+        }
+    }
+
     @Test("gemm: beta 0 does not read c (NaN there is overwritten); k = 0 gives beta · c", arguments: DeviceCase.all)
     func gemmEdges(_ dc: DeviceCase) throws {
         let dev = try dc.make()

@@ -54,4 +54,12 @@ void poyo_layer_norm_backward_input(const float *d_out, const float *x, const fl
 void poyo_layer_norm_backward_params(const float *d_out, const float *x, const float *mean, const float *rstd,
                                      float *d_gamma, float *d_beta, ptrdiff_t rows, ptrdiff_t d);
 
+// Row-major C[m, n] = alpha · op(A)·op(B) + beta · C, op(X) = Xᵀ when trans_x ≠ 0 (cblas_sgemm's
+// meaning), single-threaded, AVX-512 (cpu_gemm.c). C is not read when beta = 0. Returns 0, or
+// −1 when unavailable (no AVX-512, or POYO_GEMM=openblas) and −2 when out of memory: the caller
+// then uses OpenBLAS.
+int poyo_sgemm_available(void);
+int poyo_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,
+               ptrdiff_t lda, const float *b, ptrdiff_t ldb, float beta, float *c, ptrdiff_t ldc);
+
 #endif

@@ -1,9 +1,8 @@
 import CPUKernels
 import Foundation
-import _CBLAS
 
 /// Varlen attention on the host: per (window, head) task, scores and probabilities live in a
-/// task-local `[nq, nk]` scratch; matrix products go to single-threaded OpenBLAS, the softmax,
+/// task-local `[nq, nk]` scratch; matrix products go to the single-threaded `sgemm` (CPUGemm.swift), the softmax,
 /// dropout and score-gradient rows to CPUKernels (`cpu_attention.c`).
 extension CPUDevice {
     public func attentionForward(
@@ -40,15 +39,14 @@ extension CPUDevice {
             let s = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)
             defer { s.deallocate() }
             // s[nq, nk] = scale · q_h k_hᵀ
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
-                qp + q0 * q.ld + h * headDim, Int32(q.ld), kp + k0 * k.ld + h * headDim, Int32(k.ld),
-                0, s, Int32(nk))
+            sgemm(
+                transA: false, transB: true, m: nq, n: nk, k: headDim, alpha: scale,
+                qp + q0 * q.ld + h * headDim, lda: q.ld, kp + k0 * k.ld + h * headDim, ldb: k.ld, beta: 0, s, ldc: nk)
             poyo_attention_softmax(s, nq, nk, lp + q0 * heads + h, heads, dropout.kernelSpec, q0, h, heads)
             // out_h[nq, Dh] = P · v_h
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(headDim), Int32(nk), 1,
-                s, Int32(nk), vp + k0 * v.ld + h * headDim, Int32(v.ld), 0, outH, Int32(ldo))
+            sgemm(
+                transA: false, transB: false, m: nq, n: headDim, k: nk, alpha: 1,
+                s, lda: nk, vp + k0 * v.ld + h * headDim, ldb: v.ld, beta: 0, outH, ldc: ldo)
         }
     }
 
@@ -93,12 +91,12 @@ extension CPUDevice {
                 d.deallocate()
             }
             // Scores again; dPd[nq, nk] = dO · vᵀ; then P and dS row by row (CPUKernels).
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), scale,
-                qH, Int32(q.ld), kH, Int32(k.ld), 0, p, Int32(nk))
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(nq), Int32(nk), Int32(headDim), 1,
-                gH, Int32(ldo), vH, Int32(v.ld), 0, dp, Int32(nk))
+            sgemm(
+                transA: false, transB: true, m: nq, n: nk, k: headDim, alpha: scale,
+                qH, lda: q.ld, kH, ldb: k.ld, beta: 0, p, ldc: nk)
+            sgemm(
+                transA: false, transB: true, m: nq, n: nk, k: headDim, alpha: 1,
+                gH, lda: ldo, vH, ldb: v.ld, beta: 0, dp, ldc: nk)
             // D = Σ_j Pd·dPd = dO · O per row (the saved output already includes the dropout mask).
             for r in 0..<nq {
                 var dsum: Float = 0
@@ -110,15 +108,15 @@ extension CPUDevice {
             poyo_attention_backward_scores(
                 p, dp, nq, nk, lp + q0 * heads + h, heads, d, dropout.kernelSpec, q0, h, heads)
             // dV_h += Pdᵀ · dO ; dQ_h += scale · dS · k ; dK_h += scale · dSᵀ · q
-            cblas_sgemm(
-                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), 1,
-                p, Int32(nk), gH, Int32(ldo), 1, dvp + k0 * dV.ld + h * headDim, Int32(dV.ld))
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(nq), Int32(headDim), Int32(nk), scale,
-                dp, Int32(nk), kH, Int32(k.ld), 1, dqp + q0 * dQ.ld + h * headDim, Int32(dQ.ld))
-            cblas_sgemm(
-                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(nk), Int32(headDim), Int32(nq), scale,
-                dp, Int32(nk), qH, Int32(q.ld), 1, dkp + k0 * dK.ld + h * headDim, Int32(dK.ld))
+            sgemm(
+                transA: true, transB: false, m: nk, n: headDim, k: nq, alpha: 1,
+                p, lda: nk, gH, ldb: ldo, beta: 1, dvp + k0 * dV.ld + h * headDim, ldc: dV.ld)
+            sgemm(
+                transA: false, transB: false, m: nq, n: headDim, k: nk, alpha: scale,
+                dp, lda: nk, kH, ldb: k.ld, beta: 1, dqp + q0 * dQ.ld + h * headDim, ldc: dQ.ld)
+            sgemm(
+                transA: true, transB: false, m: nk, n: headDim, k: nq, alpha: scale,
+                dp, lda: nk, qH, ldb: q.ld, beta: 1, dkp + k0 * dK.ld + h * headDim, ldc: dK.ld)
         }
     }
 }

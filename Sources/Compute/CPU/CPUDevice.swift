@@ -2,7 +2,7 @@ import CPUKernels
 import Foundation
 import _CBLAS
 
-/// The reference backend: OpenBLAS for matrix products, CPUKernels (C, vectorised) for the hot
+/// The reference backend: an AVX-512 GEMM (or OpenBLAS without AVX-512) for matrix products, CPUKernels (C, vectorised) for the hot
 /// elementwise and per-row loops, Swift loops over raw buffers for the rest, spread across cores;
 /// tensor memory from a size-class pool. `OpenCLDevice` is tested against it.
 ///
@@ -23,7 +23,7 @@ public final class CPUDevice: Device, @unchecked Sendable {
         let n = max(1, threads ?? env ?? ProcessInfo.processInfo.activeProcessorCount)
         pool = ParallelRunner(workers: n)
         openblas_set_num_threads(1)
-        name = "cpu (OpenBLAS, \(n) thread\(n == 1 ? "" : "s"))"
+        name = "cpu (\(CPUGemmKernels.name), \(n) thread\(n == 1 ? "" : "s"))"
     }
 
     /// Memory blocks taken from the system for tensors so far (not from the pool).

@@ -1,7 +1,35 @@
+import CPUKernels
 import _CBLAS
 
+/// One single-threaded row-major SGEMM, `C = alpha · op(A)·op(B) + beta · C`: CPUKernels'
+/// AVX-512 GEMM (`cpu_gemm.c`) where the CPU has AVX-512, else OpenBLAS. Every matrix product
+/// of the CPU backend goes through here (the linear layers by row block, attention per window ×
+/// head), so both libraries never mix inside one op.
+@inline(__always)
+func sgemm(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
+    _ c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    if CPUGemmKernels.ours,
+        poyo_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0
+    {
+        return
+    }
+    cblas_sgemm(
+        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// Which GEMM the CPU backend runs; `POYO_GEMM=openblas` keeps OpenBLAS on AVX-512 machines.
+public enum CPUGemmKernels {
+    static let ours = poyo_sgemm_available() != 0
+    /// "AVX-512 GEMM" or "OpenBLAS", for device names and benchmark tables.
+    public static var name: String { ours ? "AVX-512 GEMM" : "OpenBLAS" }
+}
+
 extension CPUDevice {
-    /// Row blocks of C go to separate workers; each calls single-threaded OpenBLAS.
+    /// Row blocks of C go to separate workers; each runs one single-threaded `sgemm`.
     public func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
         a: MatrixView, b: MatrixView, beta: Float, c: MatrixView
@@ -11,8 +39,6 @@ extension CPUDevice {
         let bp = f(b)
         let cp = f(c)
         let (lda, ldb, ldc) = (a.ld, b.ld, c.ld)
-        let ta = transA ? CblasTrans : CblasNoTrans
-        let tb = transB ? CblasTrans : CblasNoTrans
         if k == 0 {
             // Nothing to multiply: c ← beta · c.
             pool.run(m, grain: 64) { _, r in
@@ -20,13 +46,13 @@ extension CPUDevice {
             }
             return
         }
-        // Enough rows per block to keep OpenBLAS's kernels efficient.
+        // Enough rows per block to keep the GEMM kernels efficient.
         let grain = max(16, (1 << 18) / max(1, n * k))
         pool.run(m, grain: grain) { _, r in
             let aBlock = transA ? ap + r.lowerBound : ap + r.lowerBound * lda
-            cblas_sgemm(
-                CblasRowMajor, ta, tb, Int32(r.count), Int32(n), Int32(k), alpha,
-                aBlock, Int32(lda), bp, Int32(ldb), beta, cp + r.lowerBound * ldc, Int32(ldc))
+            sgemm(
+                transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                aBlock, lda: lda, bp, ldb: ldb, beta: beta, cp + r.lowerBound * ldc, ldc: ldc)
         }
     }
 
