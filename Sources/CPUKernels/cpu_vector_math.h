@@ -1,4 +1,4 @@
-// Eight-lane helpers shared by the CPU kernels: types, exp, the dropout hash. Internal.
+// Eight- and sixteen-lane helpers shared by the CPU kernels: types, exp, the dropout hash. Internal.
 #ifndef POYO_CPU_VECTOR_MATH_H
 #define POYO_CPU_VECTOR_MATH_H
 #include <math.h>
@@ -9,6 +9,8 @@ typedef float f8 __attribute__((ext_vector_type(8)));
 typedef int32_t i8 __attribute__((ext_vector_type(8)));
 typedef uint32_t u8 __attribute__((ext_vector_type(8)));
 typedef uint64_t q8 __attribute__((ext_vector_type(8)));
+typedef float f16 __attribute__((ext_vector_type(16)));
+typedef int32_t i16 __attribute__((ext_vector_type(16)));
 
 // On x86-64 each entry point is built three times (AVX-512, AVX2 + FMA, baseline) and the loader
 // picks one for the machine; elsewhere (arm64: NEON) once, for the target.
@@ -33,29 +35,46 @@ typedef uint64_t q8 __attribute__((ext_vector_type(8)));
         __builtin_memcpy((p), &t_, sizeof t_); \
     } while (0)
 
+#define LOAD16(p) \
+    ({ \
+        f16 v_; \
+        __builtin_memcpy(&v_, (p), sizeof v_); \
+        v_; \
+    })
+#define STORE16(p, v) \
+    do { \
+        f16 t_ = (v); \
+        __builtin_memcpy((p), &t_, sizeof t_); \
+    } while (0)
+
 // exp(x) = 2^n · e^r with n = round(x / ln 2) and r = x − n·ln 2 (ln 2 split in two so r is
 // exact), e^r by a degree-6 polynomial on |r| ≤ ln2/2 (Cephes' coefficients): within 2 ulp of
-// expf over the range; 0 below −87.3, where expf is denormal or 0. In place.
-static inline void exp8(f8 *v) {
-    const f8 x = *v;
-    const f8 hi = 88.3762626647949f;
-    const f8 lo = -87.3365447504019f;
-    f8 xc = __builtin_elementwise_min(__builtin_elementwise_max(x, lo), hi);
-    f8 n = __builtin_elementwise_floor(xc * 1.44269504088896341f + 0.5f);
-    f8 r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    f8 p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    i8 bits = (__builtin_convertvector(n, i8) + 127) << 23;
-    f8 y = p * (f8)bits;
-    i8 keep = x >= lo;  // −1 where x is in range, 0 below (and for NaN, which scores never are)
-    *v = (f8)((i8)y & keep);
-}
+// expf over the range; 0 below −87.3, where expf is denormal or 0. In place. Defined for 8 and
+// 16 lanes (the AVX-512 build's loops run 16 at a time); every lane computes the same function.
+#define POYO_DEFINE_EXP(NAME, F, I)                                                        \
+    static inline void NAME(F *v) {                                                        \
+        const F x = *v;                                                                    \
+        const F hi = 88.3762626647949f;                                                    \
+        const F lo = -87.3365447504019f;                                                   \
+        F xc = __builtin_elementwise_min(__builtin_elementwise_max(x, lo), hi);            \
+        F n = __builtin_elementwise_floor(xc * 1.44269504088896341f + 0.5f);               \
+        F r = xc - n * 0.693359375f;                                                       \
+        r = r - n * -2.12194440e-4f;                                                       \
+        F p = 1.9875691500e-4f;                                                            \
+        p = p * r + 1.3981999507e-3f;                                                      \
+        p = p * r + 8.3334519073e-3f;                                                      \
+        p = p * r + 4.1665795894e-2f;                                                      \
+        p = p * r + 1.6666665459e-1f;                                                      \
+        p = p * r + 5.0000001201e-1f;                                                      \
+        p = p * (r * r) + r + 1.0f;                                                        \
+        I bits = (__builtin_convertvector(n, I) + 127) << 23;                              \
+        F y = p * (F)bits;                                                                 \
+        /* −1 where x is in range, 0 below (and for NaN, which scores never are) */        \
+        I keep = x >= lo;                                                                  \
+        *v = (F)((I)y & keep);                                                             \
+    }
+POYO_DEFINE_EXP(exp8, f8, i8)
+POYO_DEFINE_EXP(exp16, f16, i16)
 
 // The same exp for one value (row tails), so every element gets the same function.
 static inline float exp1(float x) {
