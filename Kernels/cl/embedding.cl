@@ -1,9 +1,9 @@
 // Embedding lookup and its deterministic gradient.
 
 // out [n, d] (+)= table [vocab, d] rows at idx [n]. An index outside the table reads zeros.
-__kernel void gather_rows(__global const float* table, const int vocab, __global const int* idx,
-                          __global float* out, const int n, const int d, const int accumulate) {
-    const int i = get_global_id(0);
+KERNEL void gather_rows(GLOBAL const float* table, const int vocab, GLOBAL const int* idx,
+                        GLOBAL float* out, const int n, const int d, const int accumulate) {
+    const int i = GLOBAL_ID(0);
     if (i >= n * d) return;
     const int v = idx[i / d];
     const float t = (v >= 0 && v < vocab) ? table[v * d + i % d] : 0.0f;
@@ -14,15 +14,15 @@ __kernel void gather_rows(__global const float* table, const int vocab, __global
 // order: no atomics, and every table element gets its contributions in the order CPUDevice adds them.
 
 // keys [p] = (idx << 32) | row for row < n; padding (p = next power of two) sorts last.
-__kernel void scatter_keys(__global const int* idx, const int n, __global ulong* keys, const int p) {
-    const int i = get_global_id(0);
+KERNEL void scatter_keys(GLOBAL const int* idx, const int n, GLOBAL ulong* keys, const int p) {
+    const int i = GLOBAL_ID(0);
     if (i >= p) return;
     keys[i] = i < n ? (((ulong)(uint)idx[i]) << 32) | (ulong)(uint)i : ~0UL;
 }
 
 // One compare-exchange step of a bitonic sort of keys [p] into ascending order (host loops k, j).
-__kernel void bitonic_step(__global ulong* keys, const int j, const int k) {
-    const int i = get_global_id(0);
+KERNEL void bitonic_step(GLOBAL ulong* keys, const int j, const int k) {
+    const int i = GLOBAL_ID(0);
     const int l = i ^ j;
     if (l <= i) return;
     const ulong a = keys[i], b = keys[l];
@@ -32,12 +32,12 @@ __kernel void bitonic_step(__global ulong* keys, const int j, const int k) {
 
 // Bitonic stages with k ≤ 2·WG run inside one work-group in local memory (one launch, not ~45).
 // keys [p], p a multiple of 2·WG; launched as (p / 2) work-items in groups of WG.
-__kernel void bitonic_local(__global ulong* keys) {
-    __local ulong s[2 * WG];
-    const int l = get_local_id(0), base = get_group_id(0) * 2 * WG;
+KERNEL void bitonic_local(GLOBAL ulong* keys) {
+    SHARED ulong s[2 * WG];
+    const int l = LOCAL_ID(0), base = GROUP_ID(0) * 2 * WG;
     s[l] = keys[base + l];
     s[l + WG] = keys[base + l + WG];
-    barrier(CLK_LOCAL_MEM_FENCE);
+    BARRIER_LOCAL();
     for (int k = 2; k <= 2 * WG; k <<= 1) {
         for (int j = k >> 1; j > 0; j >>= 1) {
             // work-item l handles the pair (a, a + j) with a having bit j clear
@@ -45,7 +45,7 @@ __kernel void bitonic_local(__global ulong* keys) {
             const ulong x = s[a], y = s[a + j];
             const int ascending = ((base + a) & k) == 0;
             if ((x > y) == ascending) { s[a] = y; s[a + j] = x; }
-            barrier(CLK_LOCAL_MEM_FENCE);
+            BARRIER_LOCAL();
         }
     }
     keys[base + l] = s[l];
@@ -53,18 +53,18 @@ __kernel void bitonic_local(__global ulong* keys) {
 }
 
 // The j ≤ WG steps of stage k > 2·WG, in local memory (same layout and launch as bitonic_local).
-__kernel void bitonic_merge_local(__global ulong* keys, const int k) {
-    __local ulong s[2 * WG];
-    const int l = get_local_id(0), base = get_group_id(0) * 2 * WG;
+KERNEL void bitonic_merge_local(GLOBAL ulong* keys, const int k) {
+    SHARED ulong s[2 * WG];
+    const int l = LOCAL_ID(0), base = GROUP_ID(0) * 2 * WG;
     s[l] = keys[base + l];
     s[l + WG] = keys[base + l + WG];
-    barrier(CLK_LOCAL_MEM_FENCE);
+    BARRIER_LOCAL();
     for (int j = WG; j > 0; j >>= 1) {
         const int a = 2 * l - (l & (j - 1));
         const ulong x = s[a], y = s[a + j];
         const int ascending = ((base + a) & k) == 0;
         if ((x > y) == ascending) { s[a] = y; s[a + j] = x; }
-        barrier(CLK_LOCAL_MEM_FENCE);
+        BARRIER_LOCAL();
     }
     keys[base + l] = s[l];
     keys[base + l + WG] = s[l + WG];
@@ -72,9 +72,9 @@ __kernel void bitonic_merge_local(__global ulong* keys, const int k) {
 
 // dtable [vocab, d] += dout [n, d] rows, one work-item per (sorted position, column); only the first
 // position of each table row's segment works, summing the segment in ascending batch-row order.
-__kernel void scatter_segments(__global const ulong* keys, const int n, __global const float* dout,
-                               __global float* dtable, const int vocab, const int d) {
-    const int i = get_global_id(0);
+KERNEL void scatter_segments(GLOBAL const ulong* keys, const int n, GLOBAL const float* dout,
+                             GLOBAL float* dtable, const int vocab, const int d) {
+    const int i = GLOBAL_ID(0);
     if (i >= n * d) return;
     const int s = i / d, c = i % d;
     const int v = (int)(keys[s] >> 32);

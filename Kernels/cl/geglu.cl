@@ -4,8 +4,8 @@
 #define INV_SQRT_2PI 0.39894228040143268f
 
 // h [rows, 2f] = [a | g] → out [rows, f] = a ⊙ GELU(g)
-__kernel void geglu_forward(__global const float* h, __global float* out, const int rows, const int f) {
-    const int i = get_global_id(0);
+KERNEL void geglu_forward(GLOBAL const float* h, GLOBAL float* out, const int rows, const int f) {
+    const int i = GLOBAL_ID(0);
     if (i >= rows * f) return;
     const int r = i / f, j = i % f;
     const float a = h[r * 2 * f + j], g = h[r * 2 * f + f + j];
@@ -13,9 +13,9 @@ __kernel void geglu_forward(__global const float* h, __global float* out, const 
 }
 
 // dh [rows, 2f] += gradient of a ⊙ GELU(g) given dout [rows, f]
-__kernel void geglu_backward(__global const float* dout, __global const float* h, __global float* dh,
-                             const int rows, const int f) {
-    const int i = get_global_id(0);
+KERNEL void geglu_backward(GLOBAL const float* dout, GLOBAL const float* h, GLOBAL float* dh,
+                           const int rows, const int f) {
+    const int i = GLOBAL_ID(0);
     if (i >= rows * f) return;
     const int r = i / f, j = i % f;
     const int ia = r * 2 * f + j, ig = ia + f;

@@ -2,12 +2,12 @@
 // Row kernels run one work-group of WG work-items per row.
 
 // x, out [rows, d]; gamma, beta [d]; mean, rstd [rows]. Launched as rows × WG.
-__kernel void layernorm_forward(__global const float* x, __global const float* gamma, __global const float* beta,
-                                __global float* out, __global float* mean, __global float* rstd,
-                                const int d, const float eps) {
-    __local float scratch[WG];
-    const int row = get_group_id(0), l = get_local_id(0);
-    __global const float* xr = x + row * d;
+KERNEL void layernorm_forward(GLOBAL const float* x, GLOBAL const float* gamma, GLOBAL const float* beta,
+                              GLOBAL float* out, GLOBAL float* mean, GLOBAL float* rstd,
+                              const int d, const float eps) {
+    SHARED float scratch[WG];
+    const int row = GROUP_ID(0), l = LOCAL_ID(0);
+    GLOBAL const float* xr = x + row * d;
     float s = 0.0f;
     for (int j = l; j < d; j += WG) s += xr[j];
     const float mu = group_sum_float(s, scratch) / (float)d;
@@ -19,14 +19,14 @@ __kernel void layernorm_forward(__global const float* x, __global const float* g
 }
 
 // dx [rows, d] += ∂L/∂x given dout [rows, d] and the forward's mean, rstd [rows]. Launched as rows × WG.
-__kernel void layernorm_backward_dx(__global const float* dout, __global const float* x, __global const float* gamma,
-                                    __global const float* mean, __global const float* rstd, __global float* dx,
-                                    const int d) {
-    __local float scratch[WG];
-    const int row = get_group_id(0), l = get_local_id(0);
+KERNEL void layernorm_backward_dx(GLOBAL const float* dout, GLOBAL const float* x, GLOBAL const float* gamma,
+                                  GLOBAL const float* mean, GLOBAL const float* rstd, GLOBAL float* dx,
+                                  const int d) {
+    SHARED float scratch[WG];
+    const int row = GROUP_ID(0), l = LOCAL_ID(0);
     const float mu = mean[row], rs = rstd[row];
-    __global const float* g = dout + row * d;
-    __global const float* xr = x + row * d;
+    GLOBAL const float* g = dout + row * d;
+    GLOBAL const float* xr = x + row * d;
     float sdy = 0.0f, sdyx = 0.0f;
     for (int j = l; j < d; j += WG) {
         const float dy = g[j] * gamma[j];
@@ -44,11 +44,11 @@ __kernel void layernorm_backward_dx(__global const float* dout, __global const f
 
 // dgamma, dbeta stage 1. partial [chunks, 2, d] = (Σ dy·xhat, Σ dy) per column over fixed chunks of
 // chunk_rows rows, in row order. One work-item per (chunk, column).
-__kernel void layernorm_backward_params_partial(__global const float* dout, __global const float* x,
-                                                __global const float* mean, __global const float* rstd,
-                                                __global float* partial, const int rows, const int d,
-                                                const int chunk_rows, const int chunks) {
-    const int i = get_global_id(0);
+KERNEL void layernorm_backward_params_partial(GLOBAL const float* dout, GLOBAL const float* x,
+                                              GLOBAL const float* mean, GLOBAL const float* rstd,
+                                              GLOBAL float* partial, const int rows, const int d,
+                                              const int chunk_rows, const int chunks) {
+    const int i = GLOBAL_ID(0);
     if (i >= chunks * d) return;
     const int c = i % d, chunk = i / d;
     const int r1 = min(rows, (chunk + 1) * chunk_rows);
@@ -63,9 +63,9 @@ __kernel void layernorm_backward_params_partial(__global const float* dout, __gl
 }
 
 // Stage 2. dgamma, dbeta [d] += Σ over chunks in order.
-__kernel void layernorm_backward_params_final(__global const float* partial, __global float* dgamma,
-                                              __global float* dbeta, const int d, const int chunks) {
-    const int c = get_global_id(0);
+KERNEL void layernorm_backward_params_final(GLOBAL const float* partial, GLOBAL float* dgamma,
+                                            GLOBAL float* dbeta, const int d, const int chunks) {
+    const int c = GLOBAL_ID(0);
     if (c >= d) return;
     float sg = 0.0f, sb = 0.0f;
     for (int k = 0; k < chunks; k++) {

@@ -153,13 +153,16 @@ final class OpenCLContext: @unchecked Sendable {
         return c
     }
 
-    /// Kernel family `name` (`Kernels/cl/<name>.cl` after `common.cl`) built with `options`, once per process.
+    /// Kernel family `name` (`Kernels/cl/<name>.cl` after `prelude_opencl.h` and `common.cl`) built with
+    /// `options`, once per process.
     func program(_ name: String, options: String, cache: KernelCache) throws -> OpenCLProgram {
         lock.lock()
         defer { lock.unlock() }
         let id = name + "|" + options
         if let p = programs[id] { return p }
-        let source = try POYOKernels.source("common") + "\n#line 1\n" + POYOKernels.source(name)
+        let prelude = try String(
+            contentsOf: POYOKernels.directory.appendingPathComponent("prelude_opencl.h"), encoding: .utf8)
+        let source = try prelude + "\n" + POYOKernels.source("common") + "\n#line 1\n" + POYOKernels.source(name)
         let p = try OpenCLProgram.build(
             name: name, source: source, options: options, context: context, device: device,
             info: info, cache: cache)
