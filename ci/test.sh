@@ -11,5 +11,13 @@ export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$PWD/.build/pocl-cache}"
 # Our own OpenCL program-binary cache, also kept with the build.
 export POYO_KERNEL_CACHE="${POYO_KERNEL_CACHE:-$PWD/.build/kernel-cache}"
 mkdir -p "$POCL_CACHE_DIR" "$POYO_KERNEL_CACHE"
+# NVRTC from NVIDIA's wheel, where ci/cuda-compile-check.sh fetched it (.ci/run does so first): the
+# CUDA tests then compile every kernel family through the backend's own NVRTC code path.
+if [ -z "${POYO_LIBNVRTC:-}" ]; then
+    for f in .build/cuda-tools/*/lib/libnvrtc.so.*; do
+        case $f in *builtins*) continue ;; esac
+        [ -f "$f" ] && export POYO_LIBNVRTC="$PWD/$f"
+    done
+fi
 swift build --build-tests
 swift test --skip-build "$@"

@@ -12,7 +12,8 @@ public enum ComputeError: Error, CustomStringConvertible, Equatable {
         case .wrongDevice(let op): return "\(op): tensor belongs to another device"
         case .wrongDType(let op): return "\(op): wrong element type"
         case .allocationFailed(let b): return "could not allocate \(b) bytes"
-        case .unknownDevice(let d): return "unknown device '\(d)' (expected auto, cpu, opencl or opencl:N)"
+        case .unknownDevice(let d):
+            return "unknown device '\(d)' (expected auto, cpu, cuda, cuda:N, opencl or opencl:N)"
         }
     }
 }

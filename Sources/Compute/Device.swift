@@ -2,6 +2,7 @@
 public enum DeviceKind: String, Sendable {
     case cpu
     case opencl
+    case cuda
 }
 
 /// Hyper-parameters of one AdamW step (decoupled weight decay, bias-corrected).

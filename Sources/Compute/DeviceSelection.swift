@@ -1,9 +1,11 @@
 import Foundation
 
-/// Parses `--device auto|cpu|opencl[:N]` and makes the device.
+/// Parses `--device auto|cpu|cuda[:N]|opencl[:N]` and makes the device.
 public enum DeviceSelection: Equatable, Sendable {
     case auto
     case cpu
+    /// Device N of `CUDADevice.availableDevices()`; nil means 0.
+    case cuda(index: Int?)
     /// Device N of `OpenCLDevice.availableDevices()` (all platforms, flattened); nil means 0.
     case opencl(index: Int?)
 
@@ -12,10 +14,13 @@ public enum DeviceSelection: Equatable, Sendable {
         switch v {
         case "auto": self = .auto
         case "cpu": self = .cpu
+        case "cuda": self = .cuda(index: nil)
         case "opencl": self = .opencl(index: nil)
         default:
             if v.hasPrefix("opencl:"), let n = Int(v.dropFirst(7)), n >= 0 {
                 self = .opencl(index: n)
+            } else if v.hasPrefix("cuda:"), let n = Int(v.dropFirst(5)), n >= 0 {
+                self = .cuda(index: n)
             } else {
                 throw ComputeError.unknownDevice(s)
             }
@@ -24,30 +29,50 @@ public enum DeviceSelection: Equatable, Sendable {
 
     /// The device, and a note for stderr when `auto` had to choose.
     ///
-    /// `auto` takes the first OpenCL device of type GPU and otherwise the CPU backend (PoCL's CPU
-    /// device is slower than `CPUDevice` for this work). `opencl:N` never falls back: it throws
-    /// `OpenCLError` when there is no such device.
+    /// `auto` takes the first CUDA device, else the first OpenCL device of type GPU, else the CPU
+    /// backend (PoCL's CPU device is slower than `CPUDevice` for this work), and says why.
+    /// `cuda[:N]` and `opencl[:N]` never fall back: they throw when there is no such device (for
+    /// CUDA without a driver: one line naming libcuda).
     public func make() throws -> (device: Device, note: String?) {
         switch self {
         case .cpu:
             return (CPUDevice(), nil)
+        case .cuda(let index):
+            return (try CUDADevice(index: index ?? 0), nil)
         case .opencl(let index):
             return (try OpenCLDevice(index: index ?? 0), nil)
         case .auto:
+            var passedOver: [String] = []
+            switch Result(catching: { try CUDADevice.availableDevices() }) {
+            case .success(let devices) where !devices.isEmpty:
+                do {
+                    let d = try CUDADevice(index: 0)
+                    return (d, "device auto: using \(d.name)")
+                } catch {
+                    passedOver.append("CUDA device \(devices[0].name) failed to start (\(error))")
+                }
+            case .success: passedOver.append("no CUDA device")
+            case .failure(CUDAError.libraryNotFound("libcuda", _)): passedOver.append("no CUDA driver")
+            case .failure(let error): passedOver.append("CUDA unavailable (\(error))")
+            }
             let gpu: OpenCLDeviceInfo?
             do {
                 gpu = try OpenCLDevice.availableDevices().first { $0.isGPU }
             } catch {
                 let d = CPUDevice()
-                return (d, "device auto: OpenCL enumeration failed (\(error)); using \(d.name)")
+                return (
+                    d,
+                    "device auto: \(passedOver.joined(separator: ", ")); OpenCL enumeration failed "
+                        + "(\(error)); using \(d.name)"
+                )
             }
             guard let gpu else {
                 let d = CPUDevice()
-                return (d, "device auto: no OpenCL GPU found; using \(d.name)")
+                return (d, "device auto: \(passedOver.joined(separator: ", ")), no OpenCL GPU found; using \(d.name)")
             }
             do {
                 let d = try OpenCLDevice(index: gpu.index)
-                return (d, "device auto: using \(d.name)")
+                return (d, "device auto: \(passedOver.joined(separator: ", ")); using \(d.name)")
             } catch {
                 let d = CPUDevice()
                 return (d, "device auto: OpenCL GPU \(gpu.name) failed to start (\(error)); using \(d.name)")

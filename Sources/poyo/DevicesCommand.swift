@@ -4,8 +4,10 @@ import Foundation
 
 struct Devices: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the compute devices: the CPU backend and every OpenCL platform and device.",
-        discussion: "`--device opencl:N` picks device N of this list; `--device auto` takes the first GPU.")
+        abstract: "List the compute devices: the CPU backend, CUDA devices, and every OpenCL platform and device.",
+        discussion:
+            "`--device cuda:N` / `--device opencl:N` pick device N of these lists; `--device auto` takes the first "
+            + "CUDA GPU, else the first OpenCL GPU, else the CPU.")
 
     @Flag(help: "Print the list as JSON.") var json = false
 
@@ -15,6 +17,9 @@ struct Devices: ParsableCommand {
             var clDevices: [OpenCLDeviceInfo] = []
             var problem: String?
             do { clDevices = try OpenCLDevice.availableDevices() } catch { problem = "\(error)" }
+            var cudaDevices: [CUDADeviceInfo] = []
+            var cudaProblem: String?
+            do { cudaDevices = try CUDADevice.availableDevices() } catch { cudaProblem = "\(error)" }
             if json {
                 let list: [[String: Any]] = clDevices.map {
                     [
@@ -25,8 +30,16 @@ struct Devices: ParsableCommand {
                         "opencl_version": $0.openCLVersion, "driver_version": $0.driverVersion, "fp64": $0.hasFloat64,
                     ]
                 }
-                var obj: [String: Any] = ["cpu": cpu.name, "opencl": list]
+                let cuda: [[String: Any]] = cudaDevices.map {
+                    [
+                        "index": $0.index, "name": $0.name, "architecture": $0.architecture,
+                        "multiprocessors": $0.multiprocessors, "memory_bytes": $0.memoryBytes,
+                        "driver_cuda_version": $0.driverVersion,
+                    ]
+                }
+                var obj: [String: Any] = ["cpu": cpu.name, "opencl": list, "cuda": cuda]
                 if let problem { obj["opencl_error"] = problem }
+                if let cudaProblem { obj["cuda_error"] = cudaProblem }
                 print(
                     String(
                         decoding: try JSONSerialization.data(
@@ -35,6 +48,14 @@ struct Devices: ParsableCommand {
                 return
             }
             print("cpu        \(cpu.name)")
+            if let cudaProblem { print("cuda       unavailable: \(cudaProblem)") }
+            if cudaDevices.isEmpty && cudaProblem == nil { print("cuda       the driver reports no device") }
+            for d in cudaDevices {
+                let mem = String(format: "%.1f GiB", Double(d.memoryBytes) / 1_073_741_824)
+                let v = "\(d.driverVersion / 1000).\(d.driverVersion % 1000 / 10)"
+                print(
+                    "cuda:\(d.index)     \(d.name) | \(d.architecture) | \(d.multiprocessors) SMs | \(mem) | CUDA \(v)")
+            }
             if let problem { print("opencl     unavailable: \(problem)") }
             if clDevices.isEmpty && problem == nil { print("opencl     no platforms found") }
             var lastPlatform = ""

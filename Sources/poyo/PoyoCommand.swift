@@ -21,7 +21,7 @@ struct Poyo: ParsableCommand {
 
 /// Options every compute command takes.
 struct DeviceOptions: ParsableArguments {
-    @Option(help: "Compute device: auto, cpu, opencl or opencl:N.")
+    @Option(help: "Compute device: auto, cpu, cuda, cuda:N, opencl or opencl:N.")
     var device = "auto"
 }
 

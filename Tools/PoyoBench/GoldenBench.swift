@@ -14,7 +14,7 @@ struct Golden: ParsableCommand {
             Exit status 1 when any fixture fails.
             """)
 
-    @Option(help: "Device: cpu, opencl or opencl:N.") var device = "cpu"
+    @Option(help: "Device: cpu, cuda, cuda:N, opencl or opencl:N.") var device = "cpu"
     @Option(
         help:
             ArgumentHelp(

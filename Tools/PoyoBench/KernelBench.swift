@@ -18,7 +18,7 @@ struct Kernels: ParsableCommand {
         abstract: "Time every op at the shapes of the 1.3M and 11.8M configs, validated against the CPU backend.",
         discussion: "OpenCL devices are timed with event profiling (kernel time only); the CPU backend by wall clock.")
 
-    @Option(help: "Device: cpu, opencl or opencl:N.") var device = "cpu"
+    @Option(help: "Device: cpu, cuda, cuda:N, opencl or opencl:N.") var device = "cpu"
     @Option(help: "Model configs: 1.3M,11.8M.") var model = "1.3M,11.8M"
     @Option(help: "Comma-separated batch sizes.") var batch = "8,32"
     @Option(help: "Input tokens per window.") var tokens = 2200

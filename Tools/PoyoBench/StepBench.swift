@@ -13,7 +13,7 @@ struct Step: ParsableCommand {
     @Option(help: "Spikes per window.") var spikes = 2000
     @Option(help: "Timed steps per batch size.") var steps = 5
     @Option(help: "Worker threads (CPU backend).") var threads: Int?
-    @Option(help: "Device: cpu, opencl or opencl:N.") var device = "cpu"
+    @Option(help: "Device: cpu, cuda, cuda:N, opencl or opencl:N.") var device = "cpu"
     @Flag(help: "Print JSON lines.") var json = false
 
     func run() throws {

@@ -44,7 +44,7 @@ final class BufferPool: @unchecked Sendable {
 }
 
 /// The storage of an OpenCL tensor (and of op scratch): a `cl_mem` that returns to its pool on deinit.
-final class OpenCLBuffer: @unchecked Sendable {
+final class OpenCLBuffer: DeviceStorage, @unchecked Sendable {
     let mem: cl_mem
     let bytes: Int
     let pool: BufferPool
@@ -54,6 +54,8 @@ final class OpenCLBuffer: @unchecked Sendable {
         self.bytes = bytes
         self.pool = pool
     }
+
+    var memory: DeviceMemory { DeviceMemory(bits: UInt(bitPattern: mem)) }
 
     deinit { pool.recycle(mem, bytes: bytes) }
 }

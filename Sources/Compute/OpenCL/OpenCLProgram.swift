@@ -160,9 +160,7 @@ final class OpenCLContext: @unchecked Sendable {
         defer { lock.unlock() }
         let id = name + "|" + options
         if let p = programs[id] { return p }
-        let prelude = try String(
-            contentsOf: POYOKernels.directory.appendingPathComponent("prelude_opencl.h"), encoding: .utf8)
-        let source = try prelude + "\n" + POYOKernels.source("common") + "\n#line 1\n" + POYOKernels.source(name)
+        let source = try POYOKernels.programSource(name, .openCL)
         let p = try OpenCLProgram.build(
             name: name, source: source, options: options, context: context, device: device,
             info: info, cache: cache)

@@ -38,9 +38,15 @@ public struct KernelCache: Sendable, Equatable {
         var hex: String { SHA256.hex(digest) }
 
         init(source: String, options: String, device: OpenCLDeviceInfo) {
+            self.init(parts: [source, options, device.name, device.driverVersion, device.platformVersion])
+        }
+
+        /// Any backend's key: everything its binary depends on (CUDA: source, options, NVRTC version,
+        /// GPU architecture).
+        init(parts: [String]) {
             var h = SHA256()
             // NUL-separated so no two different tuples hash the same text
-            for part in [source, options, device.name, device.driverVersion, device.platformVersion] {
+            for part in parts {
                 h.update(part)
                 h.update([0])
             }

@@ -1,5 +1,7 @@
-/// Varlen attention: `attention.cl`, built per head dim.
-extension OpenCLDevice {
+import Foundation
+
+/// Varlen attention, forward and backward: `attention.cl`, built per head dim (CPU: CPUAttention.swift).
+extension KernelDevice {
     /// Dropout arguments shared by the attention kernels: use, seed, 24-bit threshold, 1/(1−p).
     private func dropoutArgs(_ spec: DropoutSpec) -> [KernelArg] {
         [
@@ -57,15 +59,15 @@ extension OpenCLDevice {
             let dvec = try scratch(max(nq * heads, 1) * 4)  // [nq, heads]
             try launch(
                 id, "attention_backward_dot", global: nq * heads,
-                [.mem(g), .mem(try mem(out, op)), .mem(dvec.mem), .i(nq), .i(heads)])
+                [.mem(g), .mem(try mem(out, op)), .mem(dvec.memory), .i(nq), .i(heads)])
             let qkv = try viewArgs(q, op) + viewArgs(k, op) + viewArgs(v, op)
             try launch(
                 id, "attention_backward_dq", global: nq * heads,
-                qkv + [.mem(g), .mem(l), .mem(dvec.mem)] + viewArgs(dQ, op)
+                qkv + [.mem(g), .mem(l), .mem(dvec.memory)] + viewArgs(dQ, op)
                     + [.mem(qo), .mem(ko), .i(windows), .i(nq), .i(heads), .float(scale)] + dropoutArgs(dropout))
             try launch(
                 id, "attention_backward_dkv", global: nkRows * heads,
-                qkv + [.mem(g), .mem(l), .mem(dvec.mem)] + viewArgs(dK, op) + viewArgs(dV, op)
+                qkv + [.mem(g), .mem(l), .mem(dvec.memory)] + viewArgs(dK, op) + viewArgs(dV, op)
                     + [.mem(qo), .mem(ko), .i(windows), .i(nkRows), .i(heads), .float(scale)] + dropoutArgs(dropout))
         }
     }

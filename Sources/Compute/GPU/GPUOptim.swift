@@ -1,7 +1,8 @@
 import Foundation
 
-/// AdamW and LAMB: `optim.cl`. Hyper-parameters go down as kernel arguments; nothing comes back.
-extension OpenCLDevice {
+/// AdamW and LAMB: `optim.cl` (CPU: CPUOptim.swift). Hyper-parameters go down as kernel arguments;
+/// nothing comes back.
+extension KernelDevice {
     public func adamWStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ hp: AdamWParams) {
         // The same Float constants CPUDevice derives.
         let bc1 = 1 - Float(pow(Double(hp.beta1), Double(hp.step)))
@@ -32,28 +33,31 @@ extension OpenCLDevice {
         perform {
             let w = try mem(param, "lamb")
             let g = try mem(grad, "lamb")
-            var touched: OpenCLBuffer?  // [rows] int, sparse rows only
+            var touched: DeviceStorage?  // [rows] int, sparse rows only
             if sparseRows {
                 let t = try scratch(rows * 4)
                 touched = t
                 try launch(
-                    .optim, "lamb_rows_touched", global: rows, [.mem(g), .mem(t.mem), .i(rows), .i(width), .i(base)])
+                    .optim, "lamb_rows_touched", global: rows, [.mem(g), .mem(t.memory), .i(rows), .i(width), .i(base)])
             }
             let partial = try scratch(groups * 2 * 8)
             let step = try scratch(4)  // [groups, 2] acc_t; [1]
             try launch(
                 .optim, "lamb_moments", global: groups * Self.groupSize,
                 [
-                    .mem(w), .mem(g), .mem(try mem(m, "lamb")), .mem(try mem(v, "lamb")), .mem(touched?.mem),
+                    .mem(w), .mem(g), .mem(try mem(m, "lamb")), .mem(try mem(v, "lamb")), .mem(touched?.memory),
                     .flag(sparseRows), .i(n), .i(width), .float(hp.beta1), .float(hp.beta2), .float(hp.eps),
-                    .float(hp.weightDecay), .mem(partial.mem), .i(base),
+                    .float(hp.weightDecay), .mem(partial.memory), .i(base),
                 ])
             try launch(
                 .optim, "lamb_ratio", global: Self.groupSize,
-                [.mem(partial.mem), .i(groups), .float(hp.lr), .float(hp.maxWeightNorm), .mem(step.mem)])
+                [.mem(partial.memory), .i(groups), .float(hp.lr), .float(hp.maxWeightNorm), .mem(step.memory)])
             try launch(
                 .optim, "lamb_update", global: n,
-                [.mem(w), .mem(g), .mem(touched?.mem), .flag(sparseRows), .i(n), .i(width), .mem(step.mem), .i(base)])
+                [
+                    .mem(w), .mem(g), .mem(touched?.memory), .flag(sparseRows), .i(n), .i(width), .mem(step.memory),
+                    .i(base),
+                ])
         }
     }
 }
