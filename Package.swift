@@ -30,7 +30,7 @@ let package = Package(
 
         // Tensors, the Device protocol and its backends. Knows nothing of POYO.
         // OpenCL C sources, shipped as resources and compiled at run time.
-        .target(name: "POYOKernels", path: "Kernels", resources: [.copy("cl")]),
+        .target(name: "POYOKernels", path: "Kernels", exclude: ["README.md"], resources: [.copy("cl")]),
         // The CPU backend's vectorised hot loops (GEMM, exp, the dropout hash, softmax rows), in C.
         // Always optimised: debug builds and the tests would otherwise run the GEMM at -O0.
         .target(name: "CPUKernels", path: "Sources/CPUKernels", cSettings: [.unsafeFlags(["-O2"])]),

@@ -45,8 +45,10 @@ def fail(message):
 
 
 def group_size():
-    """OpenCLDevice.groupSize, the -D WG=... every program is built with."""
-    swift = ROOT / "Sources" / "Compute" / "OpenCL" / "KernelLaunch.swift"
+    """KernelDevice.groupSize, the -D WG=... every program is built with (OpenCL and CUDA alike)."""
+    swift = ROOT / "Sources" / "Compute" / "GPU" / "KernelDevice.swift"
+    if not swift.is_file():
+        fail(f"{swift} not found: where does `static let groupSize` live now? Update group_size() here")
     match = re.search(r"static let groupSize = (\d+)", swift.read_text())
     if not match:
         fail(f"could not find `static let groupSize = N` in {swift}")

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Elementwise ops, bias and its gradient: `elementwise.cl` (CPU: CPUDevice.swift, CPUGemm.swift).
+/// Elementwise ops: `elementwise.cl` (CPU: CPUDevice.swift, cpu_dropout.c).
 extension KernelDevice {
     public func fill(_ tensor: Tensor, _ value: Float) {
         perform {
@@ -44,30 +44,6 @@ extension KernelDevice {
                     .mem(try mem(x, "dropout")), .i(x.count), .ulong(spec.seed),
                     .uint(DropoutMask.threshold(spec.p)), .float(1 / (1 - spec.p)),
                 ])
-        }
-    }
-
-    public func addBias(_ x: Tensor, _ bias: Tensor) {
-        perform {
-            try launch(
-                .elementwise, "add_bias", global: x.count,
-                [.mem(try mem(x, "addBias")), .mem(try mem(bias, "addBias")), .i(x.count), .i(bias.count)])
-        }
-    }
-
-    public func sumRows(_ dY: Tensor, into dBias: Tensor) {
-        let d = dBias.count
-        let rows = dY.count / max(d, 1)
-        guard rows > 0, d > 0 else { return }
-        let (chunks, chunkRows) = Self.rowChunks(rows)
-        perform {
-            let partial = try scratch(chunks * d * 4)  // [chunks, d]
-            try launch(
-                .elementwise, "sum_rows_partial", global: chunks * d,
-                [.mem(try mem(dY, "sumRows")), .mem(partial.memory), .i(rows), .i(d), .i(chunkRows), .i(chunks)])
-            try launch(
-                .elementwise, "sum_rows_final", global: d,
-                [.mem(partial.memory), .mem(try mem(dBias, "sumRows")), .i(d), .i(chunks)])
         }
     }
 }
