@@ -1,18 +1,29 @@
-// Varlen attention over packed windows, forward and backward (by recomputation from the saved lse).
-// HEAD_DIM comes from the host (-D HEAD_DIM=64) so per-work-item rows live in private memory. The backward
-// kernels keep only their accumulators there and read their own input rows from global memory: at
-// HEAD_DIM=64, three or four private rows take more than the 255 registers of a CUDA thread and spill.
+// Varlen attention over packed windows, forward and backward (by recomputation from the saved lse),
+// as tiles (flash attention): a work-group takes ATT_BQ query rows (or, for dK/dV, ATT_BK key rows)
+// of one head, one row per work-item, and walks the matching rows of the other side in tiles staged
+// in local memory, with an online softmax. No query × key matrix ever reaches global memory.
+// HEAD_DIM, ATT_BQ and ATT_BK come from the host (-D); each work-item keeps at most two HEAD_DIM rows
+// in private memory (at HEAD_DIM = 64, more would exceed the 255 registers of a CUDA thread and spill;
+// ci/cuda-compile-check.sh fails on spills here). Rows a work-item reads for itself from local memory
+// are padded by one float, so the work-items of a group hit different banks.
 //
 // Layout: q, k, v (and dq, dk, dv) are strided views: element (row, col) at off + row·ld + col,
 // head h at columns [h·HEAD_DIM, (h+1)·HEAD_DIM). out, dout [nq, heads·HEAD_DIM] dense; lse, dvec
 // [nq, heads]. Window b owns query rows [qo[b], qo[b+1]) and key rows [ko[b], ko[b+1]); qo, ko [windows+1].
-// Work-items are (row, head) with the row fastest, so neighbours share a window and read the same keys.
+// A tile of rows may span windows: it walks the union of their partners and masks the rest.
 //
 // Dropout keeps probability (query row i, head h, key jj within the window) iff
 // dropout_keep(seed, (i·heads + h) << 32 | jj): DropoutMask.attentionIndex.
 
 #ifndef HEAD_DIM
 #error "HEAD_DIM must be defined"
+#endif
+// Tile sizes; the host passes its own (GPUAttention.swift), these defaults serve the compile check.
+#ifndef ATT_BQ
+#define ATT_BQ 32
+#endif
+#ifndef ATT_BK
+#define ATT_BK 32
 #endif
 
 // The window holding row i: the last b with off[b] ≤ i (empty windows are skipped over).
@@ -32,7 +43,22 @@ FUNC float mask_scale(const int use_dropout, const ulong seed, const uint thresh
     return dropout_keep(seed, index, threshold) ? keep_scale : 0.0f;
 }
 
-// out, lse: fused scores, online softmax and weighted sum. A window without keys gives 0 and −∞.
+// The partner rows of a tile of rows [t0, t0 + tile) ∩ [0, n) ∩ [own[0], own[windows]): the
+// windows of its first and last live rows, and their rows on the other side [*lo, *hi).
+FUNC void tile_partners(GLOBAL const int* own, GLOBAL const int* other, const int windows, const int t0,
+                        const int tile, const int n, int* lo, int* hi) {
+    const int first = max(t0, own[0]);
+    const int last = min(min(t0 + tile, n), own[windows]) - 1;
+    *lo = 0;
+    *hi = 0;
+    if (first > last) return;
+    *lo = other[find_window(own, windows, first)];
+    *hi = other[find_window(own, windows, last) + 1];
+}
+
+// out, lse: scores, online softmax and weighted sum, ATT_BK keys at a time. Work-group = (query tile,
+// head), tiles fastest; launched as ceil(nq / ATT_BQ) · heads groups of ATT_BQ. A window without keys
+// gives 0 and −∞.
 KERNEL void attention_forward(GLOBAL const float* q, const int q_off, const int q_ld,
                               GLOBAL const float* k, const int k_off, const int k_ld,
                               GLOBAL const float* v, const int v_off, const int v_ld,
@@ -40,35 +66,62 @@ KERNEL void attention_forward(GLOBAL const float* q, const int q_off, const int 
                               GLOBAL const int* qo, GLOBAL const int* ko, const int windows,
                               const int nq, const int heads, const float scale,
                               const int use_dropout, const ulong seed, const uint threshold, const float keep_scale) {
-    const int gid = GLOBAL_ID(0);
-    if (gid >= nq * heads) return;
-    const int i = gid % nq, h = gid / nq;
-    if (i < qo[0] || i >= qo[windows]) return;
-    const int b = find_window(qo, windows, i);
-    const int k0 = ko[b], nk = ko[b + 1] - k0;
+    SHARED float ks[ATT_BK][HEAD_DIM];  // the key tile: every work-item reads the same row at once
+    SHARED float vs[ATT_BK][HEAD_DIM];
+    const int tiles = (nq + ATT_BQ - 1) / ATT_BQ;
+    const int group = GROUP_ID(0), lid = LOCAL_ID(0);
+    const int t0 = (group % tiles) * ATT_BQ, h = group / tiles;
+    const int i = t0 + lid;
+    const int live = i < nq && i >= qo[0] && i < qo[windows];
+    const int b = live ? find_window(qo, windows, i) : 0;
+    const int k0 = ko[b], k1 = live ? ko[b + 1] : k0;
+    int key_lo, key_hi;
+    tile_partners(qo, ko, windows, t0, ATT_BQ, nq, &key_lo, &key_hi);
 
     float qr[HEAD_DIM], acc[HEAD_DIM];
-    for (int c = 0; c < HEAD_DIM; c++) { qr[c] = q[q_off + i * q_ld + h * HEAD_DIM + c]; acc[c] = 0.0f; }
+    for (int c = 0; c < HEAD_DIM; c++) {
+        qr[c] = live ? q[q_off + i * q_ld + h * HEAD_DIM + c] : 0.0f;
+        acc[c] = 0.0f;
+    }
     float m = -INFINITY, l = 0.0f;
-    for (int jj = 0; jj < nk; jj++) {
-        GLOBAL const float* kr = k + k_off + (k0 + jj) * k_ld + h * HEAD_DIM;
-        float s = 0.0f;
-        for (int c = 0; c < HEAD_DIM; c++) s += qr[c] * kr[c];
-        s *= scale;
-        if (s > m) {
-            const float corr = exp(m - s);
+    for (int kt = key_lo; kt < key_hi; kt += ATT_BK) {
+        const int n = min(ATT_BK, key_hi - kt);
+        for (int e = lid; e < ATT_BK * HEAD_DIM; e += ATT_BQ) {
+            const int r = e / HEAD_DIM, c = e % HEAD_DIM;
+            ks[r][c] = r < n ? k[k_off + (kt + r) * k_ld + h * HEAD_DIM + c] : 0.0f;
+            vs[r][c] = r < n ? v[v_off + (kt + r) * v_ld + h * HEAD_DIM + c] : 0.0f;
+        }
+        BARRIER_LOCAL();
+        // This row's keys in the tile: [j_lo, j_hi) of its own window.
+        const int j_lo = max(kt, k0) - kt, j_hi = min(kt + n, k1) - kt;
+        if (j_lo < j_hi) {
+            float s[ATT_BK];
+            float mt = m;
+#pragma unroll
+            for (int t = 0; t < ATT_BK; t++) {
+                float d = 0.0f;
+                for (int c = 0; c < HEAD_DIM; c++) d += qr[c] * ks[t][c];
+                s[t] = t >= j_lo && t < j_hi ? d * scale : -INFINITY;
+                mt = max(mt, s[t]);
+            }
+            const float corr = exp(m - mt);
             l *= corr;
             for (int c = 0; c < HEAD_DIM; c++) acc[c] *= corr;
-            m = s;
+#pragma unroll
+            for (int t = 0; t < ATT_BK; t++) {
+                if (t < j_lo || t >= j_hi) continue;
+                const float p = exp(s[t] - mt);
+                l += p;
+                const float pm = p * mask_scale(use_dropout, seed, threshold, 1.0f, i, h, heads, kt + t - k0);
+                if (pm != 0.0f)
+                    for (int c = 0; c < HEAD_DIM; c++) acc[c] += pm * vs[t][c];
+            }
+            m = mt;
         }
-        const float p = exp(s - m);
-        l += p;
-        const float pm = p * mask_scale(use_dropout, seed, threshold, 1.0f, i, h, heads, jj);
-        if (pm != 0.0f) {
-            GLOBAL const float* vr = v + v_off + (k0 + jj) * v_ld + h * HEAD_DIM;
-            for (int c = 0; c < HEAD_DIM; c++) acc[c] += pm * vr[c];
-        }
+        BARRIER_LOCAL();
     }
+    if (!live) return;
+    const int nk = k1 - k0;
     const float norm = nk > 0 ? (use_dropout ? keep_scale : 1.0f) / l : 0.0f;
     for (int c = 0; c < HEAD_DIM; c++) out[i * heads * HEAD_DIM + h * HEAD_DIM + c] = acc[c] * norm;
     lse[i * heads + h] = nk > 0 ? m + log(l) : -INFINITY;
@@ -85,7 +138,8 @@ KERNEL void attention_backward_dot(GLOBAL const float* dout, GLOBAL const float*
     dvec[gid] = s;
 }
 
-// dq += scale · Σ_j dS_j k_j, dS_j = P_j (m_j dOut·v_j − D): one work-item per (query row, head).
+// dq += scale · Σ_j dS_j k_j, dS_j = P_j (m_j dOut·v_j − D): work-group = (query tile, head) as in
+// the forward, walking the keys of its windows ATT_BK at a time.
 KERNEL void attention_backward_dq(GLOBAL const float* q, const int q_off, const int q_ld,
                                   GLOBAL const float* k, const int k_off, const int k_ld,
                                   GLOBAL const float* v, const int v_off, const int v_ld,
@@ -95,34 +149,57 @@ KERNEL void attention_backward_dq(GLOBAL const float* q, const int q_off, const 
                                   const int nq, const int heads, const float scale,
                                   const int use_dropout, const ulong seed, const uint threshold,
                                   const float keep_scale) {
-    const int gid = GLOBAL_ID(0);
-    if (gid >= nq * heads) return;
-    const int i = gid % nq, h = gid / nq;
-    if (i < qo[0] || i >= qo[windows]) return;
-    const int b = find_window(qo, windows, i);
-    const int k0 = ko[b], nk = ko[b + 1] - k0;
-    if (nk == 0) return;
+    SHARED float ks[ATT_BK][HEAD_DIM];
+    SHARED float vs[ATT_BK][HEAD_DIM];
+    SHARED float qown[ATT_BQ][HEAD_DIM + 1];  // each work-item's own q and dOut rows
+    SHARED float gs[ATT_BQ][HEAD_DIM + 1];
+    const int tiles = (nq + ATT_BQ - 1) / ATT_BQ;
+    const int group = GROUP_ID(0), lid = LOCAL_ID(0);
+    const int t0 = (group % tiles) * ATT_BQ, h = group / tiles;
+    const int i = t0 + lid;
+    const int live = i < nq && i >= qo[0] && i < qo[windows];
+    const int b = live ? find_window(qo, windows, i) : 0;
+    const int k0 = ko[b], k1 = live ? ko[b + 1] : k0;
+    int key_lo, key_hi;
+    tile_partners(qo, ko, windows, t0, ATT_BQ, nq, &key_lo, &key_hi);
 
-    GLOBAL const float* qr = q + q_off + i * q_ld + h * HEAD_DIM;
-    GLOBAL const float* gr = dout + i * heads * HEAD_DIM + h * HEAD_DIM;
     float acc[HEAD_DIM];
-    for (int c = 0; c < HEAD_DIM; c++) acc[c] = 0.0f;
-    const float L = lse[i * heads + h], D = dvec[i * heads + h];
-    for (int jj = 0; jj < nk; jj++) {
-        GLOBAL const float* kr = k + k_off + (k0 + jj) * k_ld + h * HEAD_DIM;
-        GLOBAL const float* vr = v + v_off + (k0 + jj) * v_ld + h * HEAD_DIM;
-        float s = 0.0f, dp = 0.0f;
-        for (int c = 0; c < HEAD_DIM; c++) { s += qr[c] * kr[c]; dp += gr[c] * vr[c]; }
-        const float p = exp(s * scale - L);
-        const float ds = p * (dp * mask_scale(use_dropout, seed, threshold, keep_scale, i, h, heads, jj) - D);
-        for (int c = 0; c < HEAD_DIM; c++) acc[c] += ds * kr[c];
+    for (int c = 0; c < HEAD_DIM; c++) {
+        qown[lid][c] = live ? q[q_off + i * q_ld + h * HEAD_DIM + c] : 0.0f;
+        gs[lid][c] = live ? dout[i * heads * HEAD_DIM + h * HEAD_DIM + c] : 0.0f;
+        acc[c] = 0.0f;
     }
+    const float L = live ? lse[i * heads + h] : 0.0f, D = live ? dvec[i * heads + h] : 0.0f;
+    for (int kt = key_lo; kt < key_hi; kt += ATT_BK) {
+        const int n = min(ATT_BK, key_hi - kt);
+        for (int e = lid; e < ATT_BK * HEAD_DIM; e += ATT_BQ) {
+            const int r = e / HEAD_DIM, c = e % HEAD_DIM;
+            ks[r][c] = r < n ? k[k_off + (kt + r) * k_ld + h * HEAD_DIM + c] : 0.0f;
+            vs[r][c] = r < n ? v[v_off + (kt + r) * v_ld + h * HEAD_DIM + c] : 0.0f;
+        }
+        BARRIER_LOCAL();
+        const int j_lo = max(kt, k0) - kt, j_hi = min(kt + n, k1) - kt;
+        for (int t = j_lo; t < j_hi; t++) {
+            float s = 0.0f, dp = 0.0f;
+            for (int c = 0; c < HEAD_DIM; c++) {
+                s += qown[lid][c] * ks[t][c];
+                dp += gs[lid][c] * vs[t][c];
+            }
+            const float p = exp(s * scale - L);
+            const float ds =
+                p * (dp * mask_scale(use_dropout, seed, threshold, keep_scale, i, h, heads, kt + t - k0) - D);
+            for (int c = 0; c < HEAD_DIM; c++) acc[c] += ds * ks[t][c];
+        }
+        BARRIER_LOCAL();
+    }
+    if (!live || k1 == k0) return;
     GLOBAL float* o = dq + dq_off + i * dq_ld + h * HEAD_DIM;
     for (int c = 0; c < HEAD_DIM; c++) o[c] += scale * acc[c];
 }
 
-// dk += scale · Σ_i dS_i q_i and dv += Σ_i P_i m_i dOut_i over the key's window queries:
-// one work-item per (key row, head); nk_rows bounds the launch (rows past ko[windows] do nothing).
+// dk += scale · Σ_i dS_i q_i and dv += Σ_i P_i m_i dOut_i over the key's window queries: work-group =
+// (key tile, head), tiles fastest, launched as ceil(nk_rows / ATT_BK) · heads groups of ATT_BK, walking
+// the queries of its windows ATT_BQ at a time (rows past ko[windows] do nothing).
 KERNEL void attention_backward_dkv(GLOBAL const float* q, const int q_off, const int q_ld,
                                    GLOBAL const float* k, const int k_off, const int k_ld,
                                    GLOBAL const float* v, const int v_off, const int v_ld,
@@ -133,36 +210,61 @@ KERNEL void attention_backward_dkv(GLOBAL const float* q, const int q_off, const
                                    const int nk_rows, const int heads, const float scale,
                                    const int use_dropout, const ulong seed, const uint threshold,
                                    const float keep_scale) {
-    const int gid = GLOBAL_ID(0);
-    if (gid >= nk_rows * heads) return;
-    const int j = gid % nk_rows, h = gid / nk_rows;
-    if (j < ko[0] || j >= ko[windows]) return;
-    const int b = find_window(ko, windows, j);
-    const int jj = j - ko[b], q0 = qo[b], nqw = qo[b + 1] - q0;
-    if (nqw == 0) return;
+    SHARED float qs[ATT_BQ][HEAD_DIM];  // the query tile and its dOut rows, read by all at once
+    SHARED float gs[ATT_BQ][HEAD_DIM];
+    SHARED float ls[ATT_BQ];
+    SHARED float ds_row[ATT_BQ];
+    SHARED float kown[ATT_BK][HEAD_DIM + 1];  // each work-item's own key and value rows
+    SHARED float vown[ATT_BK][HEAD_DIM + 1];
+    const int tiles = (nk_rows + ATT_BK - 1) / ATT_BK;
+    const int group = GROUP_ID(0), lid = LOCAL_ID(0);
+    const int t0 = (group % tiles) * ATT_BK, h = group / tiles;
+    const int j = t0 + lid;
+    const int live = j < nk_rows && j >= ko[0] && j < ko[windows];
+    const int b = live ? find_window(ko, windows, j) : 0;
+    const int jj = j - ko[b], q0 = qo[b], q1 = live ? qo[b + 1] : q0;
+    int query_lo, query_hi;
+    tile_partners(ko, qo, windows, t0, ATT_BK, nk_rows, &query_lo, &query_hi);
 
-    GLOBAL const float* kr = k + k_off + j * k_ld + h * HEAD_DIM;
-    GLOBAL const float* vr = v + v_off + j * v_ld + h * HEAD_DIM;
     float dka[HEAD_DIM], dva[HEAD_DIM];
     for (int c = 0; c < HEAD_DIM; c++) {
+        kown[lid][c] = live ? k[k_off + j * k_ld + h * HEAD_DIM + c] : 0.0f;
+        vown[lid][c] = live ? v[v_off + j * v_ld + h * HEAD_DIM + c] : 0.0f;
         dka[c] = 0.0f;
         dva[c] = 0.0f;
     }
     const int hd = heads * HEAD_DIM;
-    for (int r = 0; r < nqw; r++) {
-        const int i = q0 + r;
-        GLOBAL const float* qr = q + q_off + i * q_ld + h * HEAD_DIM;
-        GLOBAL const float* gr = dout + i * hd + h * HEAD_DIM;
-        float s = 0.0f, dp = 0.0f;
-        for (int c = 0; c < HEAD_DIM; c++) { s += qr[c] * kr[c]; dp += gr[c] * vr[c]; }
-        const float p = exp(s * scale - lse[i * heads + h]);
-        const float ms = mask_scale(use_dropout, seed, threshold, keep_scale, i, h, heads, jj);
-        const float pd = p * ms, ds = p * (dp * ms - dvec[i * heads + h]);
-        for (int c = 0; c < HEAD_DIM; c++) {
-            dva[c] += pd * gr[c];
-            dka[c] += ds * qr[c];
+    for (int qt = query_lo; qt < query_hi; qt += ATT_BQ) {
+        const int n = min(ATT_BQ, query_hi - qt);
+        for (int e = lid; e < ATT_BQ * HEAD_DIM; e += ATT_BK) {
+            const int r = e / HEAD_DIM, c = e % HEAD_DIM;
+            qs[r][c] = r < n ? q[q_off + (qt + r) * q_ld + h * HEAD_DIM + c] : 0.0f;
+            gs[r][c] = r < n ? dout[(qt + r) * hd + h * HEAD_DIM + c] : 0.0f;
         }
+        for (int r = lid; r < ATT_BQ; r += ATT_BK) {
+            ls[r] = r < n ? lse[(qt + r) * heads + h] : 0.0f;
+            ds_row[r] = r < n ? dvec[(qt + r) * heads + h] : 0.0f;
+        }
+        BARRIER_LOCAL();
+        // This key's queries in the tile: [r_lo, r_hi) of its own window.
+        const int r_lo = max(qt, q0) - qt, r_hi = min(qt + n, q1) - qt;
+        for (int r = r_lo; r < r_hi; r++) {
+            float s = 0.0f, dp = 0.0f;
+            for (int c = 0; c < HEAD_DIM; c++) {
+                s += qs[r][c] * kown[lid][c];
+                dp += gs[r][c] * vown[lid][c];
+            }
+            const float p = exp(s * scale - ls[r]);
+            const float ms = mask_scale(use_dropout, seed, threshold, keep_scale, qt + r, h, heads, jj);
+            const float pd = p * ms, dsv = p * (dp * ms - ds_row[r]);
+            for (int c = 0; c < HEAD_DIM; c++) {
+                dva[c] += pd * gs[r][c];
+                dka[c] += dsv * qs[r][c];
+            }
+        }
+        BARRIER_LOCAL();
     }
+    if (!live || q1 == q0) return;
     GLOBAL float* ok = dk + dk_off + j * dk_ld + h * HEAD_DIM;
     GLOBAL float* ov = dv + dv_off + j * dv_ld + h * HEAD_DIM;
     for (int c = 0; c < HEAD_DIM; c++) {

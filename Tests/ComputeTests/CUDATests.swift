@@ -91,7 +91,11 @@ struct CUDATests {
             }
         }
         #expect(checked >= 30, "only \(checked) kernels checked")
-        #expect(ProgramID.attention(headDim: 64).defineList.map { "\($0.0)=\($0.1)" } == ["HEAD_DIM=64"])
+        #expect(
+            ProgramID.attention(headDim: 64).defineList.map { "\($0.0)=\($0.1)" }
+                == [
+                    "HEAD_DIM=64", "ATT_BQ=\(ProgramID.attentionQueryTile)", "ATT_BK=\(ProgramID.attentionKeyTile)",
+                ])
     }
 
     @Test("a launch whose argument count drifted from the kernel fails loudly at the next sync")

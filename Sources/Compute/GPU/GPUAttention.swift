@@ -14,7 +14,8 @@ extension KernelDevice {
         [.mem(try mem(v.tensor, op)), .i(v.offset), .i(v.ld)]
     }
 
-    /// One work-item per (query row, head); nq is the row count of `out`.
+    /// Work-groups of `ATT_BQ` query rows × one head, each walking its windows' keys in tiles
+    /// (flash attention, `attention.cl`); nq is the row count of `out`.
     public func attentionForward(
         q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
         queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
@@ -26,7 +27,9 @@ extension KernelDevice {
         perform {
             let op = "attentionForward"
             try launch(
-                .attention(headDim: headDim), "attention_forward", global: nq * heads,
+                .attention(headDim: headDim), "attention_forward",
+                global: Self.tiled(nq, ProgramID.attentionQueryTile, heads),
+                local: ProgramID.attentionQueryTile,
                 try viewArgs(q, op) + viewArgs(k, op) + viewArgs(v, op)
                     + [
                         .mem(try mem(out, op)), .mem(try mem(lse, op)), .mem(try mem(queryOffsets, op)),
@@ -36,8 +39,8 @@ extension KernelDevice {
         }
     }
 
-    /// D = dOut·out per (row, head), then dQ per (query row, head) and dK, dV per (key row, head),
-    /// each summing over its window by recomputing probabilities from lse: no atomics.
+    /// D = dOut·out per (row, head), then dQ per query tile and dK, dV per key tile, each summing over
+    /// its windows by recomputing probabilities from lse: no atomics.
     public func attentionBackward(
         dOut: Tensor, q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
         dQ: MatrixView, dK: MatrixView, dV: MatrixView,
@@ -62,13 +65,18 @@ extension KernelDevice {
                 [.mem(g), .mem(try mem(out, op)), .mem(dvec.memory), .i(nq), .i(heads)])
             let qkv = try viewArgs(q, op) + viewArgs(k, op) + viewArgs(v, op)
             try launch(
-                id, "attention_backward_dq", global: nq * heads,
+                id, "attention_backward_dq", global: Self.tiled(nq, ProgramID.attentionQueryTile, heads),
+                local: ProgramID.attentionQueryTile,
                 qkv + [.mem(g), .mem(l), .mem(dvec.memory)] + viewArgs(dQ, op)
                     + [.mem(qo), .mem(ko), .i(windows), .i(nq), .i(heads), .float(scale)] + dropoutArgs(dropout))
             try launch(
-                id, "attention_backward_dkv", global: nkRows * heads,
+                id, "attention_backward_dkv", global: Self.tiled(nkRows, ProgramID.attentionKeyTile, heads),
+                local: ProgramID.attentionKeyTile,
                 qkv + [.mem(g), .mem(l), .mem(dvec.memory)] + viewArgs(dK, op) + viewArgs(dV, op)
                     + [.mem(qo), .mem(ko), .i(windows), .i(nkRows), .i(heads), .float(scale)] + dropoutArgs(dropout))
         }
     }
+
+    /// Work-items for tiles of `tile` rows over `rows` rows, per head: whole work-groups.
+    static func tiled(_ rows: Int, _ tile: Int, _ heads: Int) -> Int { (rows + tile - 1) / tile * tile * heads }
 }

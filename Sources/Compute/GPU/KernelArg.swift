@@ -27,8 +27,16 @@ struct ProgramID: Hashable {
     static let rotary = ProgramID(file: "rotary")
     static let loss = ProgramID(file: "loss")
     static let optim = ProgramID(file: "optim")
-    /// Head dim as a define: per-work-item rows then live in private memory.
-    static func attention(headDim: Int) -> ProgramID { ProgramID(file: "attention", defines: "-D HEAD_DIM=\(headDim)") }
+    /// Head dim as a define (per-work-item rows then live in private memory), and the tile sizes.
+    static func attention(headDim: Int) -> ProgramID {
+        ProgramID(
+            file: "attention",
+            defines: "-D HEAD_DIM=\(headDim) -D ATT_BQ=\(attentionQueryTile) -D ATT_BK=\(attentionKeyTile)")
+    }
+
+    /// Rows per work-group of the attention kernels: query rows (forward, dQ), key rows (dK, dV).
+    static let attentionQueryTile = 32
+    static let attentionKeyTile = 32
 
     /// Every family without size defines, built when a device is made so a broken kernel fails early.
     static let fixed: [ProgramID] = [.elementwise, .reduce, .embedding, .layernorm, .geglu, .rotary, .loss, .optim]
