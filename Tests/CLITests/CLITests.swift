@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import POYOData
 import TestSupport
@@ -167,6 +168,20 @@ import Testing
         #expect(r.stderr.contains("/nonexistent/poyo-data"), "\(r.stderr)")
         #expect(
             r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last!.hasPrefix("error:"))
+    }
+
+    /// Issue 13: on a machine without an NVIDIA driver, `--device cuda` is one line naming libcuda,
+    /// exit 1, before any data is read or written. (Where a driver exists the test has nothing to show.)
+    @Test(.enabled(if: (try? CUDADevice.availableDevices()) == nil))
+    func cudaWithoutADriverIsOneLine() throws {
+        let out = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = out.appendingPathComponent("run")
+        let r = try CLI.run(["train", "--device", "cuda", "--steps", "1", "--out", run.path])
+        #expect(r.status == 1, "exit \(r.status)")
+        let lines = r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].hasPrefix("error:") && lines[0].contains("libcuda"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: run.path), "a run folder was made for a device that is absent")
     }
 
     @Test func fileThatIsNotHDF5IsNamed() throws {
