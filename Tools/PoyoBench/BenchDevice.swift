@@ -11,11 +11,13 @@ enum BenchDevice {
     /// Waits for queued work: a one-element readback completes everything enqueued before it.
     static func sync(_ d: Device, _ probe: Tensor) throws { _ = try d.readScalar(probe) }
 
-    /// Device time of `body`: on OpenCL the sum of its kernels' profiling events, except for
-    /// CLBlast GEMMs (whose event covers only CLBlast's last kernel, not its copy/pad kernels),
-    /// which are timed by wall clock around a finished queue, as on the CPU backend.
+    /// Device time of `body`: on CUDA between two events on the stream; on OpenCL the sum of its
+    /// kernels' profiling events, except for CLBlast GEMMs (whose event covers only CLBlast's last
+    /// kernel, not its copy/pad kernels), which are timed by wall clock around a finished queue, as
+    /// on the CPU backend.
     static func deviceSeconds(_ d: Device, _ probe: Tensor, _ body: () -> Void) throws -> Double {
         try sync(d, probe)
+        if let cuda = d as? CUDADevice { return try cuda.deviceSeconds { body() } }
         if let cl = d as? OpenCLDevice {
             var wall = 0.0
             let kernels = try cl.profileKernels {

@@ -38,6 +38,11 @@ struct CUDADriverAPI: @unchecked Sendable {
     let cuMemcpyDtoHAsync: @convention(c) (UnsafeMutableRawPointer?, UInt64, Int, OpaquePointer?) -> CUresult
     let cuMemsetD32Async: @convention(c) (UInt64, UInt32, Int, OpaquePointer?) -> CUresult
     let cuGetErrorName: @convention(c) (CUresult, UnsafeMutablePointer<UnsafePointer<CChar>?>) -> CUresult
+    let cuEventCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> CUresult
+    let cuEventRecord: @convention(c) (OpaquePointer?, OpaquePointer?) -> CUresult
+    let cuEventSynchronize: @convention(c) (OpaquePointer?) -> CUresult
+    let cuEventElapsedTime: @convention(c) (UnsafeMutablePointer<Float>, OpaquePointer?, OpaquePointer?) -> CUresult
+    let cuEventDestroy: @convention(c) (OpaquePointer?) -> CUresult
 
     // cuda.h's CUdevice_attribute values used here.
     static let attributeMultiprocessorCount: Int32 = 16
@@ -72,6 +77,11 @@ struct CUDADriverAPI: @unchecked Sendable {
         cuMemcpyDtoHAsync = try CUDALibraries.symbol(h, "cuMemcpyDtoHAsync_v2", as: type(of: cuMemcpyDtoHAsync))
         cuMemsetD32Async = try CUDALibraries.symbol(h, "cuMemsetD32Async", as: type(of: cuMemsetD32Async))
         cuGetErrorName = try CUDALibraries.symbol(h, "cuGetErrorName", as: type(of: cuGetErrorName))
+        cuEventCreate = try CUDALibraries.symbol(h, "cuEventCreate", as: type(of: cuEventCreate))
+        cuEventRecord = try CUDALibraries.symbol(h, "cuEventRecord", as: type(of: cuEventRecord))
+        cuEventSynchronize = try CUDALibraries.symbol(h, "cuEventSynchronize", as: type(of: cuEventSynchronize))
+        cuEventElapsedTime = try CUDALibraries.symbol(h, "cuEventElapsedTime", as: type(of: cuEventElapsedTime))
+        cuEventDestroy = try CUDALibraries.symbol(h, "cuEventDestroy_v2", as: type(of: cuEventDestroy))
     }
 
     /// Throws `CUDAError.call` unless `status` is CUDA_SUCCESS.

@@ -107,4 +107,16 @@ public final class CUDADevice: KernelDevice, @unchecked Sendable {
 
     /// NVRTC's version ("12.9") and cuBLAS's, for reports.
     public var libraryVersions: String { stream.libraryVersions }
+
+    /// GPU time of the work `body` enqueues, between two events on the stream (`poyo-bench`).
+    public func deviceSeconds(_ body: () throws -> Void) throws -> Double {
+        try synchronize()
+        lock.lock()
+        let (start, end) = try stream.record()
+        lock.unlock()
+        try body()
+        lock.lock()
+        defer { lock.unlock() }
+        return try stream.elapsed(from: start, to: end)
+    }
 }

@@ -182,6 +182,33 @@ final class CUDAStream: KernelBackend {
         try driver.check(st, "cuLaunchKernel(\(id.file).\(name), \(blocks) × \(local))")
     }
 
+    // MARK: timing
+
+    /// Two events; the first recorded now on the stream, the second to be recorded by `elapsed`.
+    func record() throws -> (OpaquePointer?, OpaquePointer?) {
+        try current()
+        var start: OpaquePointer?
+        var end: OpaquePointer?
+        try driver.check(driver.cuEventCreate(&start, 0), "cuEventCreate")
+        try driver.check(driver.cuEventCreate(&end, 0), "cuEventCreate")
+        try driver.check(driver.cuEventRecord(start, stream), "cuEventRecord")
+        return (start, end)
+    }
+
+    /// Records `end` now, waits for it, and returns the seconds between the two events.
+    func elapsed(from start: OpaquePointer?, to end: OpaquePointer?) throws -> Double {
+        try current()
+        defer {
+            _ = driver.cuEventDestroy(start)
+            _ = driver.cuEventDestroy(end)
+        }
+        try driver.check(driver.cuEventRecord(end, stream), "cuEventRecord")
+        try driver.check(driver.cuEventSynchronize(end), "cuEventSynchronize")
+        var ms: Float = 0
+        try driver.check(driver.cuEventElapsedTime(&ms, start, end), "cuEventElapsedTime")
+        return Double(ms) / 1e3
+    }
+
     // MARK: matrix products
 
     /// Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLAS gets B first, with the
