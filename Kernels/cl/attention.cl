@@ -56,6 +56,19 @@ FUNC void tile_partners(GLOBAL const int* own, GLOBAL const int* other, const in
     *hi = other[find_window(own, windows, last) + 1];
 }
 
+// Rows [row0, row0 + n) of head h of two views into local tiles [rows][HEAD_DIM] (zeros past n),
+// each element loaded by one of the group's `threads` work-items, consecutive ones reading
+// consecutive columns. The caller puts a barrier after it.
+FUNC void stage_rows(LOCAL float* a_tile, GLOBAL const float* a, const int a_off, const int a_ld,
+                     LOCAL float* b_tile, GLOBAL const float* b, const int b_off, const int b_ld,
+                     const int row0, const int n, const int rows, const int h, const int lid, const int threads) {
+    for (int e = lid; e < rows * HEAD_DIM; e += threads) {
+        const int r = e / HEAD_DIM, c = e % HEAD_DIM;
+        a_tile[e] = r < n ? a[a_off + (row0 + r) * a_ld + h * HEAD_DIM + c] : 0.0f;
+        b_tile[e] = r < n ? b[b_off + (row0 + r) * b_ld + h * HEAD_DIM + c] : 0.0f;
+    }
+}
+
 // out, lse: scores, online softmax and weighted sum, ATT_BK keys at a time. Work-group = (query tile,
 // head), tiles fastest; launched as ceil(nq / ATT_BQ) · heads groups of ATT_BQ. A window without keys
 // gives 0 and −∞.
@@ -86,11 +99,7 @@ KERNEL void attention_forward(GLOBAL const float* q, const int q_off, const int 
     float m = -INFINITY, l = 0.0f;
     for (int kt = key_lo; kt < key_hi; kt += ATT_BK) {
         const int n = min(ATT_BK, key_hi - kt);
-        for (int e = lid; e < ATT_BK * HEAD_DIM; e += ATT_BQ) {
-            const int r = e / HEAD_DIM, c = e % HEAD_DIM;
-            ks[r][c] = r < n ? k[k_off + (kt + r) * k_ld + h * HEAD_DIM + c] : 0.0f;
-            vs[r][c] = r < n ? v[v_off + (kt + r) * v_ld + h * HEAD_DIM + c] : 0.0f;
-        }
+        stage_rows(&ks[0][0], k, k_off, k_ld, &vs[0][0], v, v_off, v_ld, kt, n, ATT_BK, h, lid, ATT_BQ);
         BARRIER_LOCAL();
         // This row's keys in the tile: [j_lo, j_hi) of its own window.
         const int j_lo = max(kt, k0) - kt, j_hi = min(kt + n, k1) - kt;
@@ -172,11 +181,7 @@ KERNEL void attention_backward_dq(GLOBAL const float* q, const int q_off, const 
     const float L = live ? lse[i * heads + h] : 0.0f, D = live ? dvec[i * heads + h] : 0.0f;
     for (int kt = key_lo; kt < key_hi; kt += ATT_BK) {
         const int n = min(ATT_BK, key_hi - kt);
-        for (int e = lid; e < ATT_BK * HEAD_DIM; e += ATT_BQ) {
-            const int r = e / HEAD_DIM, c = e % HEAD_DIM;
-            ks[r][c] = r < n ? k[k_off + (kt + r) * k_ld + h * HEAD_DIM + c] : 0.0f;
-            vs[r][c] = r < n ? v[v_off + (kt + r) * v_ld + h * HEAD_DIM + c] : 0.0f;
-        }
+        stage_rows(&ks[0][0], k, k_off, k_ld, &vs[0][0], v, v_off, v_ld, kt, n, ATT_BK, h, lid, ATT_BQ);
         BARRIER_LOCAL();
         const int j_lo = max(kt, k0) - kt, j_hi = min(kt + n, k1) - kt;
         for (int t = j_lo; t < j_hi; t++) {
@@ -236,11 +241,7 @@ KERNEL void attention_backward_dkv(GLOBAL const float* q, const int q_off, const
     const int hd = heads * HEAD_DIM;
     for (int qt = query_lo; qt < query_hi; qt += ATT_BQ) {
         const int n = min(ATT_BQ, query_hi - qt);
-        for (int e = lid; e < ATT_BQ * HEAD_DIM; e += ATT_BK) {
-            const int r = e / HEAD_DIM, c = e % HEAD_DIM;
-            qs[r][c] = r < n ? q[q_off + (qt + r) * q_ld + h * HEAD_DIM + c] : 0.0f;
-            gs[r][c] = r < n ? dout[(qt + r) * hd + h * HEAD_DIM + c] : 0.0f;
-        }
+        stage_rows(&qs[0][0], q, q_off, q_ld, &gs[0][0], dout, 0, hd, qt, n, ATT_BQ, h, lid, ATT_BK);
         for (int r = lid; r < ATT_BQ; r += ATT_BK) {
             ls[r] = r < n ? lse[(qt + r) * heads + h] : 0.0f;
             ds_row[r] = r < n ? dvec[(qt + r) * heads + h] : 0.0f;

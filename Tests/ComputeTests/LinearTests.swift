@@ -19,6 +19,40 @@ struct LinearTests {
         func view(_ t: Tensor) -> MatrixView { MatrixView(t, offset: offset, ld: ld, width: cols) }
     }
 
+    /// C = 0.75 · op(A)·op(B) + beta · C on strided views against float64; the memory around each
+    /// view must be left as it was. With `nanC`, C starts as NaN (so beta 0 must not read it).
+    func checkGemm(
+        _ dev: any Device, m: Int, n: Int, k: Int, transA: Bool, transB: Bool, beta: Double, seed: UInt64,
+        nanC: Bool = false
+    ) throws {
+        let sa = transA ? Strided(rows: k, cols: m) : Strided(rows: m, cols: k)
+        let sb = transB ? Strided(rows: n, cols: k) : Strided(rows: k, cols: n)
+        let sc = Strided(rows: m, cols: n)
+        let (af, ad) = randomPair(sa.bufferCount, seed: seed)
+        let (bf, bd) = randomPair(sb.bufferCount, seed: seed + 1)
+        var (cf, cd) = randomPair(sc.bufferCount, seed: seed + 2)
+        if nanC {
+            for i in cf.indices where sc.contains(i) { cf[i] = .nan }
+            cd = cf.map { Double($0) }
+        }
+        let a = try dev.tensor(af, [sa.rows + 2, sa.ld])
+        let b = try dev.tensor(bf, [sb.rows + 2, sb.ld])
+        let c = try dev.tensor(cf, [sc.rows + 2, sc.ld])
+        dev.gemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
+            a: sa.view(a), b: sb.view(b), beta: Float(beta), c: sc.view(c))
+        let ref = Ref.gemm(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
+            a: ad, aOffset: sa.offset, lda: sa.ld, b: bd, bOffset: sb.offset, ldb: sb.ld,
+            beta: beta, c: cd, cOffset: sc.offset, ldc: sc.ld)
+        let got = try dev.download(c)
+        let what = "\(dev.name) gemm m\(m) n\(n) k\(k) transA \(transA) transB \(transB) beta \(beta)"
+        let inside = got.indices.filter(sc.contains)
+        expectClose(inside.map { got[$0] }, inside.map { ref[$0] }, tol: 2e-6, what)
+        let outside = got.indices.filter { !sc.contains($0) }
+        expectBitwiseEqual(outside.map { got[$0] }, outside.map { cf[$0] }, "\(what): outside the c view")
+    }
+
     @Test("gemm: 4 transpose combos, strided views, alpha, beta 0/1/0.5", arguments: DeviceCase.all)
     func gemm(_ dc: DeviceCase) throws {
         let dev = try dc.make()
@@ -27,29 +61,7 @@ struct LinearTests {
             for transA in [false, true] {
                 for transB in [false, true] {
                     for beta in [0.0, 1.0, 0.5] {
-                        let sa = transA ? Strided(rows: k, cols: m) : Strided(rows: m, cols: k)
-                        let sb = transB ? Strided(rows: n, cols: k) : Strided(rows: k, cols: n)
-                        let sc = Strided(rows: m, cols: n)
-                        let (af, ad) = randomPair(sa.bufferCount, seed: 10)
-                        let (bf, bd) = randomPair(sb.bufferCount, seed: 11)
-                        let (cf, cd) = randomPair(sc.bufferCount, seed: 12)
-                        let a = try dev.tensor(af, [sa.rows + 2, sa.ld])
-                        let b = try dev.tensor(bf, [sb.rows + 2, sb.ld])
-                        let c = try dev.tensor(cf, [sc.rows + 2, sc.ld])
-                        dev.gemm(
-                            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
-                            a: sa.view(a), b: sb.view(b), beta: Float(beta), c: sc.view(c))
-                        let ref = Ref.gemm(
-                            transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
-                            a: ad, aOffset: sa.offset, lda: sa.ld, b: bd, bOffset: sb.offset, ldb: sb.ld,
-                            beta: beta, c: cd, cOffset: sc.offset, ldc: sc.ld)
-                        let got = try dev.download(c)
-                        let what = "gemm m\(m) n\(n) k\(k) transA \(transA) transB \(transB) beta \(beta)"
-                        let inside = got.indices.filter(sc.contains)
-                        expectClose(inside.map { got[$0] }, inside.map { ref[$0] }, tol: 2e-6, what)
-                        let outside = got.indices.filter { !sc.contains($0) }
-                        expectBitwiseEqual(
-                            outside.map { got[$0] }, outside.map { cf[$0] }, "\(what): outside the c view")
+                        try checkGemm(dev, m: m, n: n, k: k, transA: transA, transB: transB, beta: beta, seed: 10)
                     }
                 }
             }
@@ -63,37 +75,12 @@ struct LinearTests {
     @Test("gemm: CPU blocking (k > 256, n > 512, packed A, ragged edges) against float64")
     func gemmBlocking() throws {
         let dev = CPUDevice(threads: 1)
-        let (m, n, k) = (141, 547, 301)
         for transA in [false, true] {
             for transB in [false, true] {
                 for beta in [0.0, 0.5] {
-                    let sa = transA ? Strided(rows: k, cols: m) : Strided(rows: m, cols: k)
-                    let sb = transB ? Strided(rows: n, cols: k) : Strided(rows: k, cols: n)
-                    let sc = Strided(rows: m, cols: n)
-                    let (af, ad) = randomPair(sa.bufferCount, seed: 16)
-                    let (bf, bd) = randomPair(sb.bufferCount, seed: 17)
-                    var (cf, cd) = randomPair(sc.bufferCount, seed: 18)
-                    if beta == 0 {
-                        for i in cf.indices where sc.contains(i) { cf[i] = .nan }
-                        cd = cf.map { Double($0) }
-                    }
-                    let a = try dev.tensor(af, [sa.rows + 2, sa.ld])
-                    let b = try dev.tensor(bf, [sb.rows + 2, sb.ld])
-                    let c = try dev.tensor(cf, [sc.rows + 2, sc.ld])
-                    dev.gemm(
-                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
-                        a: sa.view(a), b: sb.view(b), beta: Float(beta), c: sc.view(c))
-                    let ref = Ref.gemm(
-                        transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.75,
-                        a: ad, aOffset: sa.offset, lda: sa.ld, b: bd, bOffset: sb.offset, ldb: sb.ld,
-                        beta: beta, c: cd, cOffset: sc.offset, ldc: sc.ld)
-                    let got = try dev.download(c)
-                    let what = "\(dev.name) gemm m\(m) n\(n) k\(k) transA \(transA) transB \(transB) beta \(beta)"
-                    let inside = got.indices.filter(sc.contains)
-                    expectClose(inside.map { got[$0] }, inside.map { ref[$0] }, tol: 2e-6, what)
-                    let outside = got.indices.filter { !sc.contains($0) }
-                    expectBitwiseEqual(
-                        outside.map { got[$0] }, outside.map { cf[$0] }, "\(what): outside the c view")
+                    try checkGemm(
+                        dev, m: 141, n: 547, k: 301, transA: transA, transB: transB, beta: beta, seed: 16,
+                        nanC: beta == 0)
                 }
             }
         }
