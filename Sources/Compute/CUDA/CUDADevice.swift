@@ -30,7 +30,11 @@ enum CUDARuntime {
     }
 
     static let driver: Result<Driver, Error> = Result {
-        let api = try CUDADriverAPI(try CUDALibraries.open(CUDALibraries.driver))
+        try load(CUDADriverAPI(try CUDALibraries.open(CUDALibraries.driver)))
+    }
+
+    /// Initialises the driver behind `api` and lists its devices.
+    static func load(_ api: CUDADriverAPI) throws -> Driver {
         let status = api.cuInit(0)
         // CUDA_ERROR_NO_DEVICE: a driver without GPUs is an empty list, not a failure.
         if status == 100 { return Driver(api: api, devices: []) }
@@ -86,19 +90,28 @@ public final class CUDADevice: KernelDevice, @unchecked Sendable {
     /// Device `index`. Builds every kernel family except attention (built per head dim on first use).
     /// - Parameter tf32: let cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error); default
     ///   from `POYO_CUDA_TF32=1`, else off so results match the other backends.
-    public init(
+    public convenience init(
         index: Int = 0, kernelCache: KernelCache = .fromEnvironment(),
         tf32: Bool = ProcessInfo.processInfo.environment["POYO_CUDA_TF32"] == "1"
     ) throws {
-        let driver = try CUDARuntime.driver.get()
+        try self.init(
+            driver: try CUDARuntime.driver.get(), nvrtc: try CUDARuntime.nvrtc.get(),
+            cublas: try CUDARuntime.cublas.get(),
+            index: index, kernelCache: kernelCache, tf32: tf32)
+    }
+
+    /// A device of explicitly loaded libraries (the tests' stand-in driver).
+    init(
+        driver: CUDARuntime.Driver, nvrtc: NVRTCAPI, cublas: CUBLASAPI, index: Int, kernelCache: KernelCache,
+        tf32: Bool
+    ) throws {
         guard !driver.devices.isEmpty else { throw CUDAError.noDevice }
         guard index >= 0, index < driver.devices.count else {
             throw CUDAError.noSuchDevice(index: index, available: driver.devices.count)
         }
         info = driver.devices[index]
         stream = try CUDAStream(
-            driver: driver.api, nvrtc: try CUDARuntime.nvrtc.get(), cublas: try CUDARuntime.cublas.get(), info: info,
-            kernelCache: kernelCache, tf32: tf32)
+            driver: driver.api, nvrtc: nvrtc, cublas: cublas, info: info, kernelCache: kernelCache, tf32: tf32)
         super.init(
             name: "cuda:\(info.index) (\(info.name), \(info.architecture)\(tf32 ? ", TF32" : ""))", kind: .cuda,
             backend: stream)
