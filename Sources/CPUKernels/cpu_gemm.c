@@ -31,6 +31,7 @@ enum {
     PANEL = KC * 512,  // floats of one packed panel of B (512 KiB, half of L2), shared by all row tiles:
                        // 512 columns at K_C = 256, up to 2048 when K is smaller
     PACK_A_COLUMNS = 512,  // panels at least this wide get A packed too
+    PREFETCH_ROWS = 8,     // how far ahead pack_b_rows fetches
 };
 
 // Per-thread packing buffer: op(B) as [nc / NR][KC][NR] floats, then op(A) as [MC / MR][KC][MR];
@@ -60,6 +61,10 @@ AVX512 static void pack_b_rows(const float *b, ptrdiff_t ldb, ptrdiff_t kc, ptrd
     const __mmask16 m1 = lanes(nr - 16);
     for (ptrdiff_t k = 0; k < kc; k++) {
         const float *row = b + k * ldb;
+        // Rows lie ldb apart (a head's columns of a wider activation): fetch ahead, the hardware
+        // prefetcher does not follow such strides well.
+        _mm_prefetch((const char *)(row + PREFETCH_ROWS * ldb), _MM_HINT_T0);
+        _mm_prefetch((const char *)(row + PREFETCH_ROWS * ldb + 16), _MM_HINT_T0);
         _mm512_store_ps(bp + k * NR, _mm512_maskz_loadu_ps(m0, row));
         _mm512_store_ps(bp + k * NR + 16, _mm512_maskz_loadu_ps(m1, row + 16));
     }
@@ -96,6 +101,9 @@ AVX512 static inline void transpose16(__m512 r[16]) {
 // bp[kc][32] for columns j0 ..< j0 + nr of op(B) = Bᵀ: b[j·ldb + k], sixteen columns and
 // sixteen k at a time through an in-register transpose.
 AVX512 static void pack_b_cols(const float *b, ptrdiff_t ldb, ptrdiff_t kc, ptrdiff_t nr, float *bp) {
+    // The next micro-panel's 32 rows (each kc floats): fetched while this one is transposed.
+    for (ptrdiff_t r = NR; r < 2 * NR; r++)
+        for (ptrdiff_t k = 0; k < kc; k += 16) _mm_prefetch((const char *)(b + r * ldb + k), _MM_HINT_T0);
     for (int half = 0; half < 2; half++) {
         const ptrdiff_t cols = nr - 16 * half;
         for (ptrdiff_t k0 = 0; k0 < kc; k0 += 16) {
