@@ -38,6 +38,11 @@ struct Devices: ParsableCommand {
                     ]
                 }
                 var obj: [String: Any] = ["cpu": cpu.name, "opencl": list, "cuda": cuda]
+                if !cudaDevices.isEmpty {
+                    for lib in CUDADevice.libraries() {
+                        obj["cuda_\(lib.name)"] = lib.found ?? "unavailable: \(lib.problem ?? "?")"
+                    }
+                }
                 if let problem { obj["opencl_error"] = problem }
                 if let cudaProblem { obj["cuda_error"] = cudaProblem }
                 print(
@@ -55,6 +60,13 @@ struct Devices: ParsableCommand {
                 let v = "\(d.driverVersion / 1000).\(d.driverVersion % 1000 / 10)"
                 print(
                     "cuda:\(d.index)     \(d.name) | \(d.architecture) | \(d.multiprocessors) SMs | \(mem) | CUDA \(v)")
+            }
+            // A driver is not enough: the kernels need NVRTC and the matrix products cuBLAS.
+            if !cudaDevices.isEmpty {
+                for lib in CUDADevice.libraries() {
+                    let name = lib.name.padding(toLength: 11, withPad: " ", startingAt: 0)
+                    print("\(name)\(lib.found ?? "unavailable: \(lib.problem ?? "?")")")
+                }
             }
             if let problem { print("opencl     unavailable: \(problem)") }
             if clDevices.isEmpty && problem == nil { print("opencl     no platforms found") }

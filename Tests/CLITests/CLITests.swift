@@ -184,6 +184,25 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: run.path), "a run folder was made for a device that is absent")
     }
 
+    /// `poyo devices` with a CUDA driver: the device, then NVRTC and cuBLAS, each found or why not
+    /// (the stand-in driver of Tests/Fixtures/fake_cuda.c plays the GPU machine).
+    @Test(.enabled(if: FakeCUDA.library != nil))
+    func devicesListsCUDAAndItsLibraries() throws {
+        let all = try CLI.run(["devices"], environment: FakeCUDA.environment)
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(all.stdout.contains("cuda:0     Fake GPU | sm_90 | 4 SMs | 1.0 GiB | CUDA 13.0"), "\(all.stdout)")
+        #expect(all.stdout.contains("nvrtc      NVRTC 99.1 ("), "\(all.stdout)")
+        let json = try CLI.run(["devices", "--json"], environment: FakeCUDA.environment)
+        let obj = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect((obj?["cuda"] as? [[String: Any]])?.first?["architecture"] as? String == "sm_90")
+        #expect((obj?["cuda_cublas"] as? String) == FakeCUDA.library)
+
+        // A driver without NVRTC: the device is listed, and what is missing is named.
+        let driverOnly = try CLI.run(
+            ["devices"], environment: ["POYO_LIBCUDA": FakeCUDA.library!, "POYO_LIBNVRTC": "/nonexistent/libnvrtc.so"])
+        #expect(driverOnly.stdout.contains("nvrtc      unavailable: libnvrtc not found"), "\(driverOnly.stdout)")
+    }
+
     @Test func fileThatIsNotHDF5IsNamed() throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -13,25 +13,11 @@ import Testing
 /// failures, the pool, event timing and NVRTC error reporting.
 @Suite("CUDA backend on a stand-in driver", .serialized)
 struct FakeCUDATests {
-    /// The stand-in library, compiled once per process; nil without a C compiler.
-    static let library: String? = {
-        let source = packageRoot().appendingPathComponent("Tests/Fixtures/fake_cuda.c").path
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("poyo-fake-cuda-\(getpid())")
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let out = dir.appendingPathComponent("libfakecuda.so").path
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        cc.arguments = ["cc", "-shared", "-fPIC", "-O1", "-o", out, source]
-        guard (try? cc.run()) != nil else { return nil }
-        cc.waitUntilExit()
-        return cc.terminationStatus == 0 ? out : nil
-    }()
-
-    static var compiled: Bool { library != nil }
+    static var compiled: Bool { FakeCUDA.library != nil }
 
     func device() throws -> CUDADevice {
-        let lib = try #require(Self.library, "the stand-in driver did not compile")
-        let env = ["POYO_LIBCUDA": lib, "POYO_LIBNVRTC": lib, "POYO_LIBCUBLAS": lib]
+        try #require(FakeCUDA.library != nil, "the stand-in driver did not compile")
+        let env = FakeCUDA.environment
         let driver = try CUDARuntime.load(CUDADriverAPI(try CUDALibraries.open(CUDALibraries.driver, environment: env)))
         return try CUDADevice(
             driver: driver, nvrtc: try NVRTCAPI(try CUDALibraries.open(CUDALibraries.nvrtc, environment: env)),
@@ -130,7 +116,7 @@ struct FakeCUDATests {
         fresh.perform { try fresh.launch(.elementwise, "fill", global: 4, [.mem(try fresh.mem(u, "fill")), .i(4)]) }
         #expect(throws: KernelSignatureError.self) { try fresh.synchronize() }
 
-        let lib = try #require(Self.library)
+        let lib = try #require(FakeCUDA.library)
         let nvrtc = try NVRTCAPI(try CUDALibraries.open(CUDALibraries.nvrtc, environment: ["POYO_LIBNVRTC": lib]))
         do {
             _ = try CUDACompiler.cubin(

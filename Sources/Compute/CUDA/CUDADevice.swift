@@ -87,6 +87,21 @@ public final class CUDADevice: KernelDevice, @unchecked Sendable {
     /// Every CUDA device the driver reports, or `CUDAError.libraryNotFound` without a driver.
     public static func availableDevices() throws -> [CUDADeviceInfo] { try CUDARuntime.driver.get().devices }
 
+    /// The other two libraries a CUDA device needs, as `poyo devices` reports them: NVRTC's
+    /// version and path, cuBLAS's path, or why each is unavailable.
+    public static func libraries() -> [(name: String, found: String?, problem: String?)] {
+        var out: [(String, String?, String?)] = []
+        switch CUDARuntime.nvrtc {
+        case .success(let api): out.append(("nvrtc", "NVRTC \(api.version) (\(api.library.path))", nil))
+        case .failure(let error): out.append(("nvrtc", nil, "\(error)"))
+        }
+        switch CUDARuntime.cublas {
+        case .success(let api): out.append(("cublas", api.library.path, nil))
+        case .failure(let error): out.append(("cublas", nil, "\(error)"))
+        }
+        return out
+    }
+
     /// Device `index`. Builds every kernel family except attention (built per head dim on first use).
     /// - Parameter tf32: let cuBLAS use TF32 tensor cores (faster, ~1e-3 relative error); default
     ///   from `POYO_CUDA_TF32=1`, else off so results match the other backends.
