@@ -72,6 +72,18 @@ struct CUDATests {
             #expect(found.path == planted)
             #expect(throws: CUDAError.missingSymbol("cublasCreate_v2", library: planted)) { try CUBLASAPI(found) }
         }
+        // A file that is there but does not load is named as such, not as "not found".
+        let systemHasNVRTC = (try? CUDALibraries.open(CUDALibraries.nvrtc, environment: [:])) != nil
+        if !systemHasNVRTC {
+            let broken = lib.appendingPathComponent("libnvrtc.so.13").path
+            try "not a library".write(toFile: broken, atomically: true, encoding: .utf8)
+            do {
+                _ = try CUDALibraries.open(CUDALibraries.nvrtc, environment: ["VIRTUAL_ENV": venv.path])
+                Issue.record("a text file loaded as libnvrtc")
+            } catch CUDAError.libraryNotFound(let name, let searched) {
+                #expect(name == "libnvrtc" && searched.contains("found but not loadable: \(broken)"), "\(searched)")
+            }
+        }
     }
 
     @Test("kernel signatures read from the source agree with the OpenCL compiler's CL_KERNEL_NUM_ARGS")

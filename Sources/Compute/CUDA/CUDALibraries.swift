@@ -55,8 +55,17 @@ enum CUDALibraries {
             throw CUDAError.libraryNotFound(
                 lib.name, searched: "\(lib.environment)=\(path): \(String(cString: dlerror()))")
         }
+        // Libraries that exist but do not load (a glibc too old for them, the wrong architecture):
+        // named in the error, since "not found" would send the user looking in the wrong place.
+        var unloadable: [String] = []
+        func note(_ what: String) {
+            guard let e = dlerror() else { return }
+            let message = String(cString: e)
+            if !message.contains("No such file") { unloadable.append("\(what): \(message)") }
+        }
         for soname in lib.sonames {
             if let h = dlopen(soname, RTLD_NOW | RTLD_LOCAL) { return Handle(raw: h, path: soname) }
+            note(soname)
         }
         tried.append("the loader's path for \(lib.sonames[0])")
         var folders = systemFolders
@@ -71,8 +80,10 @@ enum CUDALibraries {
                 let path = folder + "/" + soname
                 guard FileManager.default.fileExists(atPath: path) else { continue }
                 if let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) { return Handle(raw: h, path: path) }
+                note(path)
             }
         }
+        if !unloadable.isEmpty { tried.append("found but not loadable: " + unloadable.joined(separator: "; ")) }
         throw CUDAError.libraryNotFound(lib.name, searched: tried.joined(separator: ", "))
     }
 
