@@ -15,9 +15,9 @@ import Testing
 struct FakeCUDATests {
     static var compiled: Bool { FakeCUDA.library != nil }
 
-    func device() throws -> CUDADevice {
-        try #require(FakeCUDA.library != nil, "the stand-in driver did not compile")
-        let env = FakeCUDA.environment
+    func device(library: String? = FakeCUDA.library) throws -> CUDADevice {
+        let lib = try #require(library, "the stand-in driver did not compile")
+        let env = ["POYO_LIBCUDA": lib, "POYO_LIBNVRTC": lib, "POYO_LIBCUBLAS": lib]
         let driver = try CUDARuntime.load(CUDADriverAPI(try CUDALibraries.open(CUDALibraries.driver, environment: env)))
         return try CUDADevice(
             driver: driver, nvrtc: try NVRTCAPI(try CUDALibraries.open(CUDALibraries.nvrtc, environment: env)),
@@ -125,6 +125,30 @@ struct FakeCUDATests {
             Issue.record("the compile error went unreported")
         } catch CUDAError.compile(let program, let log) {
             #expect(program.hasPrefix("geglu.cl (--gpu-architecture=sm_90 -DWG=128") && log.contains("geglu.cl(1)"))
+        }
+    }
+
+    /// Drivers from CUDA 12.4 on say how many parameters a kernel takes: that count is used.
+    @Test("argument counts from cuFuncGetParamInfo where the driver has it", .enabled(if: compiled))
+    func parameterInfo() throws {
+        let dev = try device(library: FakeCUDA.libraryWithParamInfo)
+        #expect(dev.stream.driver.cuFuncGetParamInfo != nil)
+        let t = try dev.upload([Float](repeating: 1, count: 5), shape: [5])
+        dev.scale(t, by: 3)
+        dev.fill(t, 2)
+        dev.scale(t, by: 3)
+        #expect(try dev.download(t) == [Float](repeating: 6, count: 5))
+        #expect(try dev.stream.function(.elementwise, "dropout").arguments == 5)
+        // The counts really came from the driver: it answered index by index (fill 3, scale 3, dropout 5).
+        let answers = try CUDALibraries.symbol(
+            dev.stream.driver.library, "fake_cuda_param_info_answers", as: (@convention(c) () -> Int32).self)
+        #expect(answers() >= 11, "cuFuncGetParamInfo answered \(answers()) times")
+        dev.perform { try dev.launch(.elementwise, "axpy", global: 4, [.float(1), .mem(try dev.mem(t, "axpy"))]) }
+        do {
+            try dev.synchronize()
+            Issue.record("a launch with 2 of axpy's 4 arguments went through")
+        } catch let e as KernelSignatureError {
+            #expect(e.expected == 4 && e.given == 2, "\(e)")
         }
     }
 

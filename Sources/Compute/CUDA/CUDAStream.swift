@@ -145,9 +145,13 @@ final class CUDAStream: KernelBackend {
         try driver.check(driver.cuModuleGetFunction(&f, module, name), "cuModuleGetFunction(\(id.file).\(name))")
         var count = parameters[name] ?? -1
         if let info = driver.cuFuncGetParamInfo {
+            // Index by index until the driver says there is no such parameter. A driver that answers
+            // nothing at all for a kernel the source gives parameters keeps the source's count.
             var i = 0
-            while info(f, i, nil, nil) == 0 { i += 1 }
-            count = i
+            var offset = 0
+            var size = 0
+            while i < 256, info(f, i, &offset, &size) == 0 { i += 1 }
+            if i > 0 || count <= 0 { count = i }
         }
         functions[key] = (f, count)
         return (f, count)
