@@ -33,6 +33,7 @@ CUresult cuDevicePrimaryCtxRetain(void **ctx, int d) { *ctx = (void *)0x1; retur
 CUresult cuCtxSetCurrent(void *ctx) { return ctx == (void *)0x1 ? 0 : 201; }
 CUresult cuStreamCreate(void **s, unsigned flags) { *s = (void *)0x2; return 0; }
 CUresult cuStreamSynchronize(void *s) { return 0; }
+CUresult cuStreamDestroy_v2(void *s) { return s == (void *)0x2 ? 0 : 400; }
 
 // A module keeps the "CUBIN" (the source); a function is the kernel's name.
 CUresult cuModuleLoadData(void **module, const void *image) { *module = strdup((const char *)image); return 0; }
@@ -164,6 +165,7 @@ const char *nvrtcGetErrorString(int e) { return "NVRTC_ERROR_FAKE"; }
 
 // cuBLAS: column-major C = alpha·op(A)·op(B) + beta·C on host pointers; beta = 0 does not read C.
 int cublasCreate_v2(void **h) { *h = (void *)0x3; return 0; }
+int cublasDestroy_v2(void *h) { return h == (void *)0x3 ? 0 : 1; }
 int cublasSetStream_v2(void *h, void *s) { return s == (void *)0x2 ? 0 : 7; }
 int cublasSetMathMode(void *h, int mode) { return mode == 0 || mode == 3 ? 0 : 7; }
 int cublasGetVersion_v2(void *h, int *v) { *v = 130000; return 0; }

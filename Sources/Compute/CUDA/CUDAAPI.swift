@@ -21,6 +21,7 @@ struct CUDADriverAPI: @unchecked Sendable {
     let cuCtxSetCurrent: @convention(c) (OpaquePointer?) -> CUresult
     let cuStreamCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UInt32) -> CUresult
     let cuStreamSynchronize: @convention(c) (OpaquePointer?) -> CUresult
+    let cuStreamDestroy: @convention(c) (OpaquePointer?) -> CUresult
     let cuModuleLoadData: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> CUresult
     let cuModuleGetFunction:
         @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<CChar>) -> CUresult
@@ -63,6 +64,7 @@ struct CUDADriverAPI: @unchecked Sendable {
         cuCtxSetCurrent = try CUDALibraries.symbol(h, "cuCtxSetCurrent", as: type(of: cuCtxSetCurrent))
         cuStreamCreate = try CUDALibraries.symbol(h, "cuStreamCreate", as: type(of: cuStreamCreate))
         cuStreamSynchronize = try CUDALibraries.symbol(h, "cuStreamSynchronize", as: type(of: cuStreamSynchronize))
+        cuStreamDestroy = try CUDALibraries.symbol(h, "cuStreamDestroy_v2", as: type(of: cuStreamDestroy))
         cuModuleLoadData = try CUDALibraries.symbol(h, "cuModuleLoadData", as: type(of: cuModuleLoadData))
         cuModuleGetFunction = try CUDALibraries.symbol(h, "cuModuleGetFunction", as: type(of: cuModuleGetFunction))
         cuFuncGetParamInfo = CUDALibraries.optionalSymbol(
@@ -141,6 +143,7 @@ struct NVRTCAPI: @unchecked Sendable {
 struct CUBLASAPI: @unchecked Sendable {
     let library: CUDALibraries.Handle
     let cublasCreate: @convention(c) (UnsafeMutablePointer<OpaquePointer?>) -> Int32
+    let cublasDestroy: @convention(c) (OpaquePointer?) -> Int32
     let cublasSetStream: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32
     let cublasSetMathMode: @convention(c) (OpaquePointer?, Int32) -> Int32
     let cublasGetVersion: @convention(c) (OpaquePointer?, UnsafeMutablePointer<Int32>) -> Int32
@@ -160,6 +163,7 @@ struct CUBLASAPI: @unchecked Sendable {
     init(_ h: CUDALibraries.Handle) throws {
         library = h
         cublasCreate = try CUDALibraries.symbol(h, "cublasCreate_v2", as: type(of: cublasCreate))
+        cublasDestroy = try CUDALibraries.symbol(h, "cublasDestroy_v2", as: type(of: cublasDestroy))
         cublasSetStream = try CUDALibraries.symbol(h, "cublasSetStream_v2", as: type(of: cublasSetStream))
         cublasSetMathMode = try CUDALibraries.symbol(h, "cublasSetMathMode", as: type(of: cublasSetMathMode))
         cublasGetVersion = try CUDALibraries.symbol(h, "cublasGetVersion_v2", as: type(of: cublasGetVersion))

@@ -45,10 +45,13 @@ final class CUDAStream: KernelBackend {
     }
 
     deinit {
-        // Idle blocks go back to the driver; the primary context and its stream live with the process.
+        // Everything this stream made goes back to the driver; the primary context stays retained
+        // for the life of the process (other devices on it may come and go).
         _ = driver.cuCtxSetCurrent(context)
         _ = driver.cuStreamSynchronize(stream)
         for p in pool.takeAll() { _ = driver.cuMemFree(p) }
+        _ = cublas.cublasDestroy(blas)
+        _ = driver.cuStreamDestroy(stream)
     }
 
     var libraryVersions: String {
