@@ -37,6 +37,7 @@ CUresult cuStreamDestroy_v2(void *s) { return s == (void *)0x2 ? 0 : 400; }
 
 // A module keeps the "CUBIN" (the source); a function is the kernel's name.
 CUresult cuModuleLoadData(void **module, const void *image) { *module = strdup((const char *)image); return 0; }
+CUresult cuModuleUnload(void *module) { free(module); return 0; }
 CUresult cuModuleGetFunction(void **f, void *module, const char *name) {
     char pattern[256];
     snprintf(pattern, sizeof pattern, "KERNEL void %s(", name);

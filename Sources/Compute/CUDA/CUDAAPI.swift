@@ -23,6 +23,7 @@ struct CUDADriverAPI: @unchecked Sendable {
     let cuStreamSynchronize: @convention(c) (OpaquePointer?) -> CUresult
     let cuStreamDestroy: @convention(c) (OpaquePointer?) -> CUresult
     let cuModuleLoadData: @convention(c) (UnsafeMutablePointer<OpaquePointer?>, UnsafeRawPointer) -> CUresult
+    let cuModuleUnload: @convention(c) (OpaquePointer?) -> CUresult
     let cuModuleGetFunction:
         @convention(c) (UnsafeMutablePointer<OpaquePointer?>, OpaquePointer?, UnsafePointer<CChar>) -> CUresult
     /// CUDA 12.4 and later drivers: a kernel's parameter count, queried index by index.
@@ -66,6 +67,7 @@ struct CUDADriverAPI: @unchecked Sendable {
         cuStreamSynchronize = try CUDALibraries.symbol(h, "cuStreamSynchronize", as: type(of: cuStreamSynchronize))
         cuStreamDestroy = try CUDALibraries.symbol(h, "cuStreamDestroy_v2", as: type(of: cuStreamDestroy))
         cuModuleLoadData = try CUDALibraries.symbol(h, "cuModuleLoadData", as: type(of: cuModuleLoadData))
+        cuModuleUnload = try CUDALibraries.symbol(h, "cuModuleUnload", as: type(of: cuModuleUnload))
         cuModuleGetFunction = try CUDALibraries.symbol(h, "cuModuleGetFunction", as: type(of: cuModuleGetFunction))
         cuFuncGetParamInfo = CUDALibraries.optionalSymbol(
             h, "cuFuncGetParamInfo",

@@ -50,6 +50,7 @@ final class CUDAStream: KernelBackend {
         _ = driver.cuCtxSetCurrent(context)
         _ = driver.cuStreamSynchronize(stream)
         for p in pool.takeAll() { _ = driver.cuMemFree(p) }
+        for m in modules.values { _ = driver.cuModuleUnload(m.module) }
         _ = cublas.cublasDestroy(blas)
         _ = driver.cuStreamDestroy(stream)
     }
