@@ -11,10 +11,15 @@ struct DeviceCase: Sendable, CustomTestStringConvertible {
     var testDescription: String { name }
 
     /// Three workers, so ops that split work into chunks do so unevenly even on a two-core machine.
+    /// Where the CPU backend runs its own AVX-512 GEMM, the OpenBLAS path (what CPUs without AVX-512
+    /// run) gets the whole suite too.
     static let all: [DeviceCase] =
         [
             DeviceCase(name: "cpu", make: { CPUDevice(threads: 3) })
-        ] + openCL
+        ]
+        + (CPUGemmKernels.best == .avx512
+            ? [DeviceCase(name: "cpu-openblas", make: { CPUDevice(threads: 3, gemm: .openBLAS) })] : [])
+        + openCL
 
     /// The first OpenCL device (PoCL's CPU device in CI) when one is installed; `OpenCLTests`
     /// fails if none is, so the OpenCL backend never goes untested unnoticed.

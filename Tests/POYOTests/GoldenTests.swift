@@ -16,6 +16,12 @@ import Testing
         try checkFixture(url, device: CPUDevice())
     }
 
+    /// The CPU backend's OpenBLAS path (what CPUs without AVX-512 run), where the default is our own GEMM.
+    @Test(.enabled(if: CPUGemmKernels.best == .avx512), arguments: try GoldenFixture.all())
+    func fixtureMatchesReferenceWithOpenBLAS(_ url: URL) throws {
+        try checkFixture(url, device: CPUDevice(gemm: .openBLAS))
+    }
+
     /// The check must be able to fail: a fixture whose expected output is perturbed by 1e-4 of its
     /// largest value fails the output group and nothing else.
     @Test func perturbedFixtureFails() throws {

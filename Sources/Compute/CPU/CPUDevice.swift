@@ -17,13 +17,19 @@ public final class CPUDevice: Device, @unchecked Sendable {
     private let counterLock = NSLock()
     private var _readbacks = 0
 
-    /// - Parameter threads: worker count; default `POYO_NUM_THREADS` or the active core count.
-    public init(threads: Int? = nil) {
+    /// The SGEMM every matrix product runs (`CPUGemm.swift`).
+    public let gemmKernels: CPUGemmKernels
+
+    /// - Parameters:
+    ///   - threads: worker count; default `POYO_NUM_THREADS` or the active core count.
+    ///   - gemm: the SGEMM; default the best this CPU has (`CPUGemmKernels.best`).
+    public init(threads: Int? = nil, gemm: CPUGemmKernels = .best) {
+        gemmKernels = gemm
         let env = ProcessInfo.processInfo.environment["POYO_NUM_THREADS"].flatMap { Int($0) }
         let n = max(1, threads ?? env ?? ProcessInfo.processInfo.activeProcessorCount)
         pool = ParallelRunner(workers: n)
         openblas_set_num_threads(1)
-        name = "cpu (\(CPUGemmKernels.name), \(n) thread\(n == 1 ? "" : "s"))"
+        name = "cpu (\(gemm.name), \(n) thread\(n == 1 ? "" : "s"))"
     }
 
     /// Memory blocks taken from the system for tensors so far (not from the pool).

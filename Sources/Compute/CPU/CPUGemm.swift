@@ -1,34 +1,39 @@
 import CPUKernels
 import _CBLAS
 
-/// One single-threaded row-major SGEMM, `C = alpha · op(A)·op(B) + beta · C`: CPUKernels'
-/// AVX-512 GEMM (`cpu_gemm.c`) where the CPU has AVX-512, else OpenBLAS. Every matrix product
-/// of the CPU backend goes through here (the linear layers by row block, attention per window ×
-/// head), so both libraries never mix inside one op.
-@inline(__always)
-func sgemm(
-    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
-    _ c: UnsafeMutablePointer<Float>, ldc: Int
-) {
-    if CPUGemmKernels.ours,
-        poyo_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0
-    {
-        return
-    }
-    cblas_sgemm(
-        CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
-}
+/// Which single-threaded SGEMM the CPU backend runs for every matrix product.
+public enum CPUGemmKernels: Sendable, Equatable {
+    /// CPUKernels' AVX-512 GEMM (`cpu_gemm.c`); OpenBLAS after all where the CPU lacks AVX-512.
+    case avx512
+    case openBLAS
 
-/// Which GEMM the CPU backend runs; `POYO_GEMM=openblas` keeps OpenBLAS on AVX-512 machines.
-public enum CPUGemmKernels {
-    static let ours = poyo_sgemm_available() != 0
+    /// AVX-512 where the CPU has it, unless `POYO_GEMM=openblas`; else OpenBLAS.
+    public static var best: CPUGemmKernels { poyo_sgemm_available() != 0 ? .avx512 : .openBLAS }
+
     /// "AVX-512 GEMM" or "OpenBLAS", for device names and benchmark tables.
-    public static var name: String { ours ? "AVX-512 GEMM" : "OpenBLAS" }
+    public var name: String { self == .avx512 && poyo_sgemm_available() != 0 ? "AVX-512 GEMM" : "OpenBLAS" }
 }
 
 extension CPUDevice {
+    /// One single-threaded row-major SGEMM, `C = alpha · op(A)·op(B) + beta · C`, with this device's
+    /// kernels. Every matrix product of the CPU backend goes through here (the linear layers by row
+    /// block, attention per window × head), so the two libraries never mix inside one op.
+    @inline(__always)
+    func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
+        _ c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if gemmKernels == .avx512,
+            poyo_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) == 0
+        {
+            return
+        }
+        cblas_sgemm(
+            CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
     /// Row blocks of C go to separate workers; each runs one single-threaded `sgemm`.
     public func gemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
