@@ -43,17 +43,33 @@ FUNC float mask_scale(const int use_dropout, const ulong seed, const uint thresh
     return dropout_keep(seed, index, threshold) ? keep_scale : 0.0f;
 }
 
-// The partner rows of a tile of rows [t0, t0 + tile) ∩ [0, n) ∩ [own[0], own[windows]): the
-// windows of its first and last live rows, and their rows on the other side [*lo, *hi).
-FUNC void tile_partners(GLOBAL const int* own, GLOBAL const int* other, const int windows, const int t0,
-                        const int tile, const int n, int* lo, int* hi) {
+// Where a work-item stands. Work-group = (tile, head), tiles fastest, `tile` rows per group over
+// rows [0, n) of the `own` side (query rows for the forward and dQ, key rows for dK/dV). Its row is
+// live when some window holds it; then `index` is its place in that window and [p0, p1) are the
+// window's rows on the `other` side (empty when not live). [tile_lo, tile_hi) are the other-side
+// rows of every window the tile's live rows touch: what the whole group walks.
+typedef struct {
+    int h, row, live, index, p0, p1, tile_lo, tile_hi;
+} row_place;
+
+FUNC row_place locate_row(GLOBAL const int* own, GLOBAL const int* other, const int windows, const int n,
+                          const int tile) {
+    row_place at;
+    const int tiles = (n + tile - 1) / tile;
+    const int group = GROUP_ID(0);
+    const int t0 = (group % tiles) * tile;
+    at.h = group / tiles;
+    at.row = t0 + (int)LOCAL_ID(0);
+    at.live = at.row < n && at.row >= own[0] && at.row < own[windows];
+    const int b = at.live ? find_window(own, windows, at.row) : 0;
+    at.index = at.row - own[b];
+    at.p0 = other[b];
+    at.p1 = at.live ? other[b + 1] : at.p0;
     const int first = max(t0, own[0]);
     const int last = min(min(t0 + tile, n), own[windows]) - 1;
-    *lo = 0;
-    *hi = 0;
-    if (first > last) return;
-    *lo = other[find_window(own, windows, first)];
-    *hi = other[find_window(own, windows, last) + 1];
+    at.tile_lo = first > last ? 0 : other[find_window(own, windows, first)];
+    at.tile_hi = first > last ? 0 : other[find_window(own, windows, last) + 1];
+    return at;
 }
 
 // Rows [row0, row0 + n) of head h of two views into local tiles [rows][HEAD_DIM] (zeros past n),
@@ -81,15 +97,10 @@ KERNEL void attention_forward(GLOBAL const float* q, const int q_off, const int 
                               const int use_dropout, const ulong seed, const uint threshold, const float keep_scale) {
     SHARED float ks[ATT_BK][HEAD_DIM];  // the key tile: every work-item reads the same row at once
     SHARED float vs[ATT_BK][HEAD_DIM];
-    const int tiles = (nq + ATT_BQ - 1) / ATT_BQ;
-    const int group = GROUP_ID(0), lid = LOCAL_ID(0);
-    const int t0 = (group % tiles) * ATT_BQ, h = group / tiles;
-    const int i = t0 + lid;
-    const int live = i < nq && i >= qo[0] && i < qo[windows];
-    const int b = live ? find_window(qo, windows, i) : 0;
-    const int k0 = ko[b], k1 = live ? ko[b + 1] : k0;
-    int key_lo, key_hi;
-    tile_partners(qo, ko, windows, t0, ATT_BQ, nq, &key_lo, &key_hi);
+    const int lid = LOCAL_ID(0);
+    const row_place at = locate_row(qo, ko, windows, nq, ATT_BQ);
+    const int i = at.row, h = at.h, live = at.live, k0 = at.p0, k1 = at.p1;
+    const int key_lo = at.tile_lo, key_hi = at.tile_hi;
 
     float qr[HEAD_DIM], acc[HEAD_DIM];
     for (int c = 0; c < HEAD_DIM; c++) {
@@ -162,15 +173,10 @@ KERNEL void attention_backward_dq(GLOBAL const float* q, const int q_off, const 
     SHARED float vs[ATT_BK][HEAD_DIM];
     SHARED float qown[ATT_BQ][HEAD_DIM + 1];  // each work-item's own q and dOut rows
     SHARED float gs[ATT_BQ][HEAD_DIM + 1];
-    const int tiles = (nq + ATT_BQ - 1) / ATT_BQ;
-    const int group = GROUP_ID(0), lid = LOCAL_ID(0);
-    const int t0 = (group % tiles) * ATT_BQ, h = group / tiles;
-    const int i = t0 + lid;
-    const int live = i < nq && i >= qo[0] && i < qo[windows];
-    const int b = live ? find_window(qo, windows, i) : 0;
-    const int k0 = ko[b], k1 = live ? ko[b + 1] : k0;
-    int key_lo, key_hi;
-    tile_partners(qo, ko, windows, t0, ATT_BQ, nq, &key_lo, &key_hi);
+    const int lid = LOCAL_ID(0);
+    const row_place at = locate_row(qo, ko, windows, nq, ATT_BQ);
+    const int i = at.row, h = at.h, live = at.live, k0 = at.p0, k1 = at.p1;
+    const int key_lo = at.tile_lo, key_hi = at.tile_hi;
 
     float acc[HEAD_DIM];
     for (int c = 0; c < HEAD_DIM; c++) {
@@ -221,15 +227,10 @@ KERNEL void attention_backward_dkv(GLOBAL const float* q, const int q_off, const
     SHARED float ds_row[ATT_BQ];
     SHARED float kown[ATT_BK][HEAD_DIM + 1];  // each work-item's own key and value rows
     SHARED float vown[ATT_BK][HEAD_DIM + 1];
-    const int tiles = (nk_rows + ATT_BK - 1) / ATT_BK;
-    const int group = GROUP_ID(0), lid = LOCAL_ID(0);
-    const int t0 = (group % tiles) * ATT_BK, h = group / tiles;
-    const int j = t0 + lid;
-    const int live = j < nk_rows && j >= ko[0] && j < ko[windows];
-    const int b = live ? find_window(ko, windows, j) : 0;
-    const int jj = j - ko[b], q0 = qo[b], q1 = live ? qo[b + 1] : q0;
-    int query_lo, query_hi;
-    tile_partners(ko, qo, windows, t0, ATT_BK, nk_rows, &query_lo, &query_hi);
+    const int lid = LOCAL_ID(0);
+    const row_place at = locate_row(ko, qo, windows, nk_rows, ATT_BK);
+    const int j = at.row, h = at.h, live = at.live, jj = at.index, q0 = at.p0, q1 = at.p1;
+    const int query_lo = at.tile_lo, query_hi = at.tile_hi;
 
     float dka[HEAD_DIM], dva[HEAD_DIM];
     for (int c = 0; c < HEAD_DIM; c++) {

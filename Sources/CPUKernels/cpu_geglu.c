@@ -4,8 +4,8 @@
 // Φ(g), the standard normal CDF, with small relative error on both tails: with z = |g|/√2,
 // erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), P a degree-9 Chebyshev-fitted polynomial
 // (fractional error below 1.2e-7 for every z); Φ(g) = erfc(z)/2 for g < 0, 1 − erfc(z)/2 else.
-// Sixteen lanes in the main loops (zmm in the AVX-512 build), eight for the rest, the same
-// function in every lane.
+// Sixteen lanes in the main loops (zmm in the AVX-512 build); the last width % 16 elements one at a
+// time through the eight-lane function, the same function in every lane.
 #define POYO_DEFINE_NORMAL_CDF(NAME, EXP, F, I)                         \
     static inline void NAME(F *out, const F *gp) {                      \
         const F g = *gp;                                                \
@@ -44,12 +44,6 @@ void poyo_geglu_forward(const float *h, float *out, ptrdiff_t rows, ptrdiff_t wi
             normal_cdf16(&cdf, &gv);
             STORE16(o + j, LOAD16(a + j) * gv * cdf);
         }
-        for (; j + 8 <= width; j += 8) {
-            f8 gv = LOAD8(g + j);
-            f8 cdf;
-            normal_cdf8(&cdf, &gv);
-            STORE8(o + j, LOAD8(a + j) * gv * cdf);
-        }
         for (; j < width; j++) {
             f8 cdf;
             f8 gj = g[j];
@@ -79,17 +73,6 @@ void poyo_geglu_backward(const float *d_out, const float *h, float *d_h, ptrdiff
             f16 dyv = LOAD16(dy + j);
             STORE16(da + j, LOAD16(da + j) + dyv * gv * cdf);
             STORE16(dg + j, LOAD16(dg + j) + dyv * LOAD16(a + j) * dgelu);
-        }
-        for (; j + 8 <= width; j += 8) {
-            f8 gv = LOAD8(g + j);
-            f8 cdf;
-            normal_cdf8(&cdf, &gv);
-            f8 pdf = -0.5f * gv * gv;
-            exp8(&pdf);
-            f8 dgelu = cdf + gv * inv_sqrt_2pi * pdf;
-            f8 dyv = LOAD8(dy + j);
-            STORE8(da + j, LOAD8(da + j) + dyv * gv * cdf);
-            STORE8(dg + j, LOAD8(dg + j) + dyv * LOAD8(a + j) * dgelu);
         }
         for (; j < width; j++) {
             f8 cdf;

@@ -235,16 +235,21 @@ AVX512 static void gemm_avx512(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t 
     }
 }
 
+// Decided once per process (every worker thread asks on every call).
+static int available;
+static pthread_once_t available_once = PTHREAD_ONCE_INIT;
+
+static void decide_available(void) {
+    __builtin_cpu_init();
+    const char *choice = getenv("POYO_GEMM");
+    int isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
+    available = isa && !(choice && strcmp(choice, "openblas") == 0);
+}
+
 int poyo_sgemm_available(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        const char *choice = getenv("POYO_GEMM");
-        int isa = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-                  __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-        cached = isa && !(choice && strcmp(choice, "openblas") == 0);
-    }
-    return cached;
+    pthread_once(&available_once, decide_available);
+    return available;
 }
 
 int poyo_sgemm(int trans_a, int trans_b, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, float alpha, const float *a,

@@ -1,15 +1,12 @@
 // Rotary position embedding (Sources/Compute/CPU/CPURotary.swift), eight pairs per vector (a zmm
-// in the AVX-512 build), then four, then one at a time.
+// in the AVX-512 build), the last pairs % 8 one at a time.
 #include "cpu_vector_math.h"
-
-typedef float f4 __attribute__((ext_vector_type(4)));
 
 POYO_CLONES
 void poyo_rotary(float *x, ptrdiff_t ld, const float *cos, const float *sin, ptrdiff_t rows, ptrdiff_t pairs,
                  ptrdiff_t heads, ptrdiff_t head_dim, int32_t inverse) {
     const float sign = inverse ? -1.0f : 1.0f;
     const ptrdiff_t whole8 = pairs & ~(ptrdiff_t)7;
-    const ptrdiff_t whole = pairs & ~(ptrdiff_t)3;
     for (ptrdiff_t row = 0; row < rows; row++) {
         const float *c = cos + row * pairs;
         const float *s = sin + row * pairs;
@@ -25,20 +22,7 @@ void poyo_rotary(float *x, ptrdiff_t ld, const float *cos, const float *sin, ptr
                 f16 swapped = __builtin_shufflevector(xv, xv, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
                 STORE16(v + 2 * p, xv * c16 + swapped * s16);
             }
-            for (ptrdiff_t p = whole8; p < whole; p += 4) {
-                f4 c4;
-                f4 s4;
-                __builtin_memcpy(&c4, c + p, sizeof c4);
-                __builtin_memcpy(&s4, s + p, sizeof s4);
-                s4 *= sign;
-                // Even lanes (x0): x0·c − x1·s; odd lanes (x1): x1·c + x0·s.
-                f8 c8 = __builtin_shufflevector(c4, c4, 0, 0, 1, 1, 2, 2, 3, 3);
-                f8 s8 = __builtin_shufflevector(s4, -s4, 4, 0, 5, 1, 6, 2, 7, 3);
-                f8 xv = LOAD8(v + 2 * p);
-                f8 swapped = __builtin_shufflevector(xv, xv, 1, 0, 3, 2, 5, 4, 7, 6);
-                STORE8(v + 2 * p, xv * c8 + swapped * s8);
-            }
-            for (ptrdiff_t p = whole; p < pairs; p++) {
+            for (ptrdiff_t p = whole8; p < pairs; p++) {
                 const float x0 = v[2 * p];
                 const float x1 = v[2 * p + 1];
                 const float sn = sign * s[p];

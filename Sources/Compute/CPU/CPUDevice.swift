@@ -2,12 +2,13 @@ import CPUKernels
 import Foundation
 import _CBLAS
 
-/// The reference backend: an AVX-512 GEMM (or OpenBLAS without AVX-512) for matrix products, CPUKernels (C, vectorised) for the hot
-/// elementwise and per-row loops, Swift loops over raw buffers for the rest, spread across cores;
-/// tensor memory from a size-class pool. `OpenCLDevice` is tested against it.
+/// The reference backend: an AVX-512 GEMM (or OpenBLAS without AVX-512) for matrix products,
+/// CPUKernels (C, vectorised) for the hot elementwise and per-row loops, Swift loops over raw
+/// buffers for the rest, spread across cores; tensor memory from a size-class pool. The GPU
+/// backends are tested against it.
 ///
-/// OpenBLAS runs single-threaded here: this device parallelises every op itself (GEMMs by row
-/// blocks, attention by window × head) so the two thread pools never nest.
+/// Each GEMM call runs single-threaded (OpenBLAS too): this device parallelises every op itself
+/// (GEMMs by row blocks, attention by window × head) so thread pools never nest.
 public final class CPUDevice: Device, @unchecked Sendable {
     public let name: String
     public var kind: DeviceKind { .cpu }
