@@ -30,27 +30,12 @@ public enum BrainsetsReader {
         }
         let sessionID = try given.sessionID ?? f.attributeString("id", at: "session")
         guard !sessionID.isEmpty else { throw DataError.invalid(file: file, field: "session/@id", reason: "is empty") }
-        // Settings the entry leaves open: the checkpoint's for this session, else a preset.
-        let brainset = f.hasAttribute("id", at: "brainset") ? try f.attributeString("id", at: "brainset") : nil
-        let (o, presetNote, presetName) = given.resolvingSettings(
-            sessionID: sessionID,
-            infer: {
-                DatasetPreset.infer(
-                    brainset: brainset, sessionID: sessionID, hasNLBEvalIntervals: f.exists("nlb_eval_intervals"),
-                    hasHand: f.exists("hand"))
-            }, nwb: false, hasIntervals: { f.exists($0.replacingOccurrences(of: ".", with: "/")) })
-        let (group, column) = try behaviourGroup(f, catalog, o)
-        guard f.exists(group) else { throw DataError.missing(file: file, field: group) }
-        try expectKind(catalog, "spikes", .irregular, file)
-        try expectKind(catalog, "units", .arrayDict, file)
-        let subjectID = f.hasAttribute("id", at: "subject") ? try f.attributeString("id", at: "subject") : "unknown"
-        let heldOut =
-            try o.heldOut
-            ?? (f.hasAttribute(BrainsetsLayout.heldOutAttribute, at: "/")
-                ? f.attributeInt(BrainsetsLayout.heldOutAttribute, at: "/") != 0 : false)
         let domain = try readIntervals("domain", f, catalog)
 
-        // Units and spikes.
+        // Units and spikes first: a defect of the data itself (dtype, order, domain) is what the user
+        // must hear about, before any settings are resolved.
+        try expectKind(catalog, "spikes", .irregular, file)
+        try expectKind(catalog, "units", .arrayDict, file)
         let localIDs = try f.readStrings("units/id")
         if Set(localIDs).count != localIDs.count {
             throw DataError.invalid(file: file, field: "units/id", reason: "unit ids are not unique")
@@ -58,9 +43,34 @@ public enum BrainsetsReader {
         let unitIDs = localIDs.map { "\(sessionID)/\($0)" }
         let (spikeTimes, spikeUnit, source, perUnit, lookup) = try readSpikes(
             f, catalog, domain: domain,
-            unitCount: localIDs.count, options: o,
+            unitCount: localIDs.count, options: given,
             warnings: &warnings)
         if let w = emptyUnitWarning(perUnit, ids: localIDs, file: file, field: "units/id") { warnings.append(w) }
+
+        // Settings the entry leaves open: the checkpoint's for this session, else a preset the file can take.
+        let brainset = f.hasAttribute("id", at: "brainset") ? try f.attributeString("id", at: "brainset") : nil
+        let resolved = try given.resolvingSettings(
+            sessionID: sessionID,
+            infer: {
+                DatasetPreset.infer(
+                    brainset: brainset, sessionID: sessionID, hasNLBEvalIntervals: f.exists("nlb_eval_intervals"),
+                    hasHand: f.exists("hand"))
+            }, nwb: false, file: file,
+            facts: PresetFileFacts(
+                hasBehaviour: { spec in
+                    let path = spec.replacingOccurrences(of: ".", with: "/")
+                    let group = path.split(separator: "/").dropLast().joined(separator: "/")
+                    return f.exists(path) || (path.hasSuffix("/vel") && f.exists("\(group)/pos"))
+                },
+                hasIntervals: { f.exists($0.replacingOccurrences(of: ".", with: "/")) }))
+        let o = resolved.options
+        let (group, column) = try behaviourGroup(f, catalog, o)
+        guard f.exists(group) else { throw DataError.missing(file: file, field: group) }
+        let subjectID = f.hasAttribute("id", at: "subject") ? try f.attributeString("id", at: "subject") : "unknown"
+        let heldOut =
+            try o.heldOut
+            ?? (f.hasAttribute(BrainsetsLayout.heldOutAttribute, at: "/")
+                ? f.attributeInt(BrainsetsLayout.heldOutAttribute, at: "/") != 0 : false)
 
         // Behaviour.
         let b = try readBehaviour(f, catalog, group: group, column: column, warnings: &warnings)
@@ -105,18 +115,19 @@ public enum BrainsetsReader {
             target: "\(group).\(b.column)", derivedFrom: b.derivedFrom.map { "\(group).\($0)" },
             nonFiniteSamples: b.nonFinite,
             normalizationMean: norm.mean, normalizationStd: norm.std,
-            normalizationSource: given.normalizationLabel(norm.source, resolvedFor: sessionID, preset: presetName),
+            normalizationSource: given.normalizationLabel(
+                norm.source, resolvedFor: sessionID, preset: resolved.preset),
             trials: trials.count, trialColumns: trialColumns, splitRule: rule.description,
             train: SplitSummary(recording.trainDomain, domain: recording.domain),
             valid: SplitSummary(recording.validDomain, domain: recording.domain),
             test: SplitSummary(recording.testDomain, domain: recording.domain), evalIntervals: evalName,
             lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-            spikeLookup: lookup, preset: presetNote,
+            spikeLookup: lookup, preset: resolved.note, settingsNote: resolved.notApplied,
             settings: RecordingSettings(
                 behaviour: column == "vel" ? group : "\(group).\(column)", normalizeMean: norm.mean,
                 normalizeStd: norm.std,
                 weights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-                evalInterval: settingsEval, split: rule, preset: presetName))
+                evalInterval: settingsEval, split: rule, preset: resolved.preset))
         return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
     }
 

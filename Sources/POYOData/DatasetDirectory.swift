@@ -91,11 +91,16 @@ public struct Dataset: Sendable {
     /// the sessions read without one.
     public func settingsReport() -> [String] {
         guard !settings.isEmpty else { return [] }
+        // Sessions without a preset are grouped by why (no match, or a preset they cannot take).
         var groups: [String: [String]] = [:]
-        for r in recordings { groups[settings[r.sessionID]?.preset ?? "", default: []].append(r.sessionID) }
-        return groups.sorted { $0.key < $1.key }.map { preset, sessions in
+        for r in recordings {
+            let key = settings[r.sessionID]?.preset ?? "\u{0}" + (presetNotes[r.sessionID] ?? "")
+            groups[key, default: []].append(r.sessionID)
+        }
+        return groups.sorted { $0.key < $1.key }.map { key, sessions in
             let shown = sessions.prefix(3).joined(separator: ", ") + (sessions.count > 3 ? ", …" : "")
             let why = presetNotes[sessions[0]] ?? ""
+            let preset = key.hasPrefix("\u{0}") ? "" : key
             if preset.isEmpty {
                 return "no preset for \(sessions.count) session(s) (\(shown)): \(why)"
             }

@@ -174,28 +174,102 @@ public struct RecordingSettings: Sendable, Codable, Equatable {
     }
 }
 
+/// What a file offers a preset: whether it holds a behaviour series (`cursor.vel`; NWB `hand_vel`)
+/// and an interval set (`movement_phases.reach_period`).
+struct PresetFileFacts {
+    var hasBehaviour: (String) -> Bool
+    var hasIntervals: (String) -> Bool
+}
+
+/// How a recording's open settings were resolved.
+struct ResolvedSettings {
+    var options: ReaderOptions
+    /// `perich_co (session '…')`, `none (…)`, `the checkpoint's settings`.
+    var note: String
+    /// The preset applied, if any.
+    var preset: String?
+    /// An inferred preset the file cannot take: which one, and what the file lacks.
+    var notApplied: String?
+}
+
+extension DatasetPreset {
+    /// What this preset needs that the file lacks (its behaviour series, its eval interval set), as
+    /// (HDF5 path or series, reason); nil when the file has everything it needs. A need the config
+    /// already settles (`behaviour:`, `eval_interval:`) is not checked.
+    func missing(in file: PresetFileFacts, nwb: Bool, behaviourGiven: Bool = false, evalGiven: Bool = false)
+        -> (field: String, reason: String)?
+    {
+        let s = settings
+        let behaviour = nwb ? s.nwbBehaviour ?? s.behaviour : s.behaviour
+        if !behaviourGiven && !file.hasBehaviour(behaviour) {
+            return (behaviour.replacingOccurrences(of: ".", with: "/"), "no \(behaviour) behaviour series")
+        }
+        if !evalGiven, let eval = s.evalInterval, !file.hasIntervals(eval) {
+            let path = eval.replacingOccurrences(of: ".", with: "/")
+            return (path, "no '\(path)' interval set (the preset's eval mask)")
+        }
+        return nil
+    }
+}
+
 extension ReaderOptions {
+    /// These options with every setting that must fit the file left to the file itself: no preset,
+    /// no checkpoint settings, no named behaviour, interval sets or normalisation, the default split.
+    /// What `poyo inspect` reads with when the given settings do not fit the file.
+    public var withFileOwnSettings: ReaderOptions {
+        var o = ReaderOptions()
+        o.format = format
+        o.sessionID = sessionID
+        o.preset = .none
+        o.lazySpikes = lazySpikes
+        o.isolate = isolate
+        o.timeout = timeout
+        return o
+    }
+
     /// These options with the open settings resolved for session `sessionID`: the checkpoint's
     /// settings for it when given, else the preset (named, or inferred by `infer`); and a line
     /// saying which.
-    /// A preset's interval sets that `hasIntervals` says the file lacks are left out silently: one
-    /// preset covers sessions with and without, say, `movement_phases.invalid`.
+    ///
+    /// An inferred preset applies only when the file has what it needs (behaviour series, eval
+    /// interval set); otherwise the file's own settings stand (eval mask: every finite sample of the
+    /// split; normalisation: file attributes, else the data's statistics) and `notApplied` says which
+    /// preset was considered and why it was not applied: a name heuristic never makes a readable
+    /// file unreadable. A preset named in the config that the file cannot take is an error naming
+    /// the set. A preset's weight sets that the file lacks are left out silently: one preset covers
+    /// sessions with and without, say, `movement_phases.invalid`.
     func resolvingSettings(
-        sessionID: String, infer: () -> (DatasetPreset?, String), nwb: Bool, hasIntervals: (String) -> Bool
-    ) -> (
-        options: ReaderOptions, note: String, preset: String?
-    ) {
+        sessionID: String, infer: () -> (DatasetPreset?, String), nwb: Bool, file: String, facts: PresetFileFacts
+    ) throws -> ResolvedSettings {
         if let known = knownSettings?[sessionID] {
             let note = "the checkpoint's settings" + (known.preset.map { " (preset \($0))" } ?? "")
-            return (known.filling(self), note, known.preset)
+            return ResolvedSettings(options: known.filling(self), note: note, preset: known.preset)
         }
         let (preset, why): (DatasetPreset?, String)
         switch self.preset {
-        case .none: return (self, "none (preset: none)", nil)
-        case .preset(let p): (preset, why) = (p, "from the config")
-        case .infer: (preset, why) = infer()
+        case .none: return ResolvedSettings(options: self, note: "none (preset: none)", preset: nil)
+        case .preset(let p):
+            let lack = p.missing(
+                in: facts, nwb: nwb, behaviourGiven: behaviour != nil, evalGiven: evalIntervals != nil)
+            if let (field, reason) = lack {
+                throw DataError.invalid(
+                    file: file, field: field, reason: "the named preset \(p.rawValue) needs it: \(reason)")
+            }
+            (preset, why) = (p, "from the config")
+        case .infer:
+            (preset, why) = infer()
+            if let p = preset, let (_, reason) = p.missing(in: facts, nwb: nwb) {
+                var o = self
+                o.evalIntervals = o.evalIntervals ?? "all"
+                let message =
+                    "preset \(p.rawValue) considered (\(why)) but not applied: \(reason); the file's own settings "
+                    + "are used (eval mask: every finite sample of the split; normalisation: the file's, else the data's)"
+                return ResolvedSettings(
+                    options: o, note: "none (\(p.rawValue) considered, not applied: \(reason))", preset: nil,
+                    notApplied: message)
+            }
         }
-        guard let preset else { return (self, "none (\(why))", nil) }
+        guard let preset else { return ResolvedSettings(options: self, note: "none (\(why))", preset: nil) }
         let s = preset.settings
         var o = self
         o.behaviour = o.behaviour ?? (nwb ? s.nwbBehaviour ?? s.behaviour : s.behaviour)
@@ -203,9 +277,9 @@ extension ReaderOptions {
             o.normalizationMean = o.normalizationMean ?? [s.normalizeMean]
             o.normalizationStd = o.normalizationStd ?? [s.normalizeStd]
         }
-        o.intervalWeights = o.intervalWeights ?? s.weights.filter { hasIntervals($0.key) }
+        o.intervalWeights = o.intervalWeights ?? s.weights.filter { facts.hasIntervals($0.key) }
         o.evalIntervals = o.evalIntervals ?? s.evalInterval ?? "all"
-        return (o, "\(preset.rawValue) (\(why))", preset.rawValue)
+        return ResolvedSettings(options: o, note: "\(preset.rawValue) (\(why))", preset: preset.rawValue)
     }
 
     /// The normalisation source to report: `config` only when the entry itself set it; else the

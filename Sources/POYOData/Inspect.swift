@@ -20,6 +20,9 @@ public struct FileInspection: Codable, Sendable, Equatable {
     public var spikeRate: SpikeRateSummary?
     /// One line each, `file: warning: 'field': message`.
     public var warnings: [String]
+    /// Settings that do not fit the file (a preset it cannot take, a behaviour or interval set the
+    /// options name that it lacks): listed, but the data itself is sound.
+    public var settingsProblems: [String] = []
     /// One line, `file: ... 'field' ...`, when the file cannot be used.
     public var error: String?
     /// The HDF5 path named by `error`.
@@ -49,18 +52,25 @@ public enum Inspector {
         InspectReport(files: paths.map { inspect(path: $0, options: options) })
     }
 
+    /// The facts of the file are always reported when its data is sound: a read that fails only
+    /// because of the settings (a preset, behaviour or interval set the file cannot take) is
+    /// repeated with the file's own settings, and its error listed under `settingsProblems`.
     public static func inspect(path: String, options: ReaderOptions = ReaderOptions()) -> FileInspection {
         var out = FileInspection(
             path: path, format: nil, summary: nil, spikeRate: nil, warnings: [], error: nil, errorField: nil)
         var detected: RecordingFormat?
         do {
-            let loaded = try RecordingReader.load(URL(fileURLWithPath: path), options: options, detected: &detected)
-            out.summary = loaded.summary
-            out.warnings = loaded.warnings.map(\.description)
-            out.spikeRate = rates(loaded.summary)
+            out.record(try RecordingReader.load(URL(fileURLWithPath: path), options: options, detected: &detected))
         } catch let e as DataError {
-            out.error = e.description
-            out.errorField = e.field
+            let relaxed = options.withFileOwnSettings
+            if let facts = try? RecordingReader.load(URL(fileURLWithPath: path), options: relaxed, detected: &detected)
+            {
+                out.record(facts)
+                out.settingsProblems.insert(e.description, at: 0)
+            } else {
+                out.error = e.description
+                out.errorField = e.field
+            }
         } catch {
             out.error = "\(path): \(error)"
         }
@@ -79,6 +89,13 @@ public enum Inspector {
 }
 
 extension FileInspection {
+    mutating func record(_ loaded: LoadedRecording) {
+        summary = loaded.summary
+        warnings = loaded.warnings.map(\.description)
+        spikeRate = Inspector.rates(loaded.summary)
+        settingsProblems = loaded.summary.settingsNote.map { ["\(loaded.file.path): settings: \($0)"] } ?? []
+    }
+
     /// The human-readable block `poyo inspect` prints.
     public var text: String {
         var lines = [path]
@@ -134,10 +151,12 @@ extension FileInspection {
         }
         if let error {
             lines.append("  error: \(error)")
-        } else if warnings.isEmpty {
+        } else if warnings.isEmpty && settingsProblems.isEmpty {
             row("problems", "none")
+        } else {
+            row("problems", "")
         }
-        for w in warnings { lines.append("  \(w)") }
+        for p in settingsProblems + warnings { lines.append("    \(p)") }
         return lines.joined(separator: "\n")
     }
 }

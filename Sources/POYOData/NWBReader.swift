@@ -40,22 +40,31 @@ public enum NWBReader {
         guard !sessionID.isEmpty else {
             throw DataError.invalid(file: file, field: "general/session_id", reason: "is empty")
         }
-        // Settings the entry leaves open: the checkpoint's for this session, else a preset.
+        // Units and spikes first: a defect of the data itself is reported before any settings step.
+        let units = try readUnits(f, sessionID: sessionID, options: given, warnings: &warnings)
+        let scan = units.scan
+
+        // Settings the entry leaves open: the checkpoint's for this session, else a preset the file can take.
         let layout = (
             hand: try findSeries(f, "hand_vel") != nil || findSeries(f, "hand_pos") != nil,
             finger: try findSeries(f, "finger_vel") != nil || findSeries(f, "finger_pos") != nil,
             onset: f.exists("intervals/trials/move_onset_time")
         )
-        let (o, presetNote, presetName) = given.resolvingSettings(
+        let resolved = try given.resolvingSettings(
             sessionID: sessionID,
             infer: {
                 DatasetPreset.inferNWB(
                     hasHandVelocity: layout.hand, hasMoveOnset: layout.onset, hasFingerVelocity: layout.finger)
-            }, nwb: true, hasIntervals: { _ in true })
+            }, nwb: true, file: file,
+            facts: PresetFileFacts(
+                hasBehaviour: { name in
+                    let position = name.hasSuffix("_vel") ? String(name.dropLast(4)) + "_pos" : name
+                    return ((try? findSeries(f, name)) ?? nil) != nil || ((try? findSeries(f, position)) ?? nil) != nil
+                },
+                // NWB's eval mask is derived from the trials' move onsets (`evalMaskAndWeights`).
+                hasIntervals: { $0 != "nlb_eval_intervals" || layout.onset }))
+        let o = resolved.options
         let subjectID = try optionalString(f, "general/subject/subject_id")?.lowercased() ?? "unknown"
-
-        let units = try readUnits(f, sessionID: sessionID, options: o, warnings: &warnings)
-        let scan = units.scan
 
         // Behaviour.
         let b = try readBehaviour(f, o, warnings: &warnings)
@@ -102,18 +111,19 @@ public enum NWBReader {
             behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom,
             nonFiniteSamples: b.nonFinite,
             normalizationMean: norm.mean, normalizationStd: norm.std,
-            normalizationSource: given.normalizationLabel(norm.source, resolvedFor: sessionID, preset: presetName),
+            normalizationSource: given.normalizationLabel(
+                norm.source, resolvedFor: sessionID, preset: resolved.preset),
             trials: trials.count, trialColumns: t.columns, splitRule: rule.description,
             train: SplitSummary(recording.trainDomain, domain: recording.domain),
             valid: SplitSummary(recording.validDomain, domain: recording.domain),
             test: SplitSummary(recording.testDomain, domain: recording.domain), evalIntervals: evalName,
             lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-            spikeLookup: units.lookup, preset: presetNote,
+            spikeLookup: units.lookup, preset: resolved.note, settingsNote: resolved.notApplied,
             settings: RecordingSettings(
                 behaviour: b.derivedFrom.map(velocityName(ofPositionSeries:)) ?? b.path,
                 normalizeMean: norm.mean, normalizeStd: norm.std,
                 weights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-                evalInterval: evalSet == nil ? "all" : "nlb_eval_intervals", split: rule, preset: presetName))
+                evalInterval: evalSet == nil ? "all" : "nlb_eval_intervals", split: rule, preset: resolved.preset))
         return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
     }
 

@@ -165,6 +165,9 @@ public struct RecordingSummary: Codable, Sendable, Equatable {
     public var spikeLookup: String
     /// Where the settings came from: `perich_co (brainset …)`, `none (…)`, `the checkpoint's settings`.
     public var preset: String?
+    /// A settings problem that did not stop the read, e.g. an inferred preset the file cannot take
+    /// (`poyo inspect` lists it under problems).
+    public var settingsNote: String?
     /// The settings the recording was read with (what a checkpoint carries).
     public var settings: RecordingSettings?
 }

@@ -8,7 +8,9 @@ struct Inspect: ParsableCommand {
         abstract: "Describe recording files (NWB or brainsets HDF5): format, session, units, spikes, duration, "
             + "spike rates, behaviour, trials, splits and any problems.",
         discussion:
-            "Exits with status 1 when any file cannot be used; its error names the file and the HDF5 path at fault.")
+            "Exits with status 1 when any file cannot be used (a defect of the data: its error names the file and the "
+            + "HDF5 path at fault). Settings that do not fit a file (a preset, behaviour or interval set it lacks) are "
+            + "listed under problems with the file's facts, and exit 0.")
 
     @Argument(help: "Recording files (.nwb or brainsets .h5).") var files: [String] = []
     @Flag(help: "Print the report as JSON.") var json = false
@@ -21,11 +23,20 @@ struct Inspect: ParsableCommand {
     var behaviour: String?
     @Option(name: .customLong("format"), help: "Read every file as nwb or brainsets instead of detecting the format.")
     var format: String?
+    @Option(
+        help: ArgumentHelp(
+            "Settings preset: auto (inferred where the file has what it needs), none, or one of "
+                + DatasetPreset.allCases.map(\.rawValue).joined(separator: ", ") + ".",
+            discussion: "A preset the file cannot take is listed under problems; the file's facts are still printed."))
+    var preset = "auto"
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file") }
         if let format, RecordingFormat(rawValue: format) == nil {
             throw ValidationError("--format must be nwb or brainsets")
+        }
+        guard PresetChoice(name: preset) != nil else {
+            throw ValidationError("--preset must be one of \(PresetChoice.names.joined(separator: ", "))")
         }
     }
 
@@ -33,6 +44,7 @@ struct Inspect: ParsableCommand {
         var options = ReaderOptions()
         options.behaviour = behaviour
         options.format = format.flatMap(RecordingFormat.init(rawValue:))
+        options.preset = PresetChoice(name: preset) ?? .infer
         let report = Inspector.inspect(files, options: options)
         print(json ? try report.json() : report.text)
         for f in report.files { if let e = f.error { note("error: \(e)") } }

@@ -45,6 +45,8 @@ import Testing
         ])
         #expect(f.status == 0, "\(f.stderr)")
         #expect(f.stderr.contains("1 new session(s)") && f.stderr.contains("still decodes the pretraining sessions"))
+        // The new session's scale (std 100) is one a pretrained session has: nothing to warn about.
+        #expect(!f.stderr.contains("warning: finetune:"), "\(f.stderr)")
         #expect(f.stdout.contains("nlb_maze_jenkins"), "\(f.stdout)")
         let yaml = try String(contentsOf: out.appendingPathComponent("config.yaml"), encoding: .utf8)
         #expect(yaml.contains("finetune:") && yaml.contains("mode: unit-id") && yaml.contains("pretrained_units:"))
@@ -107,6 +109,56 @@ import Testing
         let rows = try String(contentsOf: out.appendingPathComponent("metrics.csv"), encoding: .utf8)
             .split(separator: "\n").dropFirst().map { $0.prefix { $0 != "," } }
         #expect(rows == ["1", "2", "3", "4", "5"])
+    }
+
+    /// A temporaldata export with a Perich-style session id but no `movement_phases` (issue 19):
+    /// inspect, train, finetune and eval all read it, and the log says which preset was considered
+    /// and why it was not applied.
+    @Test func aPresetTheFileCannotTakeNeverBlocksIt() throws {
+        let dir = try makeTempDirectory("finetune-export")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let fixtures = packageRoot().appendingPathComponent("Tests/Fixtures").path
+        let data = dir.appendingPathComponent("export")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let file = data.appendingPathComponent("temporaldata_no_phases.h5").path
+        try FileManager.default.copyItem(atPath: "\(fixtures)/temporaldata_no_phases.h5", toPath: file)
+
+        let inspect = try CLI.run(["inspect", file])
+        #expect(inspect.status == 0, "\(inspect.stderr)")
+        for fact in ["units       16", "trials      24", "behaviour   cursor", "train 4 interval(s)", "problems"] {
+            #expect(inspect.stdout.contains(fact), "\(fact): \(inspect.stdout)")
+        }
+        #expect(inspect.stdout.contains("preset perich_co considered"), "\(inspect.stdout)")
+
+        let train = try CLI.run([
+            "train", "--data", data.path, "--steps", "2", "--batch-size", "4", "--device", "cpu", "--out",
+            dir.appendingPathComponent("scratch").path,
+        ])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stderr.contains("perich_co considered, not applied"), "\(train.stderr)")
+
+        let pre = dir.appendingPathComponent("pre.yaml")
+        try (tinyConfigYAML + "\ndataset:\n  - path: \(fixtures)/perich_c_center_out.h5\n").write(
+            to: pre, atomically: true, encoding: .utf8)
+        let p = try CLI.run([
+            "train", "--config", pre.path, "--steps", "2", "--device", "cpu", "--out",
+            dir.appendingPathComponent("pre").path,
+        ])
+        #expect(p.status == 0, "\(p.stderr)")
+        let out = dir.appendingPathComponent("ft")
+        let f = try CLI.run([
+            "finetune", "--checkpoint", dir.appendingPathComponent("pre").path, "--data", data.path, "--steps", "2",
+            "--batch-size", "4", "--device", "cpu", "--out", out.path,
+        ])
+        #expect(f.status == 0, "\(f.stderr)")
+        #expect(f.stderr.contains("perich_co considered, not applied"), "\(f.stderr)")
+        // Its targets are on the data's own scale, the pretrained session's on perich_co's std 20.
+        #expect(
+            f.stderr.contains("warning: finetune: t_20130819_center_out_reaching's targets are normalised")
+                && f.stderr.contains("(preset perich_co)"), "\(f.stderr)")
+        #expect(f.stdout.contains("t_20130819_center_out_reaching"), "\(f.stdout)")
+        let e = try CLI.run(["eval", "--checkpoint", out.path, "--data", data.path, "--device", "cpu"])
+        #expect(e.status == 0 && e.stdout.contains("t_20130819_center_out_reaching"), "\(e.stderr)")
     }
 
     @Test func badFinetuneInputsAreOneLineErrors() throws {

@@ -56,12 +56,14 @@ import Testing
     ]
 
     @Test(arguments: torchBrain)
-    func presetResolvesToTorchBrainsConstants(_ e: Expected) {
+    func presetResolvesToTorchBrainsConstants(_ e: Expected) throws {
         var o = ReaderOptions()
         o.preset = .preset(e.preset)
         for nwb in [false, true] {
-            let (r, note, name) = o.resolvingSettings(
-                sessionID: "s", infer: { (nil, "never asked") }, nwb: nwb, hasIntervals: { _ in true })
+            let resolved = try o.resolvingSettings(
+                sessionID: "s", infer: { (nil, "never asked") }, nwb: nwb, file: "f",
+                facts: PresetFileFacts(hasBehaviour: { _ in true }, hasIntervals: { _ in true }))
+            let (r, note, name) = (resolved.options, resolved.note, resolved.preset)
             #expect(r.behaviour == (nwb ? e.nwbBehaviour ?? e.behaviour : e.behaviour))
             #expect(r.normalizationMean == [0] && r.normalizationStd == [e.std])
             #expect(r.intervalWeights == e.weights)
