@@ -1,9 +1,10 @@
 import Compute
 import Foundation
-import POYO
 import POYOData
 import TestSupport
 import Testing
+
+@testable import POYO
 
 /// Fine-tuning (POYO-SPEC §6) in-process: what stays frozen, what learns, what is refused.
 @Suite(.serialized) struct FinetuneTests {
@@ -83,6 +84,38 @@ import Testing
         #expect(try s.device.download(s.model.params[core]) == original, "core moved during unit identification")
         _ = try s.step()
         #expect(try s.device.download(s.model.params[core]) != original, "core frozen after unfreezing")
+    }
+
+    /// Fine-tuning drops units as every reference fine-tuning config does (60/300/1000), not as
+    /// pretraining does (30/100/300); a config's `train_transform` still decides.
+    @Test func finetuneUsesTheReferenceUnitDropout() throws {
+        for mode in FinetuneMode.allCases {
+            let u = try #require(TrainOptions.finetuneDefaults(mode).unitDropout)
+            #expect(u.minUnits == 60 && u.modeUnits == 300 && u.maxUnits == 1000 && u.peak == 4)
+        }
+        #expect(TrainOptions().unitDropout?.minUnits == 30 && TrainOptions().unitDropout?.maxUnits == 300)
+        let yaml = "train_transforms:\n  - {_target_: UnitDropout, min_units: 10, mode_units: 20, max_units: 40}\n"
+        let c = try ConfigFile.parse(yaml: yaml, path: "ft.yaml", trainDefaults: TrainOptions.finetuneDefaults(.unitID))
+        #expect(c.train.unitDropout?.minUnits == 10 && c.train.unitDropout?.maxUnits == 40)
+    }
+
+    @Test func aNewSessionOnAnotherScaleIsWarnedAbout() throws {
+        let r = try Self.recordings()[2]
+        func settings(_ std: Float, preset: String?) -> RecordingSettings {
+            RecordingSettings(
+                behaviour: "cursor", normalizeMean: [0, 0], normalizeStd: [std, std], weights: [:], evalInterval: "all",
+                split: .file, preset: preset)
+        }
+        let pretrained = ["a": settings(20, preset: "perich_co"), "b": settings(20, preset: "perich_co")]
+        let same = FinetuneStart.normalisationWarnings(
+            new: [r], settings: [r.sessionID: settings(20, preset: nil)], pretrained: pretrained)
+        #expect(same.isEmpty)
+        let other = FinetuneStart.normalisationWarnings(
+            new: [r], settings: [r.sessionID: settings(7.5, preset: nil)], pretrained: pretrained)
+        #expect(other.count == 1)
+        #expect(other.first?.contains("(v − 0,0) / 7.5,7.5 (no preset)") == true, "\(other)")
+        #expect(other.first?.contains("(v − 0,0) / 20,20 (preset perich_co)") == true, "\(other)")
+        #expect(FinetuneStart.normalisationWarnings(new: [r], settings: [:], pretrained: [:]).isEmpty)
     }
 
     @Test func refusals() throws {

@@ -19,14 +19,18 @@ extension TrainOptions {
     /// Defaults of `poyo finetune`: a one-to-two-minute CPU run on one new session, 200 steps of 16
     /// windows, validation every 50. Peak LR 0.1 for `unit-id` (only new embedding rows move; LAMB's
     /// trust ratio scales the step to their norm) and 0.01 for `full` (0.1 wrecks the pretrained core).
-    /// Measured on the synthetic new animal (docs/finetune.md): unit-id 0.1 → valid R² 0.85, test 0.886
-    /// in 70 s; 4e-3 → 0.25; full 0.01 → valid 0.84, 0.1 → −0.04.
+    /// Measured on the synthetic new animal (docs/finetune.md). Unit dropout 60/300/1000, the
+    /// reference fine-tuning configs' (pretraining uses 30/100/300).
     public static func finetuneDefaults(_ mode: FinetuneMode) -> TrainOptions {
         var o = TrainOptions()
         o.steps = 200
         o.batchSize = 16
         o.maxLROverride = mode == .unitID ? 0.1 : 0.01
         o.evalEvery = 50
+        // Every reference fine-tuning config drops units less than pretraining does (torch_brain
+        // @9e1ac23 configs/unit_identification.yaml and finetune.yaml, @76b7a8b poyo_plus finetune.yaml):
+        // a new session's few units are what it learns from.
+        o.unitDropout = UnitDropout(minUnits: 60, modeUnits: 300, maxUnits: 1000, peak: 4)
         return o
     }
 }

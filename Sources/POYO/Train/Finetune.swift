@@ -114,3 +114,43 @@ enum FinetuneStart {
         return (model, new)
     }
 }
+
+extension FinetuneStart {
+    /// One warning per new session whose target normalisation matches none of the pretrained
+    /// sessions' (another scale, another source: no preset, the data's own statistics): the readout
+    /// was trained on the pretrained scale and stays frozen in unit identification (and for the first
+    /// tenth of `full`), so the new session's embeddings would have to absorb the difference.
+    static func normalisationWarnings(
+        new: [Recording], settings: [String: RecordingSettings], pretrained: [String: RecordingSettings]
+    ) -> [String] {
+        guard !pretrained.isEmpty else { return [] }
+        func scale(_ mean: [Float], _ std: [Float]) -> String {
+            let m = mean.map { String(format: "%g", Double($0)) }.joined(separator: ",")
+            let s = std.map { String(format: "%g", Double($0)) }.joined(separator: ",")
+            return "(v − \(m)) / \(s)"
+        }
+        func close(_ a: [Float], _ b: [Float]) -> Bool {
+            a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= 1e-4 * max(abs($0), abs($1), 1) }
+        }
+        let known = pretrained.sorted { $0.key < $1.key }.map(\.value)
+        var scales: [String] = []
+        for k in known {
+            let text = scale(k.normalizeMean, k.normalizeStd) + (k.preset.map { " (preset \($0))" } ?? "")
+            if !scales.contains(text) { scales.append(text) }
+        }
+        var out: [String] = []
+        for r in new {
+            let mean = settings[r.sessionID]?.normalizeMean ?? r.normalizationMean
+            let std = settings[r.sessionID]?.normalizeStd ?? r.normalizationStd
+            let matches = known.contains { close($0.normalizeMean, mean) && close($0.normalizeStd, std) }
+            guard !matches else { continue }
+            let source = settings[r.sessionID]?.preset.map { "preset \($0)" } ?? "no preset"
+            out.append(
+                "warning: finetune: \(r.sessionID)'s targets are normalised \(scale(mean, std)) (\(source)), the "
+                    + "pretrained sessions' \(scales.prefix(3).joined(separator: "; "))\(scales.count > 3 ? "; …" : ""); "
+                    + "the readout learnt that scale and stays frozen in unit identification, so set the "
+                    + "dataset entry's normalize_mean/normalize_std (or its preset) to match")
+        }
+        return out
+    }
+}

@@ -102,6 +102,9 @@ public final class TrainingSession {
                 &finetune, model: config.model, data: all, device: device, seeds: seeds, note: note)
             config.finetune = finetune
             let pretrained = try Checkpoint.dataSettings(of: finetune.checkpoint) ?? [:]
+            for w in FinetuneStart.normalisationWarnings(new: recordings, settings: settings, pretrained: pretrained) {
+                note(w)
+            }
             settings.merge(pretrained) { new, _ in new }
         } else {
             let held = all.heldOutIndices.map { all.recordings[$0].sessionID }
