@@ -99,6 +99,22 @@ import Testing
         #expect(c.train.unitDropout?.minUnits == 10 && c.train.unitDropout?.maxUnits == 40)
     }
 
+    /// docs/configs reproduce the reference fine-tuning recipes docs/finetune.md states.
+    @Test func theReferenceRecipeConfigsParseToTheirRecipes() throws {
+        let dir = packageRoot().appendingPathComponent("docs/configs")
+        let expected: [(String, Int, Double)] = [
+            ("finetune-kirby.yaml", 128, 1e-4), ("finetune-poyo-plus.yaml", 64, 2e-3),
+        ]
+        for (name, batch, peak) in expected {
+            let c = try ConfigFile.load(
+                dir.appendingPathComponent(name).path, trainDefaults: TrainOptions.finetuneDefaults(.unitID))
+            #expect(c.train.batchSize == batch && c.train.epochs == 100, "\(name)")
+            #expect(abs(c.train.maxLR - peak) < 1e-12, "\(name): \(c.train.maxLR)")
+            #expect(c.train.weightDecay == 1e-4 && c.train.lrDecayStart == 0.5, "\(name)")
+            #expect(c.train.unitDropout == UnitDropout(minUnits: 60, modeUnits: 300, maxUnits: 1000, peak: 4))
+        }
+    }
+
     @Test func aNewSessionOnAnotherScaleIsWarnedAbout() throws {
         let r = try Self.recordings()[2]
         func settings(_ std: Float, preset: String?) -> RecordingSettings {
