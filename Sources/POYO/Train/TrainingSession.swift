@@ -207,7 +207,8 @@ public final class TrainingSession {
     // MARK: Stepping
 
     /// The next `batchSize` windows after `position`, which moves past them; a new shuffled epoch
-    /// starts when one runs out (drop_last).
+    /// starts when one runs out, and its first windows complete the batch (the remainder carries
+    /// over: no window is dropped, unlike torch_brain's `drop_last`).
     func nextWindows(after position: inout SamplerPosition) -> [WindowRequest] {
         var windows: [SampledWindow] = []
         while windows.count < options.batchSize {
