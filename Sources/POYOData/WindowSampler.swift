@@ -26,22 +26,41 @@ public struct SplitCoverage: Sendable, Equatable {
     /// the recorded domain shorter than the window.
     public var skipped = 0
     public var skippedSeconds = 0.0
+    /// Intervals shorter than the window left out by `short_intervals: skip` (torch_brain's rule).
+    public var shortSkipped = 0
+    public var shortSkippedSeconds = 0.0
 
     public init() {}
 
-    public var usedIntervals: Int { intervals - skipped }
-    public var usedSeconds: Double { seconds - skippedSeconds }
+    public var usedIntervals: Int { intervals - skipped - shortSkipped }
+    public var usedSeconds: Double { seconds - skippedSeconds - shortSkippedSeconds }
 
-    mutating func add(_ iv: Interval, short isShort: Bool, usable: Bool) {
+    /// How a sampler uses one interval.
+    enum Use {
+        /// At least a window long: windows inside it.
+        case inside
+        /// Shorter: one window around it.
+        case around
+        /// Shorter, and no window around it fits inside the recorded domain.
+        case unusable
+        /// Shorter, and left out by `short_intervals: skip`.
+        case skippedByRule
+    }
+
+    mutating func add(_ iv: Interval, _ use: Use) {
         intervals += 1
         seconds += iv.length
-        if isShort && usable {
+        switch use {
+        case .inside: break
+        case .around:
             short += 1
             shortSeconds += iv.length
-        }
-        if !usable {
+        case .unusable:
             skipped += 1
             skippedSeconds += iv.length
+        case .skippedByRule:
+            shortSkipped += 1
+            shortSkippedSeconds += iv.length
         }
     }
 
@@ -53,17 +72,26 @@ public struct SplitCoverage: Sendable, Equatable {
         c.shortSeconds += b.shortSeconds
         c.skipped += b.skipped
         c.skippedSeconds += b.skippedSeconds
+        c.shortSkipped += b.shortSkipped
+        c.shortSkippedSeconds += b.shortSkippedSeconds
         return c
     }
 
-    /// `41 intervals, 612.3 s: all used (5 shorter than the 1 s window, 3.7 s, in windows around them)`.
+    /// `41 intervals, 612.3 s: all used (5 shorter than the 1 s window, 3.7 s, in windows around them:
+    /// short_intervals: around)`; the rule is named only when an interval is shorter than the window.
     public func describe(window: Double) -> String {
+        let w = String(format: "%g", window)
         var s = "\(intervals) interval(s), \(fmt(seconds)) s: "
-        s += skipped == 0 ? "all used" : "\(usedIntervals) used (\(fmt(usedSeconds)) s)"
+        s += usedIntervals == intervals ? "all used" : "\(usedIntervals) used (\(fmt(usedSeconds)) s)"
         if short > 0 {
             s +=
-                " (\(short) shorter than the \(String(format: "%g", window)) s window, \(fmt(shortSeconds)) s,"
-                + " in windows around them)"
+                " (\(short) shorter than the \(w) s window, \(fmt(shortSeconds)) s,"
+                + " in windows around them: short_intervals: around)"
+        }
+        if shortSkipped > 0 {
+            s +=
+                "; \(shortSkipped) shorter than the \(w) s window skipped (\(fmt(shortSkippedSeconds)) s:"
+                + " short_intervals: skip, as torch_brain)"
         }
         if skipped > 0 { s += "; \(skipped) skipped (\(fmt(skippedSeconds)) s)" }
         return s
@@ -108,11 +136,12 @@ func windowStarts(around iv: Interval, length: Double, domain: Intervals) -> (lo
 /// window flush against the end with the larger gap. The whole list is then shuffled (our own
 /// Fisher–Yates on `SeededRNG`, not torch's `randperm` stream).
 ///
-/// Shorter intervals, which torch_brain skips, get one window per epoch placed at random around
-/// them inside the recorded domain (`domains`), marked with the interval as its `region`: only the
-/// samples inside it carry loss weight. Those placements and their positions in the epoch come from
-/// a stream of their own, so a dataset without short intervals gets exactly torch_brain's windows,
-/// and the long intervals' windows keep their order when there are some.
+/// Shorter intervals, which torch_brain skips (`short_intervals: skip` does too), get by default
+/// one window per epoch placed at random around them inside the recorded domain (`domains`),
+/// marked with the interval as its `region`: only the samples inside it carry loss weight. Those
+/// placements and their positions in the epoch come from a stream of their own, so a dataset
+/// without short intervals gets exactly torch_brain's windows, and the long intervals' windows
+/// keep their order when there are some.
 public struct RandomFixedWindowSampler: Sendable {
     /// `[recording]` sampling intervals (usually each recording's `trainDomain`).
     public var intervals: [Intervals]
@@ -120,15 +149,21 @@ public struct RandomFixedWindowSampler: Sendable {
     /// (short intervals are skipped, as torch_brain does).
     public var domains: [Intervals]?
     public var windowLength: Double
+    /// `.skip` leaves short intervals out whatever `domains` allows.
+    public var shortIntervals: ShortIntervals
 
-    public init(intervals: [Intervals], domains: [Intervals]? = nil, windowLength: Double = 1.0) {
+    public init(
+        intervals: [Intervals], domains: [Intervals]? = nil, windowLength: Double = 1.0,
+        shortIntervals: ShortIntervals = .around
+    ) {
         self.intervals = intervals
         self.domains = domains
         self.windowLength = windowLength
+        self.shortIntervals = shortIntervals
     }
 
     /// Windows per epoch: Σ floor(len / W) over intervals at least W long (torch_brain's `len`),
-    /// plus one per usable shorter interval.
+    /// plus one per usable shorter interval under `.around`.
     public var estimatedCount: Int {
         var n = 0
         for (r, set) in intervals.enumerated() {
@@ -148,15 +183,20 @@ public struct RandomFixedWindowSampler: Sendable {
         intervals.enumerated().map { r, set in
             var c = SplitCoverage()
             for iv in set {
-                let short = iv.length < windowLength
-                c.add(iv, short: short, usable: !short || startsAround(iv, recording: r) != nil)
+                if iv.length >= windowLength {
+                    c.add(iv, .inside)
+                } else if shortIntervals == .skip {
+                    c.add(iv, .skippedByRule)
+                } else {
+                    c.add(iv, startsAround(iv, recording: r) != nil ? .around : .unusable)
+                }
             }
             return c
         }
     }
 
     private func startsAround(_ iv: Interval, recording r: Int) -> (lo: Double, hi: Double)? {
-        guard let domains, domains.indices.contains(r) else { return nil }
+        guard shortIntervals == .around, let domains, domains.indices.contains(r) else { return nil }
         return windowStarts(around: iv, length: windowLength, domain: domains[r])
     }
 
@@ -213,10 +253,12 @@ public struct RandomFixedWindowSampler: Sendable {
 /// `step` inside each interval, plus a final window flush with the interval's end when the last
 /// regular one stops short of it.
 ///
-/// An interval shorter than one window (torch_brain raises) gets one window centred on it, moved
-/// as needed to stay inside the recorded domain (`domains`), with the interval as its `region`:
-/// only samples inside it are scored. One that no window can hold (at the edge of the domain, or
-/// with no `domains`) is listed in `skipped` for the caller to report.
+/// An interval shorter than one window gets by default one window centred on it, moved as needed
+/// to stay inside the recorded domain (`domains`), with the interval as its `region`: only samples
+/// inside it are scored. One that no window can hold (at the edge of the domain, or with no
+/// `domains`) is listed in `skipped` for the caller to report. Under `short_intervals: skip` such
+/// intervals get no window and are listed in `tooShort`, for the caller to refuse as torch_brain
+/// raises on them.
 public struct SequentialFixedWindowSampler: Sendable {
     public let windowLength: Double
     public let step: Double
@@ -224,37 +266,48 @@ public struct SequentialFixedWindowSampler: Sendable {
     public let windows: [SampledWindow]
     /// Intervals no window can hold, with their recording index.
     public let skipped: [(recording: Int, interval: Interval)]
+    /// Under `.skip`: the intervals shorter than the window, with their recording index.
+    public let tooShort: [(recording: Int, interval: Interval)]
     /// What the windows cover, per recording.
     public let coverage: [SplitCoverage]
 
-    public init(intervals: [Intervals], domains: [Intervals]? = nil, windowLength: Double = 1.0, step: Double = 0.5) {
+    public init(
+        intervals: [Intervals], domains: [Intervals]? = nil, windowLength: Double = 1.0, step: Double = 0.5,
+        shortIntervals: ShortIntervals = .around
+    ) {
         self.windowLength = windowLength
         self.step = step
         var out: [SampledWindow] = []
         var skipped: [(recording: Int, interval: Interval)] = []
+        var tooShort: [(recording: Int, interval: Interval)] = []
         var coverage: [SplitCoverage] = []
         for (r, set) in intervals.enumerated() {
             var c = SplitCoverage()
             for iv in set {
                 guard step > 0 else {
                     skipped.append((r, iv))
-                    c.add(iv, short: false, usable: false)
+                    c.add(iv, .unusable)
                     continue
                 }
                 guard iv.length >= windowLength else {
+                    if shortIntervals == .skip {
+                        tooShort.append((r, iv))
+                        c.add(iv, .skippedByRule)
+                        continue
+                    }
                     let domain = domains.flatMap { $0.indices.contains(r) ? $0[r] : nil }
                     guard let domain, let (lo, hi) = windowStarts(around: iv, length: windowLength, domain: domain)
                     else {
                         skipped.append((r, iv))
-                        c.add(iv, short: true, usable: false)
+                        c.add(iv, .unusable)
                         continue
                     }
                     let centred = (iv.start + iv.end - windowLength) / 2
                     out.append(SampledWindow(recording: r, start: min(max(centred, lo), hi), region: iv))
-                    c.add(iv, short: true, usable: true)
+                    c.add(iv, .around)
                     continue
                 }
-                c.add(iv, short: false, usable: true)
+                c.add(iv, .inside)
                 let points = Int(((iv.end - iv.start) / step).rounded(.up))
                 var lastEnd = -Double.infinity
                 for k in 0..<points {
@@ -270,6 +323,24 @@ public struct SequentialFixedWindowSampler: Sendable {
         }
         self.windows = out
         self.skipped = skipped
+        self.tooShort = tooShort
         self.coverage = coverage
+    }
+}
+
+extension SequentialFixedWindowSampler {
+    /// The error to raise for `tooShort` (nil when it is empty), naming `sessions[recording]`.
+    public func tooShortError(split: String, sessions: [String]) -> ShortEvaluationIntervals? {
+        guard !tooShort.isEmpty else { return nil }
+        var bySession: [(session: String, intervals: [Interval])] = []
+        for (r, iv) in tooShort {
+            let name = sessions.indices.contains(r) ? sessions[r] : "recording \(r)"
+            if bySession.last?.session == name {
+                bySession[bySession.count - 1].intervals.append(iv)
+            } else {
+                bySession.append((name, [iv]))
+            }
+        }
+        return ShortEvaluationIntervals(split: split, window: windowLength, sessions: bySession)
     }
 }

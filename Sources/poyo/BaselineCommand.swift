@@ -57,6 +57,9 @@ struct Baseline: ParsableCommand {
             o.split = Split(rawValue: split)!
             o.seed = seed
             o.fewShot = fewShot.fewShot
+            // The rule the compared model was scored with: the config's, else the checkpoint's run's.
+            o.shortIntervals =
+                try cfg.shortIntervals ?? checkpoint.flatMap { try Checkpoint.shortIntervals(of: $0) } ?? .around
             let r = try WienerBaseline.run(dataset.recordings, options: o, note: note)
             let table = json ? note : { print($0) }
             table("Wiener filter (bin \(bin) s, \(lags) lags) \(split) R² per session, from \(description):")

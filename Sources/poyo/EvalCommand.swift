@@ -36,9 +36,11 @@ struct Eval: ParsableCommand {
             let (device, deviceNote) = try DeviceSelection(parsing: deviceOptions.device).make()
             if let deviceNote { note(deviceNote) }
             let (model, meta) = try Checkpoint.load(checkpoint, device: device)
-            let (all, description) = try loadEvaluationData(
-                checkpointSettings: try Checkpoint.dataSettings(meta, path: Checkpoint.resolve(checkpoint)),
-                sessionVocab: model.sessionVocab)
+            let path = Checkpoint.resolve(checkpoint)
+            let (all, description, cfg) = try loadEvaluationData(
+                checkpointSettings: try Checkpoint.dataSettings(meta, path: path), sessionVocab: model.sessionVocab)
+            // A --config that names the rule wins; else the run's own, so eval windows are training's.
+            let rule = try cfg.shortIntervals ?? Checkpoint.shortIntervals(meta, path: path) ?? .around
             // Only sessions the checkpoint knows can be decoded; others need fine-tuning first.
             let known = all.recordings.filter { model.sessionVocab.row(of: $0.sessionID) != nil }
             let skipped = all.recordings.filter { model.sessionVocab.row(of: $0.sessionID) == nil }.map(\.sessionID)
@@ -54,14 +56,14 @@ struct Eval: ParsableCommand {
                     sequenceLength: model.config.sequenceLength,
                     latentStep: model.config.latentStep,
                     numLatentsPerStep: model.config.numLatentsPerStep))
-            for line in Evaluator.coverageReport(
-                known, split: Split(rawValue: split)!, window: model.config.sequenceLength)
+            for line in try Evaluator.coverageReport(
+                known, split: Split(rawValue: split)!, window: model.config.sequenceLength, shortIntervals: rule)
             {
                 note(line.hasPrefix("warning:") ? line : "data: " + line)
             }
             let r = try Evaluator.evaluate(
                 model: model, tokenizer: tokenizer, split: Split(rawValue: split)!, batchSize: batchSize,
-                keepSamples: predictions != nil || plot != nil)
+                keepSamples: predictions != nil || plot != nil, shortIntervals: rule)
             if let predictions {
                 try AtomicFile.write(Data(PredictionOutputs.csv(r, recordings: known).utf8), to: predictions)
                 note("predictions: \(predictions)")
@@ -77,6 +79,7 @@ struct Eval: ParsableCommand {
             if baseline {
                 var o = WienerBaseline.Options()
                 o.split = Split(rawValue: split)!
+                o.shortIntervals = rule
                 wiener = try WienerBaseline.run(known, options: o, note: note).r2
             }
             table("\(split) R² per session" + (baseline ? " (POYO, Wiener filter):" : ":"))
@@ -100,9 +103,9 @@ struct Eval: ParsableCommand {
     }
 
     /// The data to score: `--config`'s dataset (its settings win, and we say so) or `--data`'s
-    /// folder read with the settings each session was trained with.
+    /// folder read with the settings each session was trained with; and the config it came from.
     func loadEvaluationData(checkpointSettings: [String: RecordingSettings]?, sessionVocab: Vocabulary) throws
-        -> (Dataset, String)
+        -> (Dataset, String, ConfigFile)
     {
         var cfg = ConfigFile()
         if let config { cfg = try ConfigFile.load(config) }
@@ -112,9 +115,10 @@ struct Eval: ParsableCommand {
         } else if checkpointSettings != nil {
             note("eval: each session read with the data settings it was trained with (from the checkpoint)")
         }
-        return try cfg.loadData(
+        let (dataset, description) = try cfg.loadData(
             scoring: checkpoint, settings: checkpointSettings, sessionVocab: sessionVocab, configWins: config != nil,
             note: { note("eval: " + $0) })
+        return (dataset, description, cfg)
     }
 
     var settingsSource: String { config == nil ? "checkpoint" : "config" }

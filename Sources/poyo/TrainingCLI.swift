@@ -34,6 +34,7 @@ enum TrainingCLI {
             if baseline {
                 var o = WienerBaseline.Options()
                 o.split = .valid
+                o.shortIntervals = session.config.shortIntervalRule
                 wiener = try WienerBaseline.run(session.tokenizer.recordings, options: o, note: note).r2
                 print("validation R² per session (POYO, Wiener filter on the same training data):")
             } else {

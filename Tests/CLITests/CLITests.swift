@@ -128,7 +128,8 @@ import Testing
         ])
         #expect(t.status == 0, "train failed: \(t.stderr)")
         #expect(
-            t.stderr.contains("data: train: 19 interval(s)") && t.stderr.contains("in windows around them"),
+            t.stderr.contains("data: train: 19 interval(s)")
+                && t.stderr.contains("in windows around them: short_intervals: around"),
             "\(t.stderr)")
         #expect(t.stderr.contains("data: valid: "), "\(t.stderr)")
         let summary =
@@ -144,6 +145,60 @@ import Testing
         #expect(e.stderr.contains("data: test: 6 interval(s)"), "\(e.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as! [String: Any]
         #expect((json["scored_samples"] as? [String: Int])?[r.sessionID] == expected, "\(e.stdout)")
+    }
+
+    /// `short_intervals: skip` (torch_brain's samplers): training refuses short validation trials
+    /// before it starts; a run's rule is in its checkpoint and `poyo eval` uses it unless a
+    /// `--config` names another.
+    @Test func shortIntervalsSkipIsRecordedAndRefusesShortEvaluationTrials() throws {
+        let out = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let fixture = packageRoot().appendingPathComponent("Tests/Fixtures/nlb_maze_short_trials.nwb")
+        let r = try RecordingReader.read(fixture)
+        func config(_ name: String, _ extra: String, entry: String = "") throws -> String {
+            let url = out.appendingPathComponent(name)
+            try (tinyConfigYAML + "\n" + extra + "dataset:\n  - path: \(fixture.path)\n" + entry)
+                .write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        func interval(_ iv: Interval) -> String { String(format: "[%.2f, %.2f) %.3f s", iv.start, iv.end, iv.length) }
+
+        // The NLB split's validation trials include some shorter than the window.
+        let shortValid = r.validDomain.filter { $0.length < 1 }
+        #expect(!shortValid.isEmpty)
+        let refused = try CLI.run([
+            "train", "--config", try config("skip.yaml", "short_intervals: skip\n"), "--out",
+            out.appendingPathComponent("refused").path, "--steps", "2", "--device", "cpu",
+        ])
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("error: \(r.sessionID): \(shortValid.count) valid intervals shorter than"))
+        for iv in shortValid { #expect(refused.stderr.contains(interval(iv)), "\(refused.stderr)") }
+        #expect(!refused.stderr.contains("step 1/2"))
+
+        // Time blocks have no short interval: the run trains under skip and records the rule.
+        let run = out.appendingPathComponent("run")
+        let timeSplit = try config(
+            "time.yaml", "short_intervals: skip\n", entry: "    split: {rule: time, ratios: [0.7, 0.1, 0.2]}\n")
+        let t = try CLI.run(["train", "--config", timeSplit, "--out", run.path, "--steps", "2", "--device", "cpu"])
+        #expect(t.status == 0, "train failed: \(t.stderr)")
+        let saved = try String(contentsOf: run.appendingPathComponent("config.yaml"), encoding: .utf8)
+        #expect(saved.contains("\nshort_intervals: skip\n"), "\(saved)")
+
+        // Scored on the NLB split's test trials: the checkpoint's skip refuses the short ones...
+        let shortTest = r.testDomain.filter { $0.length < 1 }
+        #expect(!shortTest.isEmpty)
+        let nlb = try config("nlb.yaml", "")
+        let e = try CLI.run(["eval", "--checkpoint", run.path, "--config", nlb, "--split", "test", "--device", "cpu"])
+        #expect(e.status == 1, "\(e.stderr)")
+        #expect(e.stderr.contains("\(shortTest.count) test intervals shorter than the 1 s window"), "\(e.stderr)")
+        for iv in shortTest { #expect(e.stderr.contains(interval(iv)), "\(e.stderr)") }
+        // ...and a config that names `around` scores them.
+        let around = try config("around.yaml", "short_intervals: around\n")
+        let a = try CLI.run([
+            "eval", "--checkpoint", run.path, "--config", around, "--split", "test", "--device", "cpu",
+        ])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stderr.contains("in windows around them: short_intervals: around"), "\(a.stderr)")
     }
 
     /// A run config's `dataset:` list: two NLB NWB fixtures and one brainsets fixture, one model.

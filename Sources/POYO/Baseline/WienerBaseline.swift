@@ -14,6 +14,8 @@ public enum WienerBaseline {
         public var fewShot: FewShot?
         public var seed: UInt64 = 42
         public var split: Split = .test
+        /// The evaluation windows' rule, as for the model it is compared with.
+        public var shortIntervals: ShortIntervals = .around
         public init() {}
     }
 
@@ -69,7 +71,9 @@ public enum WienerBaseline {
             }
         }
         func score(_ fs: [WienerFilter], _ split: Split) throws -> EvaluationResult {
-            try Evaluator.evaluate(tokenizer: tokenizer, split: split, batchSize: 64) { batch in
+            try Evaluator.evaluate(tokenizer: tokenizer, split: split, batchSize: 64, shortIntervals: o.shortIntervals)
+            {
+                batch in
                 var out: [Float] = []
                 out.reserveCapacity(batch.outputCount * batch.dimOut)
                 for key in batch.evalKeys {

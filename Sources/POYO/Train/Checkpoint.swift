@@ -1,6 +1,7 @@
 import Compute
 import Foundation
 import POYOData
+import Yams
 
 /// A `.safetensors` checkpoint: parameters under torch_brain's `state_dict` names, the rotary
 /// buffer, and metadata holding the resolved config and both vocabularies (as the golden files do),
@@ -99,6 +100,33 @@ public enum Checkpoint {
     public static func dataSettings(of path: String) throws -> [String: RecordingSettings]? {
         let path = resolve(path)
         return try dataSettings(try SafeTensorsFile.metadata(atPath: path), path: path)
+    }
+
+    /// Metadata key of the run config (`ConfigFile.yaml()`) a checkpoint was trained with.
+    static let runConfigKey = "train"
+
+    /// The `short_intervals` rule a checkpoint was trained with (from its run config); nil for a
+    /// checkpoint written before the key existed or without a run config (then `around` applied).
+    public static func shortIntervals(_ meta: [String: String], path: String) throws -> ShortIntervals? {
+        guard let yaml = meta[runConfigKey] else { return nil }
+        // Only this key is read: the rest of the run config (paths, the fine-tuning source) need not
+        // be valid where the checkpoint is scored.
+        let root: Any?
+        do { root = try Yams.load(yaml: yaml) } catch {
+            throw POYOError.checkpoint(path: path, reason: "unreadable '\(runConfigKey)' metadata (\(error))")
+        }
+        guard let value = (root as? [String: Any])?["short_intervals"] else { return nil }
+        guard let rule = ShortIntervals(configValue: value) else {
+            throw POYOError.checkpoint(
+                path: path, reason: "run config has short_intervals '\(value)', not around or skip")
+        }
+        return rule
+    }
+
+    /// `shortIntervals` of a checkpoint file or run folder (its header only).
+    public static func shortIntervals(of path: String) throws -> ShortIntervals? {
+        let path = resolve(path)
+        return try shortIntervals(try SafeTensorsFile.metadata(atPath: path), path: path)
     }
 
     static func encodeDataSettings(_ settings: [String: RecordingSettings]) -> String {

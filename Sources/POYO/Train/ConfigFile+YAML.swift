@@ -17,6 +17,7 @@ extension ConfigFile {
         case .fraction(let x)?: out.append("train_fraction: \(Self.real(x))")
         case nil: break
         }
+        if let s = shortIntervals { out.append("short_intervals: \(s.rawValue)") }
         out.append("eval_batch_size: \(train.evalBatchSize)")
         out.append("optimizer: \(train.optimizer.rawValue)")
         out.append("optim:")

@@ -4,9 +4,10 @@ import Yams
 
 /// A YAML run config with torch_brain's key names: model keys at the top level or under `model:`,
 /// and training keys `batch_size`, `steps`, `seed`, `optim: {base_lr, weight_decay, lr_decay_start}`,
-/// `eval_every`, `eval_batch_size`, `optimizer`, `train_transforms` (a `UnitDropout` entry) and
-/// `dataset` (a list of recordings, see `DatasetConfig`) or `data_root` (a folder of recordings; relative
-/// to the config file). `yaml()` writes a config this parser reads back unchanged (a run's `config.yaml`).
+/// `eval_every`, `eval_batch_size`, `optimizer`, `train_transforms` (a `UnitDropout` entry),
+/// `short_intervals` (`around` or `skip`, see `ShortIntervals`) and `dataset` (a list of recordings,
+/// see `DatasetConfig`) or `data_root` (a folder of recordings; relative to the config file). `yaml()`
+/// writes a config this parser reads back unchanged (a run's `config.yaml`).
 public struct ConfigFile: Equatable {
     public var model: POYOConfig
     public var train: TrainOptions
@@ -16,8 +17,14 @@ public struct ConfigFile: Equatable {
     public var dataRoot: String?
     /// A fine-tuning run (`finetune:`): the pretrained checkpoint and what trains.
     public var finetune: FinetuneSpec?
+    /// `short_intervals:` as given; nil: not given (`around`, or a checkpoint's rule for `poyo eval`).
+    /// A run resolves it, so its `config.yaml` and checkpoints always record the rule it used.
+    public var shortIntervals: ShortIntervals?
     /// Whether the file named any model key (a fine-tuning run otherwise takes the checkpoint's model).
     public var modelGiven = false
+
+    /// The rule in force: the one given, else `around`.
+    public var shortIntervalRule: ShortIntervals { shortIntervals ?? .around }
 
     public init(model: POYOConfig = .poyo1_3M, train: TrainOptions = TrainOptions()) {
         self.model = model
@@ -187,6 +194,11 @@ public struct ConfigFile: Equatable {
                     default: throw bad("unknown key 'optim.\(ok)'")
                     }
                 }
+            case "short_intervals":
+                guard let rule = ShortIntervals(configValue: v) else {
+                    throw bad("'short_intervals' must be around or skip")
+                }
+                cfg.shortIntervals = rule
             case "defaults": break  // resolved above
             case "epochs":
                 guard root["steps"] == nil else { throw bad("give steps or epochs, not both") }

@@ -35,35 +35,54 @@ public struct EvaluationResult: Sendable {
 public enum Evaluator {
     /// Runs the model without dropout over every window of `split` in `tokenizer.recordings`.
     public static func evaluate(
-        model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false
+        model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
+        shortIntervals: ShortIntervals = .around
     ) throws -> EvaluationResult {
-        try evaluate(tokenizer: tokenizer, split: split, batchSize: batchSize, keepSamples: keepSamples) { batch in
+        try evaluate(
+            tokenizer: tokenizer, split: split, batchSize: batchSize, keepSamples: keepSamples,
+            shortIntervals: shortIntervals
+        ) { batch in
             let act = try model.forward(try model.prepare(batch))
             return try model.device.download(act.prediction)
         }
     }
 
-    /// The same windows, stitching and R² for any decoder: `predict` maps a batch to its predictions
-    /// `[outputCount, dimOut]` (the Wiener-filter baseline is scored through here, so its figures
-    /// compare with POYO's sample for sample).
-    /// What the windows of `split` cover in each recording, and the lines that say so.
-    public static func coverageReport(_ recordings: [Recording], split: Split, window: Double) -> [String] {
+    /// The evaluation windows of `split` (1 s, 0.5 s stride), refusing intervals shorter than the
+    /// window under `short_intervals: skip` as torch_brain's `SequentialFixedWindowSampler` does.
+    static func sampler(_ recordings: [Recording], split: Split, window: Double, shortIntervals: ShortIntervals)
+        throws -> SequentialFixedWindowSampler
+    {
         let sampler = SequentialFixedWindowSampler(
             intervals: recordings.map { split.domain($0) }, domains: recordings.map(\.domain), windowLength: window,
-            step: window / 2)
+            step: window / 2, shortIntervals: shortIntervals)
+        if let error = sampler.tooShortError(split: split.rawValue, sessions: recordings.map(\.sessionID)) {
+            throw error
+        }
+        return sampler
+    }
+
+    /// What the windows of `split` cover in each recording, and the lines that say so; throws
+    /// where evaluation would (short intervals under `short_intervals: skip`), so a run stops
+    /// before it trains rather than at its first validation.
+    public static func coverageReport(
+        _ recordings: [Recording], split: Split, window: Double, shortIntervals: ShortIntervals = .around
+    ) throws -> [String] {
+        let sampler = try sampler(recordings, split: split, window: window, shortIntervals: shortIntervals)
         return SplitCoverage.report(
             split: split.rawValue, coverage: sampler.coverage, sessions: recordings.map(\.sessionID), window: window)
     }
 
+    /// The same windows, stitching and R² for any decoder: `predict` maps a batch to its predictions
+    /// `[outputCount, dimOut]` (the Wiener-filter baseline is scored through here, so its figures
+    /// compare with POYO's sample for sample).
     public static func evaluate(
         tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
-        predict: (Batch) throws -> [Float]
+        shortIntervals: ShortIntervals = .around, predict: (Batch) throws -> [Float]
     ) throws -> EvaluationResult {
         let t0 = Date()
         let recs = tokenizer.recordings
-        let sampler = SequentialFixedWindowSampler(
-            intervals: recs.map { split.domain($0) }, domains: recs.map(\.domain),
-            windowLength: tokenizer.config.sequenceLength, step: tokenizer.config.sequenceLength / 2)
+        let sampler = try sampler(
+            recs, split: split, window: tokenizer.config.sequenceLength, shortIntervals: shortIntervals)
         guard !sampler.windows.isEmpty else {
             throw POYOError.batch(
                 "no \(split.rawValue) windows of \(tokenizer.config.sequenceLength) s in "

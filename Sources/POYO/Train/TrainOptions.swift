@@ -21,7 +21,8 @@ public struct TrainOptions: Equatable, Sendable {
     /// Also at the end and on a graceful stop. Changes no result, so a resume may change it.
     public var checkpointEvery: Int?
     /// `epochs:` (torch_brain): the run's length in epochs; resolved when the data is known to
-    /// steps = epochs × whole batches per epoch (drop_last), and then cleared.
+    /// steps = epochs × whole batches per epoch (torch_brain's `len(loader)`), and then cleared.
+    /// Batches still run across epoch ends: the remainder of an epoch carries over into the next.
     public var epochs: Int?
     /// `eval_epochs:`: validation every this many epochs, resolved the same way into `evalEvery`.
     public var evalEpochs: Int?

@@ -119,6 +119,8 @@ public final class TrainingSession {
         if let fewShot = config.train.fewShot {
             recordings = try recordings.keepingTrainingTrials(fewShot, seed: seeds.fewShot, note: note)
         }
+        // Recorded in config.yaml and every checkpoint, so a resume and `poyo eval` use the same rule.
+        config.shortIntervals = config.shortIntervalRule
         try Self.resolveEpochs(&config, recordings: recordings, note: note)
         self.config = config
         let sessionVocab = model.sessionVocab
@@ -133,9 +135,7 @@ public final class TrainingSession {
                 sequenceLength: model.config.sequenceLength,
                 latentStep: model.config.latentStep,
                 numLatentsPerStep: model.config.numLatentsPerStep))
-        sampler = RandomFixedWindowSampler(
-            intervals: recordings.map(\.trainDomain), domains: recordings.map(\.domain),
-            windowLength: model.config.sequenceLength)
+        sampler = Self.trainingSampler(config, recordings: recordings)
         // Say what the windows will use of each split (issue 14): nothing is skipped silently.
         let window = model.config.sequenceLength
         let sessions = recordings.map(\.sessionID)
@@ -143,13 +143,11 @@ public final class TrainingSession {
         {
             note(line.hasPrefix("warning:") ? line : "data: " + line)
         }
-        for line in Evaluator.coverageReport(recordings, split: .valid, window: window) {
+        let rule = config.shortIntervalRule
+        for line in try Evaluator.coverageReport(recordings, split: .valid, window: window, shortIntervals: rule) {
             note(line.hasPrefix("warning:") ? line : "data: " + line)
         }
-        guard sampler.estimatedCount >= 1 else {
-            let ids = recordings.map(\.sessionID).joined(separator: ", ")
-            throw POYOError.batch("no training interval of at least \(model.config.sequenceLength) s in \(ids)")
-        }
+        guard sampler.estimatedCount >= 1 else { throw Self.noWindowsError(sampler, sessions: sessions) }
         let optimizer: Optimizer
         switch config.train.optimizer {
         case .lamb: optimizer = try LAMB(params: model.params, weightDecay: Float(config.train.weightDecay))
@@ -163,14 +161,35 @@ public final class TrainingSession {
         self.folder = try RunFolder(folder)
     }
 
-    /// `epochs` / `eval_epochs` into steps, as torch_brain counts them: whole batches per epoch
-    /// (drop_last) of the sampler's windows.
+    /// The training sampler of `config` over `recordings`' training domains.
+    static func trainingSampler(_ config: ConfigFile, recordings: [Recording]) -> RandomFixedWindowSampler {
+        RandomFixedWindowSampler(
+            intervals: recordings.map(\.trainDomain), domains: recordings.map(\.domain),
+            windowLength: config.model.sequenceLength, shortIntervals: config.shortIntervalRule)
+    }
+
+    /// Why `sampler` has no window: no training interval a window long, and under `short_intervals:
+    /// skip` (where torch_brain raises "All intervals are too short") that every one was skipped.
+    static func noWindowsError(_ sampler: RandomFixedWindowSampler, sessions: [String]) -> POYOError {
+        let ids = sessions.joined(separator: ", ")
+        let w = String(format: "%g", sampler.windowLength)
+        let c = sampler.coverage.reduce(SplitCoverage(), +)
+        guard c.shortSkipped > 0 else { return .batch("no training interval of at least \(w) s in \(ids)") }
+        return .invalidConfig(
+            "short_intervals: skip leaves nothing to train on: every training interval in \(ids) is shorter than "
+                + "the \(w) s window (\(c.shortSkipped) interval(s), "
+                + String(format: "%.1f s", c.shortSkippedSeconds) + "); short_intervals: around trains on them")
+    }
+
+    /// `epochs` / `eval_epochs` into steps, as torch_brain counts them: `len(loader)`, the whole
+    /// batches in an epoch of the sampler's `len` windows (under `short_intervals: skip` exactly
+    /// torch_brain's count; under `around` the windows around short intervals count too). Only the
+    /// count is torch_brain's: `nextWindows` completes a batch with the next epoch's windows.
     static func resolveEpochs(_ config: inout ConfigFile, recordings: [Recording], note: (String) -> Void) throws {
         guard config.train.epochs != nil || config.train.evalEpochs != nil else { return }
-        let windows = RandomFixedWindowSampler(
-            intervals: recordings.map(\.trainDomain), domains: recordings.map(\.domain),
-            windowLength: config.model.sequenceLength
-        ).estimatedCount
+        let sampler = trainingSampler(config, recordings: recordings)
+        let windows = sampler.estimatedCount
+        guard windows >= 1 else { throw noWindowsError(sampler, sessions: recordings.map(\.sessionID)) }
         let batches = windows / config.train.batchSize
         guard batches >= 1 else {
             throw POYOError.invalidConfig(
@@ -191,7 +210,8 @@ public final class TrainingSession {
     // MARK: Stepping
 
     /// The next `batchSize` windows after `position`, which moves past them; a new shuffled epoch
-    /// starts when one runs out (drop_last).
+    /// starts when one runs out, and its first windows complete the batch (the remainder carries
+    /// over: no window is dropped, unlike torch_brain's `drop_last`).
     func nextWindows(after position: inout SamplerPosition) -> [WindowRequest] {
         var windows: [SampledWindow] = []
         while windows.count < options.batchSize {
@@ -251,7 +271,9 @@ public final class TrainingSession {
     }
 
     public func validate(split: Split = .valid) throws -> EvaluationResult {
-        try Evaluator.evaluate(model: model, tokenizer: tokenizer, split: split, batchSize: options.evalBatchSize)
+        try Evaluator.evaluate(
+            model: model, tokenizer: tokenizer, split: split, batchSize: options.evalBatchSize,
+            shortIntervals: config.shortIntervalRule)
     }
 
     /// Steps to the end: validation every `eval_every` steps and at the end (the best model to
@@ -313,7 +335,7 @@ public final class TrainingSession {
     }
 
     func checkpointMetadata(valR2: Double?) -> [String: String] {
-        var m = ["step": "\(completedSteps)", "train": config.yaml()]
+        var m = ["step": "\(completedSteps)", Checkpoint.runConfigKey: config.yaml()]
         if !dataSettings.isEmpty { m[Checkpoint.dataSettingsKey] = Checkpoint.encodeDataSettings(dataSettings) }
         if let valR2 { m["val_r2_mean"] = "\(valR2)" }
         return m
