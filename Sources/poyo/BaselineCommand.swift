@@ -85,9 +85,8 @@ struct Baseline: ParsableCommand {
             o.history = history
             if let lags {
                 o.history = Double(lags) * bin
-                note(
-                    "baseline: --lags is deprecated; --lags \(lags) = --history \(Double(lags) * bin) (current bin included)"
-                )
+                let seconds = Double(lags) * bin
+                note("baseline: --lags is deprecated; --lags \(lags) = --history \(seconds) (current bin included)")
             }
             o.causal = causality == .causal
             o.horizon = horizon
