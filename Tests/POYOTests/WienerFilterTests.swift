@@ -146,6 +146,13 @@ import Testing
         print(String(format: "weighted standardised ridge vs Householder QR: normwise %.2e", difference))
     }
 
+    @Test func lapackSolvesRejectASingularSystem() throws {
+        #expect(throws: LinearAlgebra.Failure.self) {
+            try LinearAlgebra.solveSymmetricPositiveDefinite([1, 1, 1, 1], [1, 2], n: 2, nrhs: 1)
+        }
+        #expect(throws: LinearAlgebra.Failure.self) { try LinearAlgebra.cholesky([1, 1, 1, 1], n: 2) }
+    }
+
     @Test func anAllZeroWeightDesignIsAnErrorNotANaN() throws {
         var m = RidgeMoments(columns: 2, outputs: 1)
         m.add(rows: [1, 2, 3, 4], targets: [1, 2], weights: [0, 0])
