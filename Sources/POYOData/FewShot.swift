@@ -64,17 +64,38 @@ extension Recording {
     }
 }
 
+/// How many training trials a few-shot subset kept, of how many.
+public struct FewShotCount: Sendable, Equatable {
+    public var kept: Int
+    public var available: Int
+
+    public init(kept: Int, available: Int) {
+        self.kept = kept
+        self.available = available
+    }
+
+    /// E.g. `5 of 105 training trials`.
+    public var description: String { "\(kept) of \(available) training trials" }
+}
+
 extension Array where Element == Recording {
     /// Every recording's few-shot subset (the same seed for each), with one line per recording for
     /// `note` saying what it kept.
     public func keepingTrainingTrials(_ choice: FewShot, seed: UInt64, note: (String) -> Void) throws -> [Recording] {
+        try fewShotSubsets(choice, seed: seed, note: note).map(\.recording)
+    }
+
+    /// The same, with each subset's trial count (for those who report it, e.g. the Wiener baseline).
+    public func fewShotSubsets(_ choice: FewShot, seed: UInt64, note: (String) -> Void) throws -> [(
+        recording: Recording, count: FewShotCount
+    )] {
         try map { r in
             let (subset, kept, available) = try r.keepingTrainingTrials(choice, seed: seed)
             note(
                 String(
                     format: "few-shot: %@ trains on %d of %d training trials (%.1f of %.1f s of training domain)",
                     r.sessionID, kept, available, subset.trainDomain.totalLength, r.trainDomain.totalLength))
-            return subset
+            return (subset, FewShotCount(kept: kept, available: available))
         }
     }
 }

@@ -127,8 +127,9 @@ public struct Tokenizer: Sendable {
         latentTimestamps = (0..<(steps * l)).map { (Double($0 / l) + 0.5) * config.latentStep }
     }
 
-    /// Normalised targets, weights and eval flags of every behaviour sample of `r`.
-    static func sampleTables(_ r: Recording) -> ([Float], [Float], [Bool]) {
+    /// Normalised targets `[T, dim]`, loss weights `[T]` and eval flags `[T]` of every behaviour
+    /// sample of `r`: what training and evaluation use (the Wiener baseline fits with the same).
+    public static func sampleTables(_ r: Recording) -> ([Float], [Float], [Bool]) {
         let d = r.behaviourDim
         let n = r.sampleCount
         var target = [Float](repeating: 0, count: n * d)

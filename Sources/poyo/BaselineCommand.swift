@@ -3,13 +3,27 @@ import Foundation
 import POYO
 import POYOData
 
+/// `--causal` (the default) or `--acausal`.
+enum Causality: String, EnumerableFlag {
+    case causal, acausal
+
+    static func help(for value: Causality) -> ArgumentHelp? {
+        switch value {
+        case .causal: return "Only bins that end at or before each sample."
+        case .acausal: return "Also bins after each sample (a horizon), as POYO's 1 s window also sees them."
+        }
+    }
+}
+
 struct Baseline: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score a ridge Wiener filter (binned spike counts with lag history) per session: the floor to beat.",
+        abstract: "Score a ridge Wiener filter (binned spike counts with history) per session: the floor to beat.",
         discussion: """
-            Fitted on each session's training split (or a few-shot subset of its training trials), λ chosen on \
-            the validation split unless given, scored on the same windows, eval mask and split as poyo eval. \
-            The solve is LAPACK's (OpenBLAS).
+            Per session: spike counts in bins of --bin seconds ending at each sample (the current bin included; \
+            --acausal adds bins after it), z-scored, ridge-regressed on the training split (or a few-shot subset \
+            of its trials) with POYO's loss weights. History, horizon and λ are chosen inside the training data, \
+            never on the split scored: on valid when scoring test, by 5-fold cross-validation over the training \
+            trials when scoring valid. Scored on the same windows, eval mask and split as poyo eval.
             """)
 
     @Option(help: "Folder of recordings (.h5 brainsets, .nwb).") var data: String?
@@ -18,8 +32,15 @@ struct Baseline: ParsableCommand {
         help: "A checkpoint or run folder: read each session it knows with the data settings it was trained with.")
     var checkpoint: String?
     @Option(help: "Bin width in seconds.") var bin = 0.02
-    @Option(help: "Bins of spike history per unit.") var lags = 7
-    @Option(help: "auto (chosen on the validation split) or a relative ridge λ.") var ridge = "auto"
+    @Option(help: "Seconds of spike history, the current bin included (default: chosen from 0.1 to 0.7 s).")
+    var history: Double?
+    @Option(help: ArgumentHelp("Deprecated: --history N×bin (N bins, the current bin included).", visibility: .hidden))
+    var lags: Int?
+    @Flag var causality: Causality = .causal
+    @Option(help: "--acausal: seconds of look-ahead (default: chosen from 0 to 0.5 s).") var horizon: Double?
+    @Option(help: "auto (chosen inside the training data) or a relative ridge λ.") var ridge = "auto"
+    @Option(help: "loss (POYO's loss weights; weight-0 samples left out) or none (every finite sample weighs 1).")
+    var weights = "loss"
     @Option(help: "Split to score: valid or test.") var split = "test"
     @OptionGroup var fewShot: FewShotOptions
     @Option(help: "Seed of the few-shot subset.") var seed: UInt64 = 42
@@ -28,10 +49,19 @@ struct Baseline: ParsableCommand {
     func validate() throws {
         guard split == "valid" || split == "test" else { throw ValidationError("--split must be valid or test") }
         guard bin > 0 && bin.isFinite else { throw ValidationError("--bin must be a positive number of seconds") }
-        guard lags >= 1 else { throw ValidationError("--lags must be at least 1") }
+        if let history, !(history.isFinite && (history / bin).rounded() >= 1) {
+            throw ValidationError("--history must be at least one bin (--bin \(bin) s)")
+        }
+        if let lags, lags < 1 { throw ValidationError("--lags must be at least 1") }
+        if lags != nil && history != nil { throw ValidationError("give --history or --lags (deprecated), not both") }
+        if let horizon {
+            guard causality == .acausal else { throw ValidationError("--horizon needs --acausal") }
+            guard horizon >= 0 && horizon.isFinite else { throw ValidationError("--horizon must be >= 0 seconds") }
+        }
         guard ridge == "auto" || (Double(ridge).map { $0 >= 0 && $0.isFinite } ?? false) else {
             throw ValidationError("--ridge must be auto or a number >= 0")
         }
+        guard WienerWeights(rawValue: weights) != nil else { throw ValidationError("--weights must be loss or none") }
         guard (data == nil) != (config == nil) else { throw ValidationError("give --data DIR or --config FILE") }
     }
 
@@ -52,29 +82,34 @@ struct Baseline: ParsableCommand {
             for line in dataset.settingsReport() { note("data: " + line) }
             var o = WienerBaseline.Options()
             o.bin = bin
-            o.lags = lags
+            o.history = history
+            if let lags {
+                o.history = Double(lags) * bin
+                let seconds = Double(lags) * bin
+                note("baseline: --lags is deprecated; --lags \(lags) = --history \(seconds) (current bin included)")
+            }
+            o.causal = causality == .causal
+            o.horizon = horizon
             o.ridge = ridge == "auto" ? nil : Double(ridge)
+            o.weights = WienerWeights(rawValue: weights)!
             o.split = Split(rawValue: split)!
-            o.seed = seed
-            o.fewShot = fewShot.fewShot
             // The rule the compared model was scored with: the config's, else the checkpoint's run's.
             o.shortIntervals =
                 try cfg.shortIntervals ?? checkpoint.flatMap { try Checkpoint.shortIntervals(of: $0) } ?? .around
-            let r = try WienerBaseline.run(dataset.recordings, options: o, note: note)
+            let sessions = try WienerBaseline.sessions(
+                dataset.recordings, fewShot: fewShot.fewShot, seed: seed, note: note)
+            let r = try WienerBaseline.run(sessions, options: o, note: note)
+            // With --json, stdout carries only the JSON object; the table goes to stderr.
             let table = json ? note : { print($0) }
-            table("Wiener filter (bin \(bin) s, \(lags) lags) \(split) R² per session, from \(description):")
-            for (s, v) in r.r2.sorted(by: { $0.key < $1.key }) {
-                table(
-                    String(
-                        format: "  %@  %.4f  (λ %g, %d training samples)", s, v, r.ridge[s] ?? 0,
-                        r.trainingSamples[s] ?? 0))
+            table("\(WienerOutput.title(o)) \(split) R² per session, from \(description):")
+            for (id, s) in r.sessions.sorted(by: { $0.key < $1.key }) {
+                let v = r.r2[id].map { String(format: "%.4f", $0) } ?? "n/a"
+                table("  \(id)  \(v)  " + WienerBaseline.describe(s, causal: o.causal))
             }
             table(String(format: "mean R² %.4f (%.1f s)", r.mean, r.seconds))
             if json {
-                let obj: [String: Any] = [
-                    "split": split, "r2_mean": r.mean, "r2": r.r2, "ridge": r.ridge,
-                    "training_samples": r.trainingSamples, "bin": bin, "lags": lags,
-                ]
+                var obj = WienerOutput.json(r)
+                obj["split"] = split
                 let d = try JSONSerialization.data(
                     withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
                 print(String(decoding: d, as: UTF8.self))

@@ -21,7 +21,10 @@ struct Eval: ParsableCommand {
     @Option(help: "Write every stitched sample (session, time, targets, predictions, scored) to this CSV.")
     var predictions: String?
     @Option(help: "Draw a few trials per session, predicted against true velocity, to this SVG.") var plot: String?
-    @Flag(help: "Also score the Wiener filter (fitted on each session's training split) beside the model.")
+    @Flag(
+        help: ArgumentHelp(
+            "Also score the Wiener filter beside the model, fitted on the training data the model learned from.",
+            discussion: "The checkpoint's few-shot subset, if any, is drawn again from its run config."))
     var baseline = false
     @OptionGroup var deviceOptions: DeviceOptions
 
@@ -29,6 +32,9 @@ struct Eval: ParsableCommand {
         guard Split(rawValue: split) != nil else { throw ValidationError("--split must be train, valid or test") }
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive") }
         guard data != nil || config != nil else { throw ValidationError("give --data DIR or --config FILE") }
+        if baseline && split == "train" {
+            throw ValidationError("--baseline scores valid or test: the Wiener filter is fitted on the training split")
+        }
     }
 
     func run() throws {
@@ -50,6 +56,11 @@ struct Eval: ParsableCommand {
             guard !known.isEmpty else {
                 throw POYOError.batch("no session in \(description) is known to \(checkpoint)")
             }
+            // The baseline learns from what the model learned from; refused before any work if unknown.
+            let wienerSessions =
+                baseline
+                ? try WienerBaseline.sessions(
+                    known, trainedOn: try Checkpoint.trainingSubsets(of: checkpoint), note: note) : nil
             let tokenizer = try Tokenizer(
                 recordings: known, unitVocabulary: model.unitVocab, sessionVocabulary: model.sessionVocab,
                 config: TokenizerConfig(
@@ -75,25 +86,31 @@ struct Eval: ParsableCommand {
             }
             // With --json, stdout carries only the JSON object; the table goes to stderr.
             let table = json ? note : { print($0) }
-            var wiener: [String: Double] = [:]
-            if baseline {
+            var wiener: WienerBaseline.Result?
+            if let wienerSessions {
                 var o = WienerBaseline.Options()
                 o.split = Split(rawValue: split)!
                 o.shortIntervals = rule
-                wiener = try WienerBaseline.run(known, options: o, note: note).r2
+                o.windows = tokenizer.config
+                wiener = try WienerBaseline.run(wienerSessions, options: o, note: note)
             }
             table("\(split) R² per session" + (baseline ? " (POYO, Wiener filter):" : ":"))
             for (s, v) in r.r2.sorted(by: { $0.key < $1.key }) {
-                table(
-                    String(format: "  %@  %.4f", s, v) + (wiener[s].map { String(format: "  Wiener %.4f", $0) } ?? ""))
+                let w = wiener?.r2[s].map { String(format: "  Wiener %.4f", $0) } ?? ""
+                table(String(format: "  %@  %.4f", s, v) + w)
             }
             table(String(format: "mean R² %.4f (%d windows, %.1f s)", r.mean, r.windows, r.seconds))
+            if let wiener {
+                table(WienerOutput.title(wiener.options) + ":")
+                for line in WienerOutput.choices(wiener) { table(line) }
+            }
             if json {
-                let obj: [String: Any] = [
+                var obj: [String: Any] = [
                     "split": split, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
-                    "scored_samples": r.scoredSamples, "baseline_r2": wiener,
+                    "scored_samples": r.scoredSamples, "baseline_r2": wiener?.r2 ?? [:],
                     "checkpoint": checkpoint, "device": device.name, "data_settings": settingsSource,
                 ]
+                if let wiener { obj["baseline"] = WienerOutput.json(wiener) }
                 print(
                     String(
                         decoding: try JSONSerialization.data(

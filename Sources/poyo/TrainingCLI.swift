@@ -30,18 +30,25 @@ enum TrainingCLI {
         case .finished(nil):
             print("the run in \(dir) is already complete (\(session.options.steps) steps); nothing to do")
         case .finished(let v?):
-            var wiener: [String: Double] = [:]
+            var wiener: WienerBaseline.Result?
             if baseline {
+                // The model's training data (the same few-shot subset); its values chosen by
+                // cross-validation inside it, as validation is what both are scored on.
                 var o = WienerBaseline.Options()
                 o.split = .valid
                 o.shortIntervals = session.config.shortIntervalRule
-                wiener = try WienerBaseline.run(session.tokenizer.recordings, options: o, note: note).r2
+                o.windows = session.tokenizer.config
+                let sessions = session.tokenizer.recordings.map { r in
+                    WienerBaseline.Session(
+                        recording: r, fit: session.fewShotCounts[r.sessionID]?.description ?? "train")
+                }
+                wiener = try WienerBaseline.run(sessions, options: o, note: note)
                 print("validation R² per session (POYO, Wiener filter on the same training data):")
             } else {
                 print("validation R² per session:")
             }
             for (s, r2) in v.r2.sorted(by: { $0.key < $1.key }) {
-                let w = wiener[s].map { String(format: "  Wiener %.4f", $0) } ?? ""
+                let w = wiener?.r2[s].map { String(format: "  Wiener %.4f", $0) } ?? ""
                 print(String(format: "  %@  %.4f", s, r2) + w)
             }
             var line = String(format: "mean R² %.4f after %d steps", v.mean, session.options.steps)
@@ -49,6 +56,10 @@ enum TrainingCLI {
                 line += String(format: " (best %.4f at step %d)", best.r2, best.step)
             }
             print(line + "; outputs in \(dir)")
+            if let wiener {
+                print(WienerOutput.title(wiener.options) + ":")
+                for line in WienerOutput.choices(wiener) { print(line) }
+            }
         }
     }
 }

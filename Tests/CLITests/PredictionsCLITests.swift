@@ -1,4 +1,6 @@
+import Compute
 import Foundation
+import POYO
 import POYOData
 import TestSupport
 import Testing
@@ -21,7 +23,8 @@ import Testing
         ])
         #expect(t.status == 0, "\(t.stderr)")
         #expect(t.stderr.contains("trains on 4 of"), "\(t.stderr)")
-        #expect(t.stdout.contains("Wiener"), "\(t.stdout)")
+        #expect(t.stdout.contains("Wiener filter (causal, bin 0.02 s, loss weights):"), "\(t.stdout)")
+        #expect(t.stdout.contains("fit on 4 of "), "the baseline must fit on the run's few-shot subset: \(t.stdout)")
         let yaml = try String(contentsOf: run.appendingPathComponent("config.yaml"), encoding: .utf8)
         #expect(yaml.contains("train_trials: 4"))
         let csv = dir.appendingPathComponent("p.csv")
@@ -36,6 +39,28 @@ import Testing
         #expect(scored.count == 2 && scored.values.allSatisfy { $0 > 0 })
         let wiener = json?["baseline_r2"] as? [String: Double] ?? [:]
         #expect(Set(wiener.keys) == Set(scored.keys) && wiener.values.allSatisfy(\.isFinite), "\(e.stdout)")
+        // eval --baseline fits on the subset the checkpoint trained on (drawn again from its run
+        // config), chosen by cross-validation as at the end of training: the same figures.
+        #expect(e.stderr.contains("fitted on the checkpoint's few-shot subset, 4 of"), "\(e.stderr)")
+        let sessions = (json?["baseline"] as? [String: Any])?["sessions"] as? [String: [String: Any]] ?? [:]
+        #expect(
+            sessions.count == 2 && sessions.values.allSatisfy { ($0["fit"] as? String)?.hasPrefix("4 of ") == true })
+        for (session, r2) in wiener {
+            let trained = t.stdout.split(separator: "\n").first { $0.contains(session) && $0.contains("Wiener") }
+            #expect(trained?.hasSuffix(String(format: "Wiener %.4f", r2)) == true, "\(session): \(t.stdout)")
+        }
+        // A checkpoint that does not say what it was trained on: --baseline refuses.
+        let bare = dir.appendingPathComponent("bare")
+        try FileManager.default.createDirectory(at: bare, withIntermediateDirectories: true)
+        let (model, _) = try Checkpoint.load(run.path, device: CPUDevice())
+        try Checkpoint.save(model, to: bare.appendingPathComponent("checkpoint.safetensors").path)
+        let refused = try CLI.run([
+            "eval", "--checkpoint", bare.path, "--data", data.path, "--device", "cpu", "--baseline",
+        ])
+        #expect(
+            refused.status == 1 && refused.stderr.contains("cannot tell which training trials"), "\(refused.stderr)")
+        let plain = try CLI.run(["eval", "--checkpoint", bare.path, "--data", data.path, "--device", "cpu"])
+        #expect(plain.status == 0, "\(plain.stderr)")
 
         let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
         #expect(rows.first == "session,time,target_0,target_1,prediction_0,prediction_1,scored")

@@ -54,6 +54,9 @@ public final class TrainingSession {
     /// The settings each session of the model was read with (a fine-tuned model's pretrained
     /// sessions keep the pretrained checkpoint's); checkpoints carry them.
     public let dataSettings: [String: RecordingSettings]
+    /// Session id → the few-shot subset it trains on (empty: every session trains on its whole
+    /// training split). The Wiener baseline names it beside its figures.
+    public let fewShotCounts: [String: FewShotCount]
     public var seeds: RunSeeds { stepper.seeds }
     public var options: TrainOptions { config.train }
 
@@ -116,11 +119,15 @@ public final class TrainingSession {
             try model.params.initialize(seed: seeds.modelInit)
             recordings = data.recordings
         }
+        var counts: [String: FewShotCount] = [:]
         if let fewShot = config.train.fewShot {
-            recordings = try recordings.keepingTrainingTrials(fewShot, seed: seeds.fewShot, note: note)
+            let subsets = try recordings.fewShotSubsets(fewShot, seed: seeds.fewShot, note: note)
+            recordings = subsets.map(\.recording)
+            for s in subsets { counts[s.recording.sessionID] = s.count }
         }
         // Recorded in config.yaml and every checkpoint, so a resume and `poyo eval` use the same rule.
         config.shortIntervals = config.shortIntervalRule
+        fewShotCounts = counts
         try Self.resolveEpochs(&config, recordings: recordings, note: note)
         self.config = config
         let sessionVocab = model.sessionVocab
