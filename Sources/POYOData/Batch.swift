@@ -3,7 +3,7 @@
 /// This is the contract between the data path (tokenizer) and the model. Nothing is padded: window
 /// `b` owns inputs `inputOffsets[b] ..< inputOffsets[b+1]` and outputs
 /// `outputOffsets[b] ..< outputOffsets[b+1]`. Times are window-relative seconds in Float64; the model
-/// forms rotary angles from them in Float64 (POYO-SPEC §3.2).
+/// forms rotary angles from them in Float64 (docs/spec.md §3.2).
 public struct Batch: Sendable {
     /// B, the number of windows.
     public var windowCount: Int
@@ -76,7 +76,7 @@ public struct Batch: Sendable {
 }
 
 /// Identifies an output query for stitching: overlapping evaluation windows predict the same
-/// behaviour sample, and predictions sharing a key are averaged (POYO-SPEC §5).
+/// behaviour sample, and predictions sharing a key are averaged (docs/spec.md §5).
 public struct EvalKey: Hashable, Sendable {
     /// Index of the recording in the evaluated dataset.
     public var recording: Int32

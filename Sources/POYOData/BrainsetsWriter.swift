@@ -1,6 +1,6 @@
 import Foundation
 
-/// Writes a `Recording` as one brainsets/temporaldata `.h5` file (POYO-SPEC §1.2).
+/// Writes a `Recording` as one brainsets/temporaldata `.h5` file (docs/spec.md §1.2).
 ///
 /// Layout (root is a `Data` group; every group carries an `object` attribute):
 /// ```

@@ -78,7 +78,7 @@ public struct Stitcher: Sendable {
         }
     }
 
-    /// R² per recording over its scored samples, and their mean (POYO-SPEC §5).
+    /// R² per recording over its scored samples, and their mean (docs/spec.md §5).
     ///
     /// Recordings with no scored sample are left out; `mean` is NaN when none remains.
     public func r2() -> R2Report {

@@ -1,4 +1,4 @@
-/// A set of intervals whose behaviour samples get a loss weight (POYO-SPEC §4.3).
+/// A set of intervals whose behaviour samples get a loss weight (docs/spec.md §4.3).
 public struct WeightedIntervals: Equatable, Sendable {
     /// Source name, e.g. `"movement_phases/reach_period"`.
     public var name: String

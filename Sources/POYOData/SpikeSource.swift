@@ -1,6 +1,6 @@
 import Foundation
 
-/// Spikes kept in the file and read per window (POYO-SPEC §1.2 "lazy" reading).
+/// Spikes kept in the file and read per window (docs/spec.md §1.2 "lazy" reading).
 ///
 /// The file stays open; each window costs one or two hyperslab reads of about the window's own
 /// spikes, so memory does not grow with the recording. Sources are checked in full when opened

@@ -16,7 +16,7 @@ public struct SyntheticConfig: Sendable {
     /// Center-to-target distance (cm).
     public var reachDistance = 10.0
     public var targetCount = 8
-    /// Target normalisation std (cm/s), as Perich's cursor velocity (POYO-SPEC §4.3).
+    /// Target normalisation std (cm/s), as Perich's cursor velocity (docs/spec.md §4.3).
     public var velocityStd: Float = 20
     /// Slow velocity noise (cm/s, AR(1) with 0.1 s time constant) on top of the planned movement.
     public var velocityNoise = 1.0
@@ -97,7 +97,7 @@ public enum SyntheticDataset {
             config: c, rng: &rng)
         let unitIDs = (0..<unitCount).map { k in "\(id)/group_M1/elec\(1 + rng.int(below: 96))/unit_\(k)" }
 
-        // 70/10/20 trial split; training also uses the time between trials (POYO-SPEC §1.4).
+        // 70/10/20 trial split; training also uses the time between trials (docs/spec.md §1.4).
         let order = rng.permutation(plan.trials.count)
         let nValid = Int((Double(plan.trials.count) * 0.1).rounded())
         let nTest = Int((Double(plan.trials.count) * 0.2).rounded())

@@ -1,4 +1,4 @@
-/// The temporaldata object kinds, as stored in each group's `object` attribute (POYO-SPEC §1.2).
+/// The temporaldata object kinds, as stored in each group's `object` attribute (docs/spec.md §1.2).
 enum TDKind: String {
     case data = "Data"
     case arrayDict = "ArrayDict"

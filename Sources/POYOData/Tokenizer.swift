@@ -44,7 +44,7 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Turns windows of recordings into packed `Batch`es (POYO-SPEC §2, §4.3).
+/// Turns windows of recordings into packed `Batch`es (docs/spec.md §2, §4.3).
 ///
 /// Per window `[start, start + sequenceLength)`:
 /// - inputs: START (type 1, t = 0) and END (type 2, t = sequenceLength) for every kept unit in unit

@@ -1,4 +1,4 @@
-/// Training augmentation that keeps a random subset of a recording's units (POYO-SPEC §4.2,
+/// Training augmentation that keeps a random subset of a recording's units (docs/spec.md §4.2,
 /// torch_brain `UnitDropout` + `TriangleDistribution`).
 ///
 /// The number kept comes from a "triangle" density on `[minUnits, maxUnits]` with its mode at

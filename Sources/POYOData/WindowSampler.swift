@@ -129,7 +129,7 @@ func windowStarts(around iv: Interval, length: Double, domain: Intervals) -> (lo
     return lo <= hi ? (lo, hi) : nil
 }
 
-/// Training sampler (torch_brain `RandomFixedWindowSampler`, POYO-SPEC §4.1).
+/// Training sampler (torch_brain `RandomFixedWindowSampler`, docs/spec.md §4.1).
 ///
 /// For each sampling interval `[s, e)` at least one window long: draw `o ~ U(0, W)`, emit the
 /// windows starting at `s+o, s+o+W, …` that fit; if `o` plus the right remainder is ≥ W, add one

@@ -67,7 +67,7 @@ struct OptimizerTests {
         return ratios
     }
 
-    @Test("lambStep dense: two steps match POYO-SPEC §4.4 in float64", arguments: DeviceCase.all)
+    @Test("lambStep dense: two steps match docs/spec.md §4.4 in float64", arguments: DeviceCase.all)
     func lambDense(_ dc: DeviceCase) throws {
         let dev = try dc.make()
         let w = randomFloats(20, seed: 100, scale: 0.5)

@@ -2,7 +2,7 @@ import Compute
 import Foundation
 
 /// Plain float64 implementations of the `Device` ops, written from their documented definitions
-/// (Device.swift, POYO-SPEC §3.2-3.4, §4.4) and sharing no code with any backend.
+/// (Device.swift, docs/spec.md §3.2-3.4, §4.4) and sharing no code with any backend.
 enum Ref {
     /// c ← alpha · op(a) · op(b) + beta · c on strided row-major buffers; returns the whole c buffer.
     /// beta = 0 does not read c (BLAS convention).
@@ -154,7 +154,7 @@ enum Ref {
         }
     }
 
-    /// LAMB as POYO-SPEC §4.4 (no bias correction, ‖w‖ clamped at `maxNorm`, r = 1 if either norm
+    /// LAMB as docs/spec.md §4.4 (no bias correction, ‖w‖ clamped at `maxNorm`, r = 1 if either norm
     /// is 0). With `rowWidth`, rows whose gradient is all zero are not updated and their moments
     /// are reset to 0, so their s is wd·w; ‖w‖ and ‖s‖ are taken over every row.
     /// Returns the trust ratio used.

@@ -65,7 +65,7 @@ import Testing
             if k == 300 { keptAll += 1 }
         }
         let mean = Double(total) / Double(n)
-        // POYO-SPEC §4.2: simulated mean ≈ 157, P(<142) ≈ 0.46. A textbook triangle (no fresh u')
+        // docs/spec.md §4.2: simulated mean ≈ 157, P(<142) ≈ 0.46. A textbook triangle (no fresh u')
         // would give ≈ 152 and ≈ 0.49, outside these bounds (about ±6 standard errors).
         #expect(mean > 154 && mean < 160)
         let p = Double(below142) / Double(n)

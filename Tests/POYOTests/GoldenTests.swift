@@ -11,6 +11,20 @@ import Testing
         #expect(try !GoldenFixture.all().isEmpty, "no *.safetensors in \(GoldenFixture.directory.path)")
     }
 
+    /// A clone without its fixtures must say where they come from, on one line.
+    @Test func missingFolderNamesTheGenerator() throws {
+        let nowhere = FileManager.default.temporaryDirectory.appendingPathComponent("no-golden-\(UUID().uuidString)")
+        do {
+            _ = try GoldenFixture.files(in: nowhere)
+            Issue.record("a missing golden folder was accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains(nowhere.path))
+            #expect(text.contains("HINT:") && text.contains("Tools/golden/make_golden.py"))
+            #expect(!text.contains("\n"))
+        }
+    }
+
     @Test(arguments: try GoldenFixture.all())
     func fixtureMatchesReference(_ url: URL) throws {
         try checkFixture(url, device: CPUDevice())

@@ -19,14 +19,14 @@ struct Golden: ParsableCommand {
         help:
             ArgumentHelp(
                 "Folder of *.safetensors fixtures (default: $POYO_GOLDEN_DIR, else golden/ beside the bundle, else "
-                    + "../shared/golden).")
+                    + "Tests/Fixtures/golden of the repository).")
     )
     var dir: String?
     @Option(help: "Worker threads (CPU backend).") var threads: Int?
     @Flag(help: "Print one JSON object per line.") var json = false
 
     func run() throws {
-        let folder = try goldenFolder()
+        let folder = goldenFolder()
         let files = try GoldenFixture.files(in: folder)
         let dev = try BenchDevice.make(device, threads: threads)
         if !json { print("golden fixtures in \(folder.path) on \(dev.name)") }
@@ -50,21 +50,13 @@ struct Golden: ParsableCommand {
         if failed > 0 { throw ExitCode(1) }
     }
 
-    /// --dir, then $POYO_GOLDEN_DIR, then the bundle's golden/ (beside bin/), then ../shared/golden.
-    func goldenFolder() throws -> URL {
+    /// --dir, then $POYO_GOLDEN_DIR, then the bundle's golden/ (beside bin/), then the repository's
+    /// Tests/Fixtures/golden (from the working directory, the repository root).
+    func goldenFolder() -> URL {
         if let dir { return URL(fileURLWithPath: dir) }
-        if let env = ProcessInfo.processInfo.environment["POYO_GOLDEN_DIR"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
-        }
         let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let candidates = [
-            exe.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("golden"),
-            URL(fileURLWithPath: "../shared/golden"),
-        ]
-        for c in candidates where FileManager.default.fileExists(atPath: c.path) { return c }
-        throw ValidationError(
-            "no golden fixture folder: pass --dir or set POYO_GOLDEN_DIR (looked in "
-                + candidates.map(\.path).joined(separator: ", ") + ")")
+        let bundled = exe.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("golden")
+        return GoldenFixture.directory(searching: [bundled, URL(fileURLWithPath: GoldenFixture.repositoryPath)])
     }
 
     func emit(_ r: GoldenCheck.Report, seconds: Double, deviceName: String) {

@@ -2,7 +2,7 @@
 """Trains (or just evaluates) torch_brain's own `POYO` on `poyo synth` files, with the data settings
 poyo-swift uses for them, so that the two engines can be compared on the same recordings.
 
-Data settings (docs/interop.md, POYO-SPEC §4.3; what poyo-swift's defaults are for these files):
+Data settings (docs/interop.md, docs/spec.md §4.3; what poyo-swift's defaults are for these files):
   - recordings: every *.h5 in DIR except those with the root attribute `poyo_held_out = 1`;
   - unit ids `<session id>/<unit id>` (SpikingDatasetMixin with `spiking_dataset_mixin_uniquify_unit_ids`);
   - target `cursor.vel` at `cursor.timestamps`, normalised `(v - mean) / std` with the file's

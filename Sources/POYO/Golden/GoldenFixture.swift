@@ -2,8 +2,9 @@ import Compute
 import Foundation
 import POYOData
 
-/// A torch_brain golden fixture (`../shared/golden/*.safetensors`): model, batch and references.
-/// `GoldenCheck` runs one on a device; the golden tests and `poyo-bench golden` both go through it.
+/// A torch_brain golden fixture (`Tests/Fixtures/golden/*.safetensors`, made by `Tools/golden/make_golden.py`):
+/// model, batch and references. `GoldenCheck` runs one on a device; the golden tests and `poyo-bench golden` both
+/// go through it, and both find the folder with `directory(searching:)`.
 public struct GoldenFixture {
     public let file: SafeTensorsFile
     public let config: POYOConfig
@@ -12,18 +13,36 @@ public struct GoldenFixture {
     public let batch: Batch
     public var name: String { URL(fileURLWithPath: file.path).lastPathComponent }
 
+    /// The fixtures' folder inside the repository, relative to its root.
+    public static let repositoryPath = "Tests/Fixtures/golden"
+
+    /// Said with every missing-fixture error: where the fixtures come from and how to make them again.
+    public static let hint =
+        "HINT: the fixtures are committed in \(repositoryPath); to make them again run "
+        + "`python3 Tools/golden/make_golden.py --out \(repositoryPath)` (see Tools/golden/README.md)"
+
+    /// The folder to check: `$POYO_GOLDEN_DIR` when set, else the first of `candidates` that exists, else the
+    /// first candidate (so that `files(in:)` names it in its error).
+    public static func directory(searching candidates: [URL]) -> URL {
+        if let d = ProcessInfo.processInfo.environment["POYO_GOLDEN_DIR"], !d.isEmpty {
+            return URL(fileURLWithPath: d)
+        }
+        let found = candidates.first { FileManager.default.fileExists(atPath: $0.path) }
+        return found ?? candidates.first ?? URL(fileURLWithPath: repositoryPath)
+    }
+
     /// The `*.safetensors` fixtures in `directory`, sorted by name. A missing or empty folder is an
-    /// error naming it: a golden check that checked nothing must not pass.
+    /// error naming it and the generator: a golden check that checked nothing must not pass.
     public static func files(in directory: URL) throws -> [URL] {
         let items: [String]
         do {
             items = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw POYOError.checkpoint(path: directory.path, reason: "golden fixture folder not readable")
+            throw POYOError.checkpoint(path: directory.path, reason: "golden fixture folder not readable. \(hint)")
         }
         let names = items.filter { $0.hasSuffix(".safetensors") }.sorted()
         if names.isEmpty {
-            throw POYOError.checkpoint(path: directory.path, reason: "no golden fixtures (*.safetensors) here")
+            throw POYOError.checkpoint(path: directory.path, reason: "no golden fixtures (*.safetensors) here. \(hint)")
         }
         return names.map { directory.appendingPathComponent($0) }
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// POYO's hyper-parameters, under torch_brain's constructor names (POYO-SPEC §3).
+/// POYO's hyper-parameters, under torch_brain's constructor names (docs/spec.md §3).
 public struct POYOConfig: Codable, Equatable, Sendable {
     public var dim: Int
     public var depth: Int

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The rotary time embedding's frequencies and per-token cos/sin tables (POYO-SPEC §3.2).
+/// The rotary time embedding's frequencies and per-token cos/sin tables (docs/spec.md §3.2).
 ///
 /// Angles `t·ω` reach ~6e4 rad, so they are formed in Float64 on the host and only cos/sin are
 /// rounded to Float32. ω are torch_brain's float32 values (exact to the bit), not the closed form.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// torch's `OneCycleLR` as POYO trains with it (POYO-SPEC §4.4): two cosine phases; the LR rises
+/// torch's `OneCycleLR` as POYO trains with it (docs/spec.md §4.4): two cosine phases; the LR rises
 /// from max_lr/div_factor to max_lr over the first `pctStart` of the steps, then falls to
 /// initial/final_div_factor. β1 cycles the other way (0.95 → 0.85 → 0.95): easy to miss.
 public struct OneCycleSchedule: Sendable, Equatable {
