@@ -27,7 +27,7 @@ public struct AdamWParams: Sendable {
     }
 }
 
-/// Hyper-parameters of one LAMB step as POYO-SPEC §4.4: no bias correction, trust ratio clamped at 10.
+/// Hyper-parameters of one LAMB step as docs/spec.md §4.4: no bias correction, trust ratio clamped at 10.
 public struct LAMBParams: Sendable {
     public var lr: Float
     public var beta1: Float
@@ -38,7 +38,7 @@ public struct LAMBParams: Sendable {
     public var maxWeightNorm: Float
     /// Rows of a `[V, D]` table the step covers (nil: the whole tensor). The rest is not read for the
     /// trust ratio and not written: a table whose first rows are frozen trains its other rows as if
-    /// they were the whole table (fine-tuning new vocabulary rows, POYO-SPEC §6).
+    /// they were the whole table (fine-tuning new vocabulary rows, docs/spec.md §6).
     public var rows: Range<Int>?
 
     public init(
@@ -182,7 +182,9 @@ public protocol Device: AnyObject, Sendable {
     // MARK: optimizers (all state stays on the device)
     func adamWStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, _ hp: AdamWParams)
     /// One LAMB step for one tensor. With `sparseRows`, rows (of a `[V, D]` table) whose gradient is
-    /// all zero keep their weights and have their moments reset to zero (POYO-SPEC §4.4).
+    /// all zero keep their weights and have their moments reset to zero (docs/spec.md §4.4). `grad` is
+    /// consumed: it holds the update direction afterwards, so the gradient must be recomputed (after
+    /// zeroing) before it is read again.
     func lambStep(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, sparseRows: Bool, _ hp: LAMBParams)
 
     // MARK: reductions

@@ -6,7 +6,7 @@ import Testing
 
 @testable import POYO
 
-/// Fine-tuning (POYO-SPEC §6) in-process: what stays frozen, what learns, what is refused.
+/// Fine-tuning (docs/spec.md §6) in-process: what stays frozen, what learns, what is refused.
 @Suite(.serialized) struct FinetuneTests {
     /// Two pretraining sessions and a held-out third (a new animal).
     static func recordings() throws -> [Recording] {
@@ -52,16 +52,16 @@ import Testing
             config: Self.finetuneConfig(ckpt, mode: .unitID, steps: 5), data: data, dataDescription: "synthetic",
             device: CPUDevice(), folder: try makeTempDirectory("finetune"))
         #expect(s.tokenizer.recordings.map(\.sessionID) == ["synth_s02_center_out"])
-        let initialUnits = try s.device.download(s.model.params["unit_emb.weight"])
+        let initialUnits = try s.device.download(s.model.params.unitEmbedding.value)
         _ = try s.run(observer: nil)
         let (after, _) = try Checkpoint.load(s.folder.checkpointPath, device: CPUDevice())
         #expect(after.unitVocab.words.prefix(before.unitVocab.count) == before.unitVocab.words[...])
         #expect(after.sessionVocab.count == before.sessionVocab.count + 1)
-        for spec in before.params.specs {
-            let old = try before.device.download(before.params[spec.name])
-            let new = try after.device.download(after.params[spec.name])
-            #expect(Array(new.prefix(old.count)) == old, "\(spec.name) changed")
-            if spec.name == "unit_emb.weight" {
+        for (p, q) in zip(before.params.all, after.params.all) {
+            let old = try before.device.download(p.value)
+            let new = try after.device.download(q.value)
+            #expect(Array(new.prefix(old.count)) == old, "\(p.name) changed")
+            if p === before.params.unitEmbedding {
                 // The new rows learned.
                 #expect(Array(new[old.count...]) != Array(initialUnits[old.count...]), "new unit rows did not train")
             }
@@ -78,12 +78,12 @@ import Testing
         let s = try TrainingSession(
             config: config, data: data, dataDescription: "synthetic", device: CPUDevice(),
             folder: try makeTempDirectory("finetune"))
-        let core = "dec_atn.to_q.weight"
-        let original = try before.device.download(before.params[core])
+        let original = try before.device.download(before.params.decoder.toQ.weight.value)
+        let core = s.model.params.decoder.toQ.weight.value
         for _ in 0..<3 { _ = try s.step() }
-        #expect(try s.device.download(s.model.params[core]) == original, "core moved during unit identification")
+        #expect(try s.device.download(core) == original, "core moved during unit identification")
         _ = try s.step()
-        #expect(try s.device.download(s.model.params[core]) != original, "core frozen after unfreezing")
+        #expect(try s.device.download(core) != original, "core frozen after unfreezing")
     }
 
     /// Fine-tuning drops units as every reference fine-tuning config does (60/300/1000), not as

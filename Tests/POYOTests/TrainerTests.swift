@@ -79,13 +79,13 @@ import Testing
             recordings: data.recordings, unitVocabulary: m.unitVocab, sessionVocabulary: m.sessionVocab,
             config: TokenizerConfig(numLatentsPerStep: Small.config.numLatentsPerStep))
         let batch = try tok.batch([WindowRequest(recording: 0, start: 10)])  // session 1's units are absent
-        let before = try m.device.download(m.params["unit_emb.weight"])
+        let before = try m.device.download(m.params.unitEmbedding.value)
         let opt = try LAMB(params: m.params)
         let a = try m.forward(try m.prepare(batch))
         m.params.zeroGrads()
         try m.backward(a)
         try opt.step(lr: 1e-2, beta1: 0.9)
-        let after = try m.device.download(m.params["unit_emb.weight"])
+        let after = try m.device.download(m.params.unitEmbedding.value)
         let d = Small.config.dim
         let used = Set(batch.inputUnitIndex.map(Int.init))
         for row in 0..<m.unitVocab.count {

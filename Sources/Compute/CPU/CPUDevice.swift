@@ -2,10 +2,11 @@ import CPUKernels
 import Foundation
 import _CBLAS
 
-/// The reference backend: an AVX-512 GEMM (or OpenBLAS without AVX-512) for matrix products,
+/// The fast CPU backend: an AVX-512 GEMM (or OpenBLAS without AVX-512) for matrix products,
 /// CPUKernels (C, vectorised) for the hot elementwise and per-row loops, Swift loops over raw
 /// buffers for the rest, spread across cores; tensor memory from a size-class pool. The GPU
-/// backends are tested against it.
+/// backends are tested op by op against it; it is itself tested against the readable float64
+/// oracle of the tests (`Tests/ComputeTests/Reference.swift`, no code shared with any backend).
 ///
 /// Each GEMM call runs single-threaded (OpenBLAS too): this device parallelises every op itself
 /// (GEMMs by row blocks, attention by window × head) so thread pools never nest.

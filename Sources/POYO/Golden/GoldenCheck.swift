@@ -7,7 +7,7 @@ import POYOData
 /// The single implementation behind the golden tests and `poyo-bench golden`, so both report the
 /// same figures against the same tolerances.
 public enum GoldenCheck {
-    /// Tolerances of ../shared/golden/README.md: a float32 engine against the float64 reference,
+    /// Tolerances of Tools/golden/README.md: a float32 engine against the float64 reference,
     /// normwise (max |ours − ref| / max |ref|) per tensor, plain relative for scalars.
     public static let outputTolerance = 1e-5
     public static let lossTolerance = 1e-6
@@ -101,20 +101,20 @@ public enum GoldenCheck {
         // Rows the reference leaves exactly zero (padding, unreferenced vocab rows, token type 3)
         // must be exactly zero here too: tolerance 0, counted in rows.
         var zeroRows = GroupBuilder(name: "zero rows", tolerance: 0, fixture: g.name)
-        for spec in model.params.specs {
-            let mine = try device.download(model.params.grad(spec.name))
-            let ref = try g.file.floats("grad.\(spec.name)")
+        for p in model.params.all {
+            let mine = try device.download(p.grad)
+            let ref = try g.file.floats("grad." + p.name)
             let c = compare(mine, ref)
-            grads.add(c.error, at: spec.name, detail: "grad.\(spec.name) \(c)")
-            let width = spec.shape.last ?? 1
+            grads.add(c.error, at: p.name, detail: "grad.\(p.name) \(c)")
+            let width = p.shape.last ?? 1
             var nonZero = 0
             for row in 0..<(ref.count / width) {
                 let r = (row * width)..<((row + 1) * width)
                 if ref[r].allSatisfy({ $0 == 0 }) && !mine[r].allSatisfy({ $0 == 0 }) { nonZero += 1 }
             }
             zeroRows.add(
-                Double(nonZero), at: spec.name,
-                detail: "grad.\(spec.name): \(nonZero) rows that the reference leaves zero are not")
+                Double(nonZero), at: p.name,
+                detail: "grad.\(p.name): \(nonZero) rows that the reference leaves zero are not")
         }
 
         // Five AdamW steps on the same batch, with the fixture's optimizer settings.

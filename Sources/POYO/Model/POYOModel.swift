@@ -2,7 +2,7 @@ import Compute
 import Foundation
 import POYOData
 
-/// The POYO graph (POYO-SPEC §3.5) over packed batches, on any `Device`.
+/// The POYO graph (docs/spec.md §3.5) over packed batches, on any `Device`.
 public final class POYOModel {
     public let config: POYOConfig
     public let device: Device
@@ -11,7 +11,7 @@ public final class POYOModel {
     public private(set) var sessionVocab: Vocabulary
     /// `[P]` rotary angular frequencies (rad/s).
     public let omega: [Float]
-    var layers: Layers { Layers(dev: device, params: params) }
+    var blocks: Blocks { Blocks(dev: device) }
 
     public init(
         config: POYOConfig, unitVocab: Vocabulary, sessionVocab: Vocabulary, device: Device,
@@ -30,47 +30,45 @@ public final class POYOModel {
             )
         }
         params = try ParameterSet(
-            device: device,
-            specs: ParameterSet.poyoSpecs(
-                config, unitVocabSize: unitVocab.count, sessionVocabSize: sessionVocab.count))
+            device: device, config: config, unitVocabSize: unitVocab.count, sessionVocabSize: sessionVocab.count)
     }
 
-    /// Everything the backward pass needs from one forward pass.
-    public final class Activations {
+    /// One processing layer's saved state.
+    struct ProcessorLayerCache {
+        let attention: Blocks.SelfAttentionCache
+        let feedForward: Blocks.FFNCache
+    }
+
+    /// Everything the backward pass needs from one forward pass, and what it produced.
+    public struct Activations {
         let inputs: BatchTensors
-        let x: Tensor  // [N_in, d] token embeddings
-        let z0: Tensor  // [B·N_lat, d] latent embeddings
-        let enc: Layers.AttentionCache
-        let z1: Tensor
-        let encFFN: Layers.FFNCache
-        var z: [Tensor] = []  // z[0] after the encoder FFN, z[2l+1] after layer l's attention, z[2l+2] after its FFN
-        var procAttn: [Layers.AttentionCache] = []
-        var procFFN: [Layers.FFNCache] = []
-        var qOut: Tensor! = nil  // [N_out, d] session embeddings
-        var dec: Layers.AttentionCache! = nil
-        var y1: Tensor! = nil
-        var decFFN: Layers.FFNCache! = nil
-        var y2: Tensor! = nil
+        let encoder: Blocks.CrossAttentionCache
+        let encoderFeedForward: Blocks.FFNCache
+        let processor: [ProcessorLayerCache]
+        /// `[B·N_lat, d]` latents: [0] after the encoder FFN, [l + 1] after processing layer l.
+        let latents: [Tensor]
+        let decoder: Blocks.CrossAttentionCache
+        let decoderFeedForward: Blocks.FFNCache
+        let decoded: Tensor  // [N_out, d] the readout's input
         /// `[N_out, dim_out]` predictions.
-        public internal(set) var prediction: Tensor! = nil
+        public let prediction: Tensor
         /// `[1]` weighted MSE.
-        public internal(set) var loss: Tensor! = nil
+        public let loss: Tensor
 
-        init(
-            inputs: BatchTensors, x: Tensor, z0: Tensor, enc: Layers.AttentionCache, z1: Tensor, encFFN: Layers.FFNCache
-        ) {
-            self.inputs = inputs
-            self.x = x
-            self.z0 = z0
-            self.enc = enc
-            self.z1 = z1
-            self.encFFN = encFFN
-        }
+        /// Latents after the encoder, after processing layer `l`, and at the end (golden snapshots).
+        public var latentsAfterEncoder: Tensor { latents[0] }
+        public func latentsAfterLayer(_ l: Int) -> Tensor { latents[l + 1] }
+        public var latentsFinal: Tensor { latents[latents.count - 1] }
+    }
 
-        /// Latents after the encoder, after processing layer `l`'s FFN, and at the end (golden snapshots).
-        public var latentsAfterEncoder: Tensor { z[0] }
-        public func latentsAfterLayer(_ l: Int) -> Tensor { z[2 * l + 2] }
-        public var latentsFinal: Tensor { z[z.count - 1] }
+    var crossShape: Blocks.AttentionShape {
+        Blocks.AttentionShape(heads: config.crossHeads, headDim: config.dimHead, rotateValue: true)
+    }
+    var decoderShape: Blocks.AttentionShape {
+        Blocks.AttentionShape(heads: config.crossHeads, headDim: config.dimHead, rotateValue: false)
+    }
+    var selfShape: Blocks.AttentionShape {
+        Blocks.AttentionShape(heads: config.selfHeads, headDim: config.dimHead, rotateValue: true)
     }
 
     /// Uploads a batch (ids, offsets, rotary tables, targets).
@@ -84,7 +82,8 @@ public final class POYOModel {
     /// without, the model runs deterministically (evaluation).
     public func forward(_ inputs: BatchTensors, dropoutSeed: UInt64? = nil) throws -> Activations {
         let c = config
-        let L = layers
+        let B = blocks
+        let P = params
         let d = c.dim
         var site: UInt64 = 0
         func drop(_ p: Float) -> DropoutSpec {
@@ -93,108 +92,98 @@ public final class POYOModel {
             return DropoutSpec(p: p, seed: DropoutMask.hash(s, site))
         }
         // Embeddings: x = unit_emb[uid] + token_type_emb[type]; z = latent_emb[latent id].
-        let x = try L.tensor(inputs.input.rows, d)
-        device.gatherRows(table: params["unit_emb.weight"], indices: inputs.unitIndex, out: x, accumulate: false)
-        device.gatherRows(table: params["token_type_emb.weight"], indices: inputs.tokenType, out: x, accumulate: true)
-        let z0 = try L.tensor(inputs.latent.rows, d)
-        device.gatherRows(table: params["latent_emb.weight"], indices: inputs.latentIndex, out: z0, accumulate: false)
+        let x = try B.tensor(inputs.input.rows, d)  // [N_in, d]
+        device.gatherRows(table: P.unitEmbedding.value, indices: inputs.unitIndex, out: x, accumulate: false)
+        device.gatherRows(table: P.tokenTypeEmbedding.value, indices: inputs.tokenType, out: x, accumulate: true)
+        let z0 = try B.tensor(inputs.latent.rows, d)  // [B·N_lat, d]
+        device.gatherRows(table: P.latentEmbedding.value, indices: inputs.latentIndex, out: z0, accumulate: false)
 
         // Encoder: z += CrossAttn(z, x); z += FFN(z). No lin-dropout here.
-        let (encOut, enc) = try L.crossAttention(
-            "enc_atn", query: z0, context: x, queries: inputs.latent, keys: inputs.input,
-            heads: c.crossHeads, headDim: c.dimHead, rotateValue: true,
+        let (z1, encoder) = try B.crossAttention(
+            P.encoder, query: z0, context: x, queries: inputs.latent, keys: inputs.input, shape: crossShape,
             dropout: drop(c.atnDropout))
-        device.axpy(1, z0, encOut)
-        let z1 = encOut
-        let (ffnOut, encFFN) = try L.feedForward(z1, "enc_ffn", dropout: drop(c.ffnDropout), outDropout: .none)
-        device.axpy(1, z1, ffnOut)
-        let act = Activations(inputs: inputs, x: x, z0: z0, enc: enc, z1: z1, encFFN: encFFN)
-        act.z.append(ffnOut)
+        device.axpy(1, z0, z1)
+        let (z2, encoderFFN) = try B.feedForward(
+            z1, P.encoderFeedForward, dropout: drop(c.ffnDropout), outDropout: .none)
+        device.axpy(1, z1, z2)
 
         // Processor: pre-LN self-attention and FFN, each residual branch with lin-dropout.
-        for l in 0..<c.depth {
-            let zin = act.z[act.z.count - 1]
-            let (a, ac) = try L.selfAttention(
-                "proc_layers.\(l).0", x: zin, tokens: inputs.latent, heads: c.selfHeads,
-                headDim: c.dimHead, dropout: drop(c.atnDropout), outDropout: drop(c.linDropout))
+        var latents = [z2]
+        var processor: [ProcessorLayerCache] = []
+        for layer in P.processor {
+            let zin = latents[latents.count - 1]
+            let (a, attention) = try B.selfAttention(
+                layer.attention, x: zin, tokens: inputs.latent, shape: selfShape,
+                dropout: drop(c.atnDropout), outDropout: drop(c.linDropout))
             device.axpy(1, zin, a)
-            act.procAttn.append(ac)
-            act.z.append(a)
-            let (f, fc) = try L.feedForward(
-                a, "proc_layers.\(l).1", dropout: drop(c.ffnDropout), outDropout: drop(c.linDropout))
+            let (f, ffn) = try B.feedForward(
+                a, layer.feedForward, dropout: drop(c.ffnDropout), outDropout: drop(c.linDropout))
             device.axpy(1, a, f)
-            act.procFFN.append(fc)
-            act.z.append(f)
+            processor.append(ProcessorLayerCache(attention: attention, feedForward: ffn))
+            latents.append(f)
         }
 
         // Decoder: y = q_out + CrossAttn(q_out, z) (no value rotation); y += FFN(y); readout.
-        let qOut = try L.tensor(inputs.output.rows, d)
+        let qOut = try B.tensor(inputs.output.rows, d)  // [N_out, d]
         device.gatherRows(
-            table: params["session_emb.weight"], indices: inputs.outputSession, out: qOut, accumulate: false)
-        let (decOut, dec) = try L.crossAttention(
-            "dec_atn", query: qOut, context: act.latentsFinal, queries: inputs.output,
-            keys: inputs.latent, heads: c.crossHeads, headDim: c.dimHead,
-            rotateValue: false, dropout: drop(c.atnDropout))
-        device.axpy(1, qOut, decOut)
-        let (y2, decFFN) = try L.feedForward(decOut, "dec_ffn", dropout: drop(c.ffnDropout), outDropout: .none)
-        device.axpy(1, decOut, y2)
-        let pred = try L.tensor(inputs.output.rows, c.dimOut)
-        L.linear(y2.matrix, rows: inputs.output.rows, "readout", bias: true, into: pred)
+            table: P.sessionEmbedding.value, indices: inputs.outputSession, out: qOut, accumulate: false)
+        let (y1, decoder) = try B.crossAttention(
+            P.decoder, query: qOut, context: latents[latents.count - 1], queries: inputs.output,
+            keys: inputs.latent, shape: decoderShape, dropout: drop(c.atnDropout))
+        device.axpy(1, qOut, y1)
+        let (y2, decoderFFN) = try B.feedForward(
+            y1, P.decoderFeedForward, dropout: drop(c.ffnDropout), outDropout: .none)
+        device.axpy(1, y1, y2)
+        let pred = try B.tensor(inputs.output.rows, c.dimOut)  // [N_out, dim_out]
+        B.linear(y2.matrix, rows: inputs.output.rows, P.readout, into: pred)
         let loss = try device.makeTensor([1], dtype: .float32)
         device.weightedMSEForward(pred: pred, target: inputs.targets, weights: inputs.weights, loss: loss)
 
-        act.qOut = qOut
-        act.dec = dec
-        act.y1 = decOut
-        act.decFFN = decFFN
-        act.y2 = y2
-        act.prediction = pred
-        act.loss = loss
-        return act
+        return Activations(
+            inputs: inputs, encoder: encoder, encoderFeedForward: encoderFFN, processor: processor,
+            latents: latents, decoder: decoder, decoderFeedForward: decoderFFN, decoded: y2,
+            prediction: pred, loss: loss)
     }
 
-    /// Accumulates ∂loss/∂parameter into `params.grads` (callers zero them first).
+    /// Accumulates ∂loss/∂parameter into the parameters' `grad` tensors (callers zero them first).
     public func backward(_ a: Activations) throws {
         let c = config
-        let L = layers
-        let d = c.dim
+        let B = blocks
+        let P = params
         let inputs = a.inputs
         let nOut = inputs.output.rows
-        let nLat = inputs.latent.rows
-        let nIn = inputs.input.rows
 
         // Readout and loss.
-        let dPred = try L.tensor(nOut, c.dimOut)
+        let dPred = try B.tensor(nOut, c.dimOut)  // [N_out, dim_out]
         device.weightedMSEBackward(pred: a.prediction, target: inputs.targets, weights: inputs.weights, dPred: dPred)
-        let dy = try L.tensor(nOut, d)  // gradient w.r.t. y2, then (residuals) y1, then q_out
-        L.linearBackward(dPred, x: a.y2.matrix, rows: nOut, "readout", bias: true, dX: dy.matrix)
+        let dy = try B.tensor(nOut, c.dim)  // [N_out, d]: w.r.t. y2, then (residuals) y1, then q_out
+        B.linearBackward(dPred, x: a.decoded.matrix, rows: nOut, P.readout, dX: dy.matrix)
 
-        // Decoder FFN (residual: dy1 = dy2 + FFN backward).
-        try L.feedForwardBackward(a.decFFN, "dec_ffn", dY: dy, dX: dy)
-        // Decoder attention: dq_out = dy1 + ..., dz_final from the context path.
-        let dz = try L.tensor(nLat, d)
-        try L.attentionBackward(
-            "dec_atn", a.dec, dY: dy, queries: inputs.output, keys: inputs.latent,
-            heads: c.crossHeads, headDim: c.dimHead, rotateValue: false, dQuery: dy, dContext: dz)
-        device.scatterAddRows(dy, indices: inputs.outputSession, into: params.grad("session_emb.weight"))
+        // Decoder FFN (residual: dy1 = dy2 + FFN backward), then attention: dq_out = dy1 + ...,
+        // dz_final from the context path. Residual gradients accumulate in place (dY and dX alias).
+        try B.feedForwardBackward(a.decoderFeedForward, P.decoderFeedForward, dY: dy, dX: dy)
+        let dz = try B.tensor(inputs.latent.rows, c.dim)  // [B·N_lat, d]
+        try B.crossAttentionBackward(
+            P.decoder, a.decoder, dY: dy, queries: inputs.output, keys: inputs.latent, shape: decoderShape,
+            dQuery: dy, dContext: dz)
+        device.scatterAddRows(dy, indices: inputs.outputSession, into: P.sessionEmbedding.grad)
 
         // Processor, last layer first. dz accumulates in place through every residual.
-        for l in stride(from: c.depth - 1, through: 0, by: -1) {
-            try L.feedForwardBackward(a.procFFN[l], "proc_layers.\(l).1", dY: dz, dX: dz)
-            try L.attentionBackward(
-                "proc_layers.\(l).0", a.procAttn[l], dY: dz, queries: inputs.latent, keys: inputs.latent,
-                heads: c.selfHeads, headDim: c.dimHead, rotateValue: true, dQuery: dz, dContext: nil)
+        for (layer, cache) in zip(P.processor, a.processor).reversed() {
+            try B.feedForwardBackward(cache.feedForward, layer.feedForward, dY: dz, dX: dz)
+            try B.selfAttentionBackward(
+                layer.attention, cache.attention, dY: dz, tokens: inputs.latent, shape: selfShape, dX: dz)
         }
 
         // Encoder.
-        try L.feedForwardBackward(a.encFFN, "enc_ffn", dY: dz, dX: dz)
-        let dx = try L.tensor(nIn, d)
-        try L.attentionBackward(
-            "enc_atn", a.enc, dY: dz, queries: inputs.latent, keys: inputs.input,
-            heads: c.crossHeads, headDim: c.dimHead, rotateValue: true, dQuery: dz, dContext: dx)
-        device.scatterAddRows(dz, indices: inputs.latentIndex, into: params.grad("latent_emb.weight"))
-        device.scatterAddRows(dx, indices: inputs.unitIndex, into: params.grad("unit_emb.weight"))
-        device.scatterAddRows(dx, indices: inputs.tokenType, into: params.grad("token_type_emb.weight"))
+        try B.feedForwardBackward(a.encoderFeedForward, P.encoderFeedForward, dY: dz, dX: dz)
+        let dx = try B.tensor(inputs.input.rows, c.dim)  // [N_in, d]
+        try B.crossAttentionBackward(
+            P.encoder, a.encoder, dY: dz, queries: inputs.latent, keys: inputs.input, shape: crossShape,
+            dQuery: dz, dContext: dx)
+        device.scatterAddRows(dz, indices: inputs.latentIndex, into: P.latentEmbedding.grad)
+        device.scatterAddRows(dx, indices: inputs.unitIndex, into: P.unitEmbedding.grad)
+        device.scatterAddRows(dx, indices: inputs.tokenType, into: P.tokenTypeEmbedding.grad)
         // Row 0 ("NA") of the vocab tables gets no gradient: BatchTensors rejects index 0.
     }
 }

@@ -12,7 +12,7 @@ public enum Checkpoint {
     /// Writes atomically (temp file + rename).
     /// `host`: the parameters already read back (`ParameterSet.hostValues()`), to share one read.
     public static func save(
-        _ model: POYOModel, to path: String, extra: [String: String] = [:], host: [String: [Float]]? = nil
+        _ model: POYOModel, to path: String, extra: [String: String] = [:], host: [[Float]]? = nil
     ) throws {
         var w = SafeTensorsWriter()
         try model.params.save(into: &w, host: host)

@@ -2,7 +2,7 @@ import Compute
 import Foundation
 import POYOData
 
-/// How a pretrained model adapts to new sessions (POYO-SPEC §6).
+/// How a pretrained model adapts to new sessions (docs/spec.md §6).
 public enum FinetuneMode: String, Sendable, CaseIterable {
     /// Unit identification: only the new unit- and session-embedding rows learn.
     case unitID = "unit-id"
@@ -35,18 +35,13 @@ public struct FinetuneSpec: Equatable, Sendable {
     }
 
     /// What trains before optimizer step `step` (0-based).
-    public func trainable(at step: Int, totalSteps: Int, params: ParameterSet) -> [String: Trainable] {
-        let units = pretrainedUnits ?? 0
-        let sessions = pretrainedSessions ?? 0
+    public func trainable(at step: Int, totalSteps: Int, params: ParameterSet) -> TrainableSet {
         let everything = step >= unfreezeStep(totalSteps: totalSteps)
-        var t: [String: Trainable] = [:]
-        for s in params.specs {
-            switch s.name {
-            case "unit_emb.weight": t[s.name] = .rows(units..<s.shape[0])
-            case "session_emb.weight": t[s.name] = .rows(sessions..<s.shape[0])
-            default: t[s.name] = everything ? .all : Trainable.none
-            }
-        }
+        var t = TrainableSet()
+        for p in params.all { t[p] = everything ? .all : Trainable.none }
+        // The embedding tables train only their new rows, in every phase.
+        t[params.unitEmbedding] = .rows((pretrainedUnits ?? 0)..<params.unitEmbedding.shape[0])
+        t[params.sessionEmbedding] = .rows((pretrainedSessions ?? 0)..<params.sessionEmbedding.shape[0])
         return t
     }
 }
@@ -98,14 +93,15 @@ enum FinetuneStart {
         let model = try POYOModel(
             config: config, unitVocab: units, sessionVocab: sessions, device: device, omega: pretrained.omega)
         try model.params.initialize(seed: seeds.modelInit)
-        for s in model.params.specs {
-            var values = try device.download(pretrained.params[s.name])
-            if s.name == "unit_emb.weight" || s.name == "session_emb.weight" {
+        let tables = [model.params.unitEmbedding, model.params.sessionEmbedding].map(ObjectIdentifier.init)
+        for (p, old) in zip(model.params.all, pretrained.params.all) {
+            var values = try device.download(old.value)
+            if tables.contains(ObjectIdentifier(p)) {
                 // Pretrained rows first, then the freshly initialised new rows.
-                let fresh = try device.download(model.params[s.name])
+                let fresh = try device.download(p.value)
                 values += fresh[values.count...]
             }
-            try device.write(values, to: model.params[s.name])
+            try device.write(values, to: p.value)
         }
         note(
             "finetune (\(spec.mode.rawValue)) from \(spec.checkpoint): \(new.count) new session(s), \(newUnits) new "

@@ -99,7 +99,7 @@ struct TrainState: Codable, Equatable {
         try c.encode(sessionVocab, forKey: .sessionVocab)
     }
 
-    func write(to path: String, model: POYOModel, optimizer: Optimizer, host: [String: [Float]]? = nil) throws {
+    func write(to path: String, model: POYOModel, optimizer: Optimizer, host: [[Float]]? = nil) throws {
         var w = SafeTensorsWriter()
         try model.params.save(into: &w, prefix: Self.weightPrefix, host: host)
         for (name, tensor) in optimizer.state.sorted(by: { $0.key < $1.key }) {
