@@ -80,3 +80,15 @@ public enum DeviceSelection: Equatable, Sendable {
         }
     }
 }
+
+extension DeviceSelection: CustomStringConvertible {
+    /// The text `init(parsing:)` reads back.
+    public var description: String {
+        switch self {
+        case .auto: return "auto"
+        case .cpu: return "cpu"
+        case .cuda(let i): return i.map { "cuda:\($0)" } ?? "cuda"
+        case .opencl(let i): return i.map { "opencl:\($0)" } ?? "opencl"
+        }
+    }
+}

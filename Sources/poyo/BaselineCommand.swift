@@ -40,14 +40,14 @@ struct Baseline: ParsableCommand {
     @Option(help: "--acausal: seconds of look-ahead (default: chosen from 0 to 0.5 s).") var horizon: Double?
     @Option(help: "auto (chosen inside the training data) or a relative ridge λ.") var ridge = "auto"
     @Option(help: "loss (POYO's loss weights; weight-0 samples left out) or none (every finite sample weighs 1).")
-    var weights = "loss"
-    @Option(help: "Split to score: valid or test.") var split = "test"
+    var weights: WienerWeights = .loss
+    @Option(help: "Split to score: valid or test.") var split: Split = .test
     @OptionGroup var fewShot: FewShotOptions
     @Option(help: "Seed of the few-shot subset.") var seed: UInt64 = 42
     @Flag(help: "Also print the figures as JSON.") var json = false
 
     func validate() throws {
-        guard split == "valid" || split == "test" else { throw ValidationError("--split must be valid or test") }
+        guard split != .train else { throw ValidationError("--split must be valid or test") }
         guard bin > 0 && bin.isFinite else { throw ValidationError("--bin must be a positive number of seconds") }
         if let history, !(history.isFinite && (history / bin).rounded() >= 1) {
             throw ValidationError("--history must be at least one bin (--bin \(bin) s)")
@@ -61,7 +61,6 @@ struct Baseline: ParsableCommand {
         guard ridge == "auto" || (Double(ridge).map { $0 >= 0 && $0.isFinite } ?? false) else {
             throw ValidationError("--ridge must be auto or a number >= 0")
         }
-        guard WienerWeights(rawValue: weights) != nil else { throw ValidationError("--weights must be loss or none") }
         guard (data == nil) != (config == nil) else { throw ValidationError("give --data DIR or --config FILE") }
     }
 
@@ -91,8 +90,8 @@ struct Baseline: ParsableCommand {
             o.causal = causality == .causal
             o.horizon = horizon
             o.ridge = ridge == "auto" ? nil : Double(ridge)
-            o.weights = WienerWeights(rawValue: weights)!
-            o.split = Split(rawValue: split)!
+            o.weights = weights
+            o.split = split
             // The rule the compared model was scored with: the config's, else the checkpoint's run's.
             o.shortIntervals =
                 try cfg.shortIntervals ?? checkpoint.flatMap { try Checkpoint.shortIntervals(of: $0) } ?? .around
@@ -101,7 +100,7 @@ struct Baseline: ParsableCommand {
             let r = try WienerBaseline.run(sessions, options: o, note: note)
             // With --json, stdout carries only the JSON object; the table goes to stderr.
             let table = json ? note : { print($0) }
-            table("\(WienerOutput.title(o)) \(split) R² per session, from \(description):")
+            table("\(WienerOutput.title(o)) \(split.rawValue) R² per session, from \(description):")
             for (id, s) in r.sessions.sorted(by: { $0.key < $1.key }) {
                 let v = r.r2[id].map { String(format: "%.4f", $0) } ?? "n/a"
                 table("  \(id)  \(v)  " + WienerBaseline.describe(s, causal: o.causal))
@@ -109,10 +108,8 @@ struct Baseline: ParsableCommand {
             table(String(format: "mean R² %.4f (%.1f s)", r.mean, r.seconds))
             if json {
                 var obj = WienerOutput.json(r)
-                obj["split"] = split
-                let d = try JSONSerialization.data(
-                    withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
-                print(String(decoding: d, as: UTF8.self))
+                obj["split"] = split.rawValue
+                try printJSON(obj)
             }
         }
     }

@@ -45,11 +45,7 @@ struct Devices: ParsableCommand {
                 }
                 if let problem { obj["opencl_error"] = problem }
                 if let cudaProblem { obj["cuda_error"] = cudaProblem }
-                print(
-                    String(
-                        decoding: try JSONSerialization.data(
-                            withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes]),
-                        as: UTF8.self))
+                try printJSON(obj)
                 return
             }
             print("cpu        \(cpu.name)")

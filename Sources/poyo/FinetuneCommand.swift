@@ -22,7 +22,7 @@ struct Finetune: ParsableCommand {
     var data: String?
     @Option(help: "YAML run config (training keys; model keys must match the checkpoint's, or be absent).")
     var config: String?
-    @Option(help: "unit-id (only the new embedding rows learn) or full.") var mode = "unit-id"
+    @Option(help: "unit-id (only the new embedding rows learn) or full.") var mode: FinetuneMode = .unitID
     @Option(name: .customLong("unit-id-steps"), help: "full: steps of unit identification first (default: a tenth).")
     var unitIDSteps: Int?
     @Option(help: "Run folder (default: runs/finetune-<date-time>).") var out: String?
@@ -33,24 +33,22 @@ struct Finetune: ParsableCommand {
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
-        guard FinetuneMode(rawValue: mode) != nil else { throw ValidationError("--mode must be unit-id or full") }
         if let unitIDSteps, unitIDSteps < 0 { throw ValidationError("--unit-id-steps must be >= 0") }
-        if unitIDSteps != nil && mode != "full" { throw ValidationError("--unit-id-steps applies to --mode full") }
+        if unitIDSteps != nil && mode != .full { throw ValidationError("--unit-id-steps applies to --mode full") }
     }
 
     func run() throws {
         try runReportingErrors {
-            let (device, deviceNote) = try DeviceSelection(parsing: deviceOptions.device).make()
-            if let deviceNote { note(deviceNote) }
+            let device = try deviceOptions.make()
             let pretrained = try Checkpoint.config(of: checkpoint)
-            let defaults = TrainOptions.finetuneDefaults(FinetuneMode(rawValue: mode)!)
+            let defaults = TrainOptions.finetuneDefaults(mode)
             var cfg =
                 try config.map { try ConfigFile.load($0, trainDefaults: defaults) }
                 ?? ConfigFile(model: pretrained, train: defaults)
             if !cfg.modelGiven { cfg.model = pretrained }
             cfg.finetune = FinetuneSpec(
                 checkpoint: URL(fileURLWithPath: Checkpoint.resolve(checkpoint)).standardizedFileURL.path,
-                mode: FinetuneMode(rawValue: mode)!, unitIDSteps: unitIDSteps)
+                mode: mode, unitIDSteps: unitIDSteps)
             if let f = fewShot.fewShot { cfg.train.fewShot = f }
             try runOptions.apply(to: &cfg)
             if let data { cfg.useDataFolder(data) }

@@ -22,7 +22,7 @@ struct Inspect: ParsableCommand {
     )
     var behaviour: String?
     @Option(name: .customLong("format"), help: "Read every file as nwb or brainsets instead of detecting the format.")
-    var format: String?
+    var format: RecordingFormat?
     @Option(
         help: ArgumentHelp(
             "Settings preset: auto (inferred where the file has what it needs), none, or one of "
@@ -32,9 +32,6 @@ struct Inspect: ParsableCommand {
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("give at least one file") }
-        if let format, RecordingFormat(rawValue: format) == nil {
-            throw ValidationError("--format must be nwb or brainsets")
-        }
         guard PresetChoice(name: preset) != nil else {
             throw ValidationError("--preset must be one of \(PresetChoice.names.joined(separator: ", "))")
         }
@@ -43,7 +40,7 @@ struct Inspect: ParsableCommand {
     func run() throws {
         var options = ReaderOptions()
         options.behaviour = behaviour
-        options.format = format.flatMap(RecordingFormat.init(rawValue:))
+        options.format = format
         options.preset = PresetChoice(name: preset) ?? .infer
         let report = Inspector.inspect(files, options: options)
         print(json ? try report.json() : report.text)

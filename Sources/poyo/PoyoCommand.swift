@@ -19,12 +19,6 @@ struct Poyo: ParsableCommand {
     }
 }
 
-/// Options every compute command takes.
-struct DeviceOptions: ParsableArguments {
-    @Option(help: "Compute device: auto, cpu, cuda, cuda:N, opencl or opencl:N.")
-    var device = "auto"
-}
-
 /// Runs a command body, turning errors into one line on stderr and a non-zero exit.
 func runReportingErrors(_ body: () throws -> Void) throws {
     do {

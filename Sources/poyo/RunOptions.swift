@@ -54,14 +54,6 @@ struct FewShotOptions: ParsableArguments {
     var fewShot: FewShot? { trainTrials.map { .trials($0) } ?? trainFraction.map { .fraction($0) } }
 }
 
-extension ConfigFile {
-    /// `--data DIR`: the folder replaces the config's dataset list.
-    mutating func useDataFolder(_ path: String) {
-        dataset = nil
-        dataRoot = URL(fileURLWithPath: path).standardizedFileURL.path
-    }
-}
-
 /// A new run must not overwrite one that could be resumed.
 func requireNoRun(in dir: URL) throws {
     if FileManager.default.fileExists(atPath: dir.appendingPathComponent("train_state.safetensors").path) {

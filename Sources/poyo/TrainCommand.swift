@@ -54,8 +54,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let (device, deviceNote) = try DeviceSelection(parsing: deviceOptions.device).make()
-            if let deviceNote { note(deviceNote) }
+            let device = try deviceOptions.make()
             let session = try resume.map { try resumed($0, device: device) } ?? fresh(device: device)
             try TrainingCLI.drive(session, baseline: baseline)
         }

@@ -43,14 +43,12 @@ enum TrainingCLI {
                         recording: r, fit: session.fewShotCounts[r.sessionID]?.description ?? "train")
                 }
                 wiener = try WienerBaseline.run(sessions, options: o, note: note)
-                print("validation R² per session (POYO, Wiener filter on the same training data):")
-            } else {
-                print("validation R² per session:")
             }
-            for (s, r2) in v.r2.sorted(by: { $0.key < $1.key }) {
-                let w = wiener?.r2[s].map { String(format: "  Wiener %.4f", $0) } ?? ""
-                print(String(format: "  %@  %.4f", s, r2) + w)
-            }
+            let title =
+                wiener == nil
+                ? "validation R² per session:"
+                : "validation R² per session (POYO, Wiener filter on the same training data):"
+            for line in r2Table(title: title, r2: v.r2, wiener: wiener?.r2) { print(line) }
             var line = String(format: "mean R² %.4f after %d steps", v.mean, session.options.steps)
             if let best = session.best, best.step != session.options.steps {
                 line += String(format: " (best %.4f at step %d)", best.r2, best.step)

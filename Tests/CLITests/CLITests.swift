@@ -290,17 +290,22 @@ import Testing
         #expect(r.stderr.contains("/nonexistent/ck.safetensors"), "\(r.stderr)")
     }
 
-    @Test func unknownDeviceIsAnError() throws {
-        let r = try CLI.run(["train", "--device", "tpu", "--steps", "1"])
-        #expect(r.status != 0)
-        #expect(r.stderr.contains("tpu"), "\(r.stderr)")
+    /// A device name the parser does not know is a usage error (64) before any work, on every command.
+    @Test func unknownDeviceIsAUsageError() throws {
+        for command in [["train", "--steps", "1"], ["eval", "--checkpoint", "x", "--data", "y"]] {
+            let r = try CLI.run(command + ["--device", "tpu"])
+            #expect(r.status == 64, "\(command[0]): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("tpu") && r.stderr.contains("--device"), "\(r.stderr)")
+        }
     }
 
     @Test func badOptionValuesAreRejected() throws {
         let r = try CLI.run(["train", "--steps", "0"])
-        #expect(r.status != 0 && r.stderr.contains("--steps"))
+        #expect(r.status == 64 && r.stderr.contains("--steps"))
         let e = try CLI.run(["eval", "--checkpoint", "x", "--data", "y", "--split", "nope"])
-        #expect(e.status != 0 && e.stderr.contains("--split"))
+        #expect(e.status == 64 && e.stderr.contains("--split"))
+        let m = try CLI.run(["finetune", "--checkpoint", "x", "--data", "y", "--mode", "partial"])
+        #expect(m.status == 64 && m.stderr.contains("--mode"), "\(m.stderr)")
     }
 
     @Test func devicesListsTheCPUAndOpenCL() throws {

@@ -138,10 +138,7 @@ public final class TrainingSession {
         tokenizer = try Tokenizer(
             recordings: recordings, unitVocabulary: model.unitVocab,
             sessionVocabulary: model.sessionVocab,
-            config: TokenizerConfig(
-                sequenceLength: model.config.sequenceLength,
-                latentStep: model.config.latentStep,
-                numLatentsPerStep: model.config.numLatentsPerStep))
+            config: TokenizerConfig(model: model.config))
         sampler = Self.trainingSampler(config, recordings: recordings)
         // Say what the windows will use of each split (issue 14): nothing is skipped silently.
         let window = model.config.sequenceLength
@@ -454,77 +451,5 @@ extension TrainingSession {
         try session.restore(state, file: stateFile)
         note("resume: continuing \(url.path) at step \(session.completedSteps) of \(config.train.steps)")
         return session
-    }
-}
-
-extension ConfigFile {
-    /// The recordings this config trains on: its `dataset:` list, else its `data_root` folder.
-    /// `knownSettings`: a checkpoint's data settings by session id, used for what the config leaves open.
-    public func loadData(knownSettings: [String: RecordingSettings]? = nil) throws -> (
-        dataset: Dataset, description: String
-    ) {
-        var options = ReaderOptions()
-        // Fine-tuning reads any session the pretrained model knows as it was pretrained on.
-        options.knownSettings = try knownSettings ?? finetune.flatMap { try Checkpoint.dataSettings(of: $0.checkpoint) }
-        if let dataset {
-            return (try dataset.load(options: options), dataset.recordings.map(\.path).joined(separator: ", "))
-        }
-        if let dataRoot {
-            return (try Dataset.load(directory: URL(fileURLWithPath: dataRoot), options: options), dataRoot)
-        }
-        throw POYOError.invalidConfig("no data: the config has neither 'dataset' nor 'data_root'")
-    }
-
-    /// The recordings to score `checkpoint` on, each session it knows read with the settings it
-    /// carries for it (`settings`, its `data_settings`), unless `configWins` (the user gave a
-    /// config whose settings replace them). A known session without carried settings is an error.
-    public func loadData(
-        scoring checkpoint: String, settings: [String: RecordingSettings]?, sessionVocab: Vocabulary,
-        configWins: Bool, note: (String) -> Void
-    ) throws -> (dataset: Dataset, description: String) {
-        if configWins { return try loadData() }
-        guard let settings else {
-            note("\(checkpoint) carries no data settings (written before they were stored); settings inferred")
-            return try loadData()
-        }
-        let (dataset, description) = try loadData(knownSettings: settings)
-        for r in dataset.recordings where sessionVocab.row(of: r.sessionID) != nil && settings[r.sessionID] == nil {
-            throw POYOError.checkpoint(
-                path: checkpoint, reason: "carries no data settings for session \(r.sessionID); give them with --config"
-            )
-        }
-        return (dataset, description)
-    }
-}
-
-/// Where the training sampler stands: the current epoch's windows, the next one's index, the
-/// number of epochs started, and the unit-dropout generator.
-struct SamplerPosition {
-    var epochWindows: [SampledWindow] = []
-    var cursor = 0
-    var epoch = 0
-    var unitDropoutRNG: SeededRNG
-}
-
-/// A batch being tokenised on a background thread, and the sampler position after its windows.
-final class PrefetchedBatch: @unchecked Sendable {
-    let position: SamplerPosition
-    private var result: Result<Batch, Error>?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(requests: [WindowRequest], tokenizer: Tokenizer, position: SamplerPosition) {
-        self.position = position
-        DispatchQueue.global(qos: .userInitiated).async {
-            // Written before the signal, read after the wait: the semaphore orders the two.
-            self.result = Result { try tokenizer.batch(requests) }
-            self.done.signal()
-        }
-    }
-
-    /// The batch (or the tokeniser's error), once the background work is done.
-    func batch() throws -> Batch {
-        done.wait()
-        done.signal()
-        return try result!.get()
     }
 }

@@ -15,7 +15,7 @@ public enum Split: String, Sendable, CaseIterable {
     }
 }
 
-/// Per-session R² over 1 s windows with 0.5 s stride, stitched by behaviour sample (POYO-SPEC §5).
+/// Per-session R² over 1 s windows with 0.5 s stride, stitched by behaviour sample (docs/spec.md §5).
 public struct EvaluationResult: Sendable {
     /// Session id → R² (mean over output dims).
     public var r2: [String: Double]
