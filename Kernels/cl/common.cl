@@ -21,30 +21,21 @@ FUNC int dropout_keep(ulong seed, ulong index, uint threshold) {
     return (uint)(dropout_hash(seed, index) >> 40) >= threshold;
 }
 
-// Tree sums over one work-group of WG (a power of two) work-items. Every work-item must call them
-// (they hold barriers); the fixed tree makes the result the same bits on every run.
-FUNC float group_sum_float(float v, LOCAL float* scratch) {
-    const int l = LOCAL_ID(0);
-    scratch[l] = v;
-    BARRIER_LOCAL();
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (l < w) scratch[l] += scratch[l + w];
-        BARRIER_LOCAL();
+// Tree sums over one work-group of WG (a power of two) work-items, one per value type. Every
+// work-item must call them (they hold barriers); the fixed tree makes the result the same bits on
+// every run. The last barrier lets the caller reuse the scratch right after.
+#define GROUP_SUM(NAME, T)                                   \
+    FUNC T NAME(T v, LOCAL T* scratch) {                     \
+        const int l = LOCAL_ID(0);                           \
+        scratch[l] = v;                                      \
+        BARRIER_LOCAL();                                     \
+        for (int w = WG / 2; w > 0; w >>= 1) {               \
+            if (l < w) scratch[l] += scratch[l + w];         \
+            BARRIER_LOCAL();                                 \
+        }                                                    \
+        const T r = scratch[0];                              \
+        BARRIER_LOCAL();                                     \
+        return r;                                            \
     }
-    const float r = scratch[0];
-    BARRIER_LOCAL();   // the scratch may be reused right after
-    return r;
-}
-
-FUNC acc_t group_sum_acc(acc_t v, LOCAL acc_t* scratch) {
-    const int l = LOCAL_ID(0);
-    scratch[l] = v;
-    BARRIER_LOCAL();
-    for (int w = WG / 2; w > 0; w >>= 1) {
-        if (l < w) scratch[l] += scratch[l + w];
-        BARRIER_LOCAL();
-    }
-    const acc_t r = scratch[0];
-    BARRIER_LOCAL();
-    return r;
-}
+GROUP_SUM(group_sum_float, float)
+GROUP_SUM(group_sum_acc, acc_t)

@@ -32,22 +32,26 @@ KERNEL void bitonic_step(GLOBAL ulong* keys, const int j, const int k) {
 
 // Bitonic stages with k ≤ 2·WG run inside one work-group in local memory (one launch, not ~45).
 // keys [p], p a multiple of 2·WG; launched as (p / 2) work-items in groups of WG.
+// Steps j = j0, j0/2, ..., 1 of bitonic stage k on the group's 2·WG keys in local memory s; `base` is
+// the group's first key in the whole array (the direction depends on the global position).
+FUNC void bitonic_local_steps(LOCAL ulong* s, const int l, const int base, const int k, const int j0) {
+    for (int j = j0; j > 0; j >>= 1) {
+        // work-item l handles the pair (a, a + j) with a having bit j clear
+        const int a = 2 * l - (l & (j - 1));
+        const ulong x = s[a], y = s[a + j];
+        const int ascending = ((base + a) & k) == 0;
+        if ((x > y) == ascending) { s[a] = y; s[a + j] = x; }
+        BARRIER_LOCAL();
+    }
+}
+
 KERNEL void bitonic_local(GLOBAL ulong* keys) {
     SHARED ulong s[2 * WG];
     const int l = LOCAL_ID(0), base = GROUP_ID(0) * 2 * WG;
     s[l] = keys[base + l];
     s[l + WG] = keys[base + l + WG];
     BARRIER_LOCAL();
-    for (int k = 2; k <= 2 * WG; k <<= 1) {
-        for (int j = k >> 1; j > 0; j >>= 1) {
-            // work-item l handles the pair (a, a + j) with a having bit j clear
-            const int a = 2 * l - (l & (j - 1));
-            const ulong x = s[a], y = s[a + j];
-            const int ascending = ((base + a) & k) == 0;
-            if ((x > y) == ascending) { s[a] = y; s[a + j] = x; }
-            BARRIER_LOCAL();
-        }
-    }
+    for (int k = 2; k <= 2 * WG; k <<= 1) bitonic_local_steps(s, l, base, k, k >> 1);
     keys[base + l] = s[l];
     keys[base + l + WG] = s[l + WG];
 }
@@ -59,13 +63,7 @@ KERNEL void bitonic_merge_local(GLOBAL ulong* keys, const int k) {
     s[l] = keys[base + l];
     s[l + WG] = keys[base + l + WG];
     BARRIER_LOCAL();
-    for (int j = WG; j > 0; j >>= 1) {
-        const int a = 2 * l - (l & (j - 1));
-        const ulong x = s[a], y = s[a + j];
-        const int ascending = ((base + a) & k) == 0;
-        if ((x > y) == ascending) { s[a] = y; s[a + j] = x; }
-        BARRIER_LOCAL();
-    }
+    bitonic_local_steps(s, l, base, k, WG);
     keys[base + l] = s[l];
     keys[base + l + WG] = s[l + WG];
 }

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads one brainsets/temporaldata `.h5` recording (layout in `BrainsetsWriter`, POYO-SPEC §1.2).
+/// Reads one brainsets/temporaldata `.h5` recording (layout in `BrainsetsWriter`, docs/spec.md §1.2).
 ///
 /// Every group is dispatched on its `object` attribute (`Data`, `ArrayDict`,
 /// `IrregularTimeSeries`, `RegularTimeSeries`, `Interval`); `timekeys`, `_unicode_keys`, `domain`
@@ -372,16 +372,11 @@ public enum BrainsetsReader {
         guard times.count == count else {
             throw DataError.invalid(file: file, field: field, reason: "\(count) samples for \(times.count) timestamps")
         }
-        try checkSortedFinite(times, field: "\(g)/timestamps", file: file)
-        if derivedFrom != nil {
-            values = differentiate(values, times: times, dim: dim)
-            warnings.append(
-                DataWarning(
-                    file: file, field: field,
-                    message: "no '\(g)/vel'; velocity derived from position by central differences"))
-        }
-        let (nonFinite, warning) = nonFiniteWarning(values, dim: dim, count: count, file: file, field: field)
-        if let warning { warnings.append(warning) }
+        let nonFinite: Int
+        (values, nonFinite) = try finishBehaviour(
+            values, times: times, dim: dim, timesField: "\(g)/timestamps",
+            derivedNote: derivedFrom == nil ? nil : "no '\(g)/vel'; velocity derived from position by central differences",
+            file: file, field: field, warnings: &warnings)
         var position: [Float] = []
         if f.exists("\(g)/pos"), try f.shape("\(g)/pos") == [count, 2] {
             position = try f.readFloats("\(g)/pos")

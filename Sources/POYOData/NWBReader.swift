@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads an NWB 2.x file (HDF5) in the DANDI / Neural Latents Benchmark layout (POYO-SPEC §1.3).
+/// Reads an NWB 2.x file (HDF5) in the DANDI / Neural Latents Benchmark layout (docs/spec.md §1.3).
 ///
 /// - Spikes: the units table's ragged `units/spike_times` with `units/spike_times_index` (end
 ///   offsets per unit). Unit ids follow torch_brain's `dandi.py`:
@@ -456,17 +456,12 @@ public enum NWBReader {
         }
         if conversion != 1 || shift != 0 { values = values.map { Float(Double($0) * conversion + shift) } }
         let times = try seriesTimes(f, p, count: count)
-        try checkSortedFinite(
-            times, field: f.exists("\(p)/timestamps") ? "\(p)/timestamps" : "\(p)/starting_time", file: file)
-        if derive {
-            values = differentiate(values, times: times, dim: dim)
-            warnings.append(
-                DataWarning(
-                    file: file, field: p,
-                    message: "no velocity series; velocity derived from this position by central differences"))
-        }
-        let (nonFinite, warning) = nonFiniteWarning(values, dim: dim, count: count, file: file, field: p)
-        if let warning { warnings.append(warning) }
+        let nonFinite: Int
+        (values, nonFinite) = try finishBehaviour(
+            values, times: times, dim: dim,
+            timesField: f.exists("\(p)/timestamps") ? "\(p)/timestamps" : "\(p)/starting_time",
+            derivedNote: derive ? "no velocity series; velocity derived from this position by central differences" : nil,
+            file: file, field: p, warnings: &warnings)
         return Behaviour(
             path: derive ? "\(p) (differentiated)" : p, times: times, values: values, dim: dim,
             derivedFrom: derive ? p : nil, nonFinite: nonFinite)

@@ -2,13 +2,13 @@ import Foundation
 
 /// File formats we read.
 public enum RecordingFormat: String, Sendable, Codable, CaseIterable {
-    /// brainsets / temporaldata HDF5 (`Data.to_hdf5`, POYO-SPEC §1.2).
+    /// brainsets / temporaldata HDF5 (`Data.to_hdf5`, docs/spec.md §1.2).
     case brainsets
-    /// NWB 2.x (HDF5), in the DANDI / Neural Latents Benchmark layout (POYO-SPEC §1.3).
+    /// NWB 2.x (HDF5), in the DANDI / Neural Latents Benchmark layout (docs/spec.md §1.3).
     case nwb
 }
 
-/// How a recording's time is divided into training, validation and test intervals (POYO-SPEC §1.4).
+/// How a recording's time is divided into training, validation and test intervals (docs/spec.md §1.4).
 public enum SplitRule: Sendable, Equatable, Codable {
     /// brainsets: the file's `train_domain`/`valid_domain`/`test_domain`, else as `.trials`;
     /// NWB: the trials table's `split` column when present, else `.trials`, else `.time`.
@@ -56,7 +56,7 @@ public struct ReaderOptions: Sendable, Codable {
     /// NWB `hand_vel`, `finger_vel`, `cursor_vel`, then velocity derived from the matching
     /// `*_pos` series.
     public var behaviour: String?
-    /// Loss weight of each `movement_phases` child (POYO-SPEC §4.3, Perich CO); used when
+    /// Loss weight of each `movement_phases` child (docs/spec.md §4.3, Perich CO); used when
     /// `intervalWeights` is nil.
     public var phaseWeights: [String: Float] = [
         "hold_period": 0.1, "reach_period": 5.0, "return_period": 1.0, "random_period": 1.0, "invalid": 0.1,
@@ -361,6 +361,25 @@ func splitDomains(
         }
         return (cut(first, t1), cut(t1, t2), cut(t2, last))
     }
+}
+
+/// The tail both readers run on a behaviour series `[T, dim]` once its values and times are read:
+/// times sorted and finite (`timesField` named if not), velocity derived from position when
+/// `derivedNote` says so (with that warning), and the count of non-finite rows (warned, then masked).
+/// Returns the final values and that count.
+func finishBehaviour(
+    _ values: [Float], times: [Double], dim: Int, timesField: String, derivedNote: String?, file: String,
+    field: String, warnings: inout [DataWarning]
+) throws -> (values: [Float], nonFinite: Int) {
+    try checkSortedFinite(times, field: timesField, file: file)
+    var values = values
+    if let derivedNote {
+        values = differentiate(values, times: times, dim: dim)
+        warnings.append(DataWarning(file: file, field: field, message: derivedNote))
+    }
+    let (nonFinite, warning) = nonFiniteWarning(values, dim: dim, count: times.count, file: file, field: field)
+    if let warning { warnings.append(warning) }
+    return (values, nonFinite)
 }
 
 /// Velocity from position by central differences over the sample times (one-sided at the ends),

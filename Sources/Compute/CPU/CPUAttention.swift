@@ -5,27 +5,40 @@ import Foundation
 /// task-local `[nq, nk]` scratch; matrix products go to the single-threaded `sgemm` (CPUGemm.swift), the softmax,
 /// dropout and score-gradient rows to CPUKernels (`cpu_attention.c`).
 extension CPUDevice {
+    /// One (window, head) task: the window's query rows `q0 ..< q0 + nq` and key rows `k0 ..< k0 + nk`.
+    struct WindowHead {
+        let head: Int
+        let q0: Int
+        let nq: Int
+        let k0: Int
+        let nk: Int
+    }
+
+    /// Runs `body` for every (window, head) pair across the pool; offsets are `[B + 1]` row starts.
+    func forEachWindowHead(queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, _ body: (WindowHead) -> Void) {
+        let qo = i(queryOffsets)
+        let ko = i(keyOffsets)
+        pool.tasks((queryOffsets.count - 1) * heads) { task in
+            let b = task / heads
+            let q0 = Int(qo[b])
+            let k0 = Int(ko[b])
+            body(WindowHead(head: task % heads, q0: q0, nq: Int(qo[b + 1]) - q0, k0: k0, nk: Int(ko[b + 1]) - k0))
+        }
+    }
+
     public func attentionForward(
         q: MatrixView, k: MatrixView, v: MatrixView, out: Tensor, lse: Tensor,
         queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
         scale: Float, dropout: DropoutSpec
     ) {
-        let qo = i(queryOffsets)
-        let ko = i(keyOffsets)
-        let windows = queryOffsets.count - 1
         let qp = f(q)
         let kp = f(k)
         let vp = f(v)
         let op = f(out)
         let lp = f(lse)
         let ldo = heads * headDim
-        pool.tasks(windows * heads) { task in
-            let b = task / heads
-            let h = task % heads
-            let q0 = Int(qo[b])
-            let nq = Int(qo[b + 1]) - q0
-            let k0 = Int(ko[b])
-            let nk = Int(ko[b + 1]) - k0
+        forEachWindowHead(queryOffsets: queryOffsets, keyOffsets: keyOffsets, heads: heads) { t in
+            let (h, q0, nq, k0, nk) = (t.head, t.q0, t.nq, t.k0, t.nk)
             guard nq > 0 else { return }
             let outH = op + q0 * ldo + h * headDim
             guard nk > 0 else {
@@ -56,9 +69,6 @@ extension CPUDevice {
         queryOffsets: Tensor, keyOffsets: Tensor, heads: Int, headDim: Int,
         scale: Float, dropout: DropoutSpec
     ) {
-        let qo = i(queryOffsets)
-        let ko = i(keyOffsets)
-        let windows = queryOffsets.count - 1
         let qp = f(q)
         let kp = f(k)
         let vp = f(v)
@@ -69,13 +79,8 @@ extension CPUDevice {
         let dkp = f(dK)
         let dvp = f(dV)
         let ldo = heads * headDim
-        pool.tasks(windows * heads) { task in
-            let b = task / heads
-            let h = task % heads
-            let q0 = Int(qo[b])
-            let nq = Int(qo[b + 1]) - q0
-            let k0 = Int(ko[b])
-            let nk = Int(ko[b + 1]) - k0
+        forEachWindowHead(queryOffsets: queryOffsets, keyOffsets: keyOffsets, heads: heads) { t in
+            let (h, q0, nq, k0, nk) = (t.head, t.q0, t.nq, t.k0, t.nk)
             guard nq > 0, nk > 0 else { return }
             let qH = qp + q0 * q.ld + h * headDim
             let kH = kp + k0 * k.ld + h * headDim
