@@ -76,8 +76,9 @@ if [ "${1:-}" = "--selftest" ]; then
     exit 0
 fi
 [ $# -eq 0 ] || die "unknown argument '$1' (use no argument, or --selftest)"
-[ -d ../shared/golden ] || die "../shared/golden not found (the golden fixtures go into the bundle)"
-[ -f ../shared/bench/torch_poyo_step.py ] || die "../shared/bench/torch_poyo_step.py not found"
+ls Tests/Fixtures/golden/*.safetensors > /dev/null 2>&1 \
+    || die "no golden fixtures in Tests/Fixtures/golden (they go into the bundle; Tools/golden/make_golden.py makes them)"
+[ -f Tools/bench/torch_poyo_step.py ] || die "Tools/bench/torch_poyo_step.py not found"
 bash ci/bootstrap.sh
 
 # 1. Release binaries. A scratch folder of their own: --static-swift-stdlib changes every link.
@@ -130,10 +131,10 @@ newest 'GLIBC_2\.' | sed 's/^GLIBC_//' >"$bundle/lib/glibc/REQUIRES"
 newest 'GLIBCXX_3\.' >"$bundle/lib/cxx/REQUIRES"
 [ -s "$bundle/lib/glibc/REQUIRES" ] && [ -s "$bundle/lib/cxx/REQUIRES" ] || die "could not read symbol versions"
 
-# 4. Golden fixtures, the PyTorch anchor (the shared script as is, our CUDA runner around it, and
+# 4. Golden fixtures, the PyTorch anchor (Tools/bench/torch_poyo_step.py, our CUDA runner around it, and
 #    torch_brain's wheel: the GPU machine has torch but no network), the check and the wrapper.
-cp ../shared/golden/*.safetensors "$bundle/golden/"
-cp ../shared/bench/torch_poyo_step.py ci/gpu/torch_step.py "$bundle/bench/"
+cp Tests/Fixtures/golden/*.safetensors "$bundle/golden/"
+cp Tools/bench/torch_poyo_step.py ci/gpu/torch_step.py "$bundle/bench/"
 wheel_cache=$scratch/wheels
 if ! ls "$wheel_cache"/torch_brain-0.2.1-*.whl >/dev/null 2>&1; then
     say "downloading the torch-brain 0.2.1 wheel (pure Python)"

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Our CPU training step against torch_brain's POYO on PyTorch, side by side (issue 12).
 
-Runs `poyo-bench step` and ../shared/bench/torch_poyo_step.py (the real torch_brain 0.2.1 POYO,
+Runs `poyo-bench step` and Tools/bench/torch_poyo_step.py (the real torch_brain 0.2.1 POYO,
 1.3M config, or with `--model 11.8M` the anchor run with torch_brain's 11.8M values; AdamW,
 dropout 0) alternately, `--pairs` times per batch size, same window shape
 (100 units, ~2,000 spikes, 100 outputs per 1 s window) and the same thread count, and prints
-each pair's times, its ratio (torch / ours) and the median ratio per batch size. The shared
+each pair's times, its ratio (torch / ours) and the median ratio per batch size. A shared
 machine is noisy: only ratios from one run mean anything. torch_poyo_step.py's `sgemm_check`
 lines (torch.mm 1024³ before and after each of its runs) are printed as the SGEMM ceiling seen
 during the run.
@@ -62,7 +62,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--poyo-bench", default=os.path.join(ROOT, ".build", "release", "poyo-bench"))
     ap.add_argument("--python", default="/tmp/torch/bin/python", help="a Python with torch and torch-brain")
-    ap.add_argument("--anchor", default=os.path.join(ROOT, "..", "shared", "bench", "torch_poyo_step.py"))
+    ap.add_argument("--anchor", default=os.path.join(ROOT, "Tools", "bench", "torch_poyo_step.py"))
     ap.add_argument("--model", default="1.3M", choices=["1.3M", "11.8M"])
     ap.add_argument("--batches", default="8,32")
     ap.add_argument("--pairs", type=int, default=3)

@@ -2,13 +2,13 @@
 """The PyTorch anchor on a torch device (CUDA on the GPU machine): torch_brain's POYO training
 step (zero_grad, forward, loss, backward, AdamW step) in float32, timed per batch size.
 
-The model, the batch and the loss come from ``torch_poyo_step.py`` beside this file (the shared
-CPU anchor, imported, not copied), so the shapes are the ones ``poyo-bench step`` times: the 1.3M
+The model, the batch and the loss come from ``torch_poyo_step.py`` beside this file (the CPU anchor,
+``Tools/bench/torch_poyo_step.py``, imported), so the shapes are the ones ``poyo-bench step`` times: the 1.3M
 config, 1 s windows of ~100 units at ~20 Hz (~2,200 input tokens), 100 outputs. Each step ends with
 ``torch.cuda.synchronize()`` so wall time is device time. TF32 is off (plain float32, as ours).
 
 Output: one JSON object per line ("kind": "model" | "note" | "timing"), the timing lines in the
-shared script's format plus "device".
+CPU anchor's format plus "device".
 """
 
 import argparse
@@ -68,7 +68,7 @@ def main():
     stub_missing_ray()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import torch
-    import torch_poyo_step as ref  # the shared anchor: model, batch and loss
+    import torch_poyo_step as ref  # the CPU anchor: model, batch and loss
 
     dev = torch.device(args.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -96,7 +96,7 @@ def main():
     )), flush=True)
 
     for B in [int(b) for b in args.batch_sizes.split(",")]:
-        # As the shared script: a fresh model (same seed) per batch size, the batch built on the CPU.
+        # As the CPU anchor: a fresh model (same seed) per batch size, the batch built on the CPU.
         model, unit_ids = ref.build_model(args.units, args.seed)
         X, Y, tok = ref.make_batch(model, unit_ids, B, args.rate, args.seed + B)
         model = model.to(dev)
