@@ -375,7 +375,8 @@ public enum BrainsetsReader {
         let nonFinite: Int
         (values, nonFinite) = try finishBehaviour(
             values, times: times, dim: dim, timesField: "\(g)/timestamps",
-            derivedNote: derivedFrom == nil ? nil : "no '\(g)/vel'; velocity derived from position by central differences",
+            derivedNote: derivedFrom == nil
+                ? nil : "no '\(g)/vel'; velocity derived from position by central differences",
             file: file, field: field, warnings: &warnings)
         var position: [Float] = []
         if f.exists("\(g)/pos"), try f.shape("\(g)/pos") == [count, 2] {

@@ -460,7 +460,8 @@ public enum NWBReader {
         (values, nonFinite) = try finishBehaviour(
             values, times: times, dim: dim,
             timesField: f.exists("\(p)/timestamps") ? "\(p)/timestamps" : "\(p)/starting_time",
-            derivedNote: derive ? "no velocity series; velocity derived from this position by central differences" : nil,
+            derivedNote: derive
+                ? "no velocity series; velocity derived from this position by central differences" : nil,
             file: file, field: p, warnings: &warnings)
         return Behaviour(
             path: derive ? "\(p) (differentiated)" : p, times: times, values: values, dim: dim,
