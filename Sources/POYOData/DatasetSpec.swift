@@ -82,9 +82,7 @@ public struct DatasetSpec: Sendable, Equatable {
 
     /// The file(s) an entry names, in file-name order for folders.
     public func files(_ spec: RecordingSpec) throws -> [URL] {
-        let url =
-            spec.path.hasPrefix("/") || baseDirectory == nil
-            ? URL(fileURLWithPath: spec.path) : baseDirectory!.appendingPathComponent(spec.path)
+        let url = resolvePath(spec.path, relativeTo: baseDirectory)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
             throw DataError.fileNotFound(url.path)
@@ -117,4 +115,11 @@ public struct DatasetSpec: Sendable, Equatable {
         }
         return try Dataset(loaded: loaded)
     }
+}
+
+/// A path from a config: as given when absolute or when there is no `base`, else under `base` (the
+/// config file's folder); standardised. Every relative path of a config is resolved here.
+public func resolvePath(_ path: String, relativeTo base: URL?) -> URL {
+    guard let base, !path.hasPrefix("/") else { return URL(fileURLWithPath: path).standardizedFileURL }
+    return base.appendingPathComponent(path).standardizedFileURL
 }

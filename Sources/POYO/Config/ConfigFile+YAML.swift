@@ -51,9 +51,7 @@ extension ConfigFile {
     static func yamlLines(_ spec: DatasetSpec) -> [String] {
         var out = ["dataset:"]
         for r in spec.recordings {
-            let path =
-                r.path.hasPrefix("/") || spec.baseDirectory == nil
-                ? r.path : spec.baseDirectory!.appendingPathComponent(r.path).standardizedFileURL.path
+            let path = spec.baseDirectory == nil ? r.path : resolvePath(r.path, relativeTo: spec.baseDirectory).path
             out.append("  - path: \(quoted(path))")
             if let f = r.format { out.append("    format: \(f.rawValue)") }
             if let s = r.session { out.append("    session: \(quoted(s))") }

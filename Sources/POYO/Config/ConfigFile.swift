@@ -92,28 +92,91 @@ public struct ConfigFile: Equatable {
     }
 
     static func parse(_ root: [String: Any], path: String, trainDefaults: TrainOptions) throws -> ConfigFile {
-        func bad(_ s: String) -> POYOError { .invalidConfig("\(path): \(s)") }
-        func number(_ v: Any, _ key: String) throws -> Double {
-            if let d = v as? Double { return d }
-            if let i = v as? Int { return Double(i) }
-            if let s = v as? String, let d = Double(s) { return d }  // YAML 1.1 reads "1e-4" as a string
-            throw bad("'\(key)' must be a number")
+        let r = ConfigReader(path: path)
+        var cfg = ConfigFile(train: trainDefaults)
+        (cfg.model, cfg.modelGiven) = try r.model(root)
+        for (k, v) in root where !modelKeys.contains(k) && k != "model" {
+            switch k {
+            case "dataset": cfg.dataset = try DatasetConfig.parse(v, configPath: path)
+            case "data_root":
+                guard let d = v as? String, !d.isEmpty else { throw r.bad("'data_root' must be a folder path") }
+                cfg.dataRoot = r.resolve(d)
+            case "batch_size": cfg.train.batchSize = try r.integer(v, k)
+            case "steps": cfg.train.steps = try r.integer(v, k)
+            case "seed": cfg.train.seed = UInt64(try r.integer(v, k))
+            case "eval_every": cfg.train.evalEvery = try r.integer(v, k)
+            case "checkpoint_every": cfg.train.checkpointEvery = try r.integer(v, k)
+            case "train_trials":
+                guard root["train_fraction"] == nil else {
+                    throw r.bad("give train_trials or train_fraction, not both")
+                }
+                cfg.train.fewShot = .trials(try r.integer(v, k))
+            case "train_fraction": cfg.train.fewShot = .fraction(try r.number(v, k))
+            case "finetune": cfg.finetune = try r.finetune(v)
+            case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try r.integer(v, k) }
+            case "optimizer":
+                guard let s = v as? String, let o = TrainOptions.OptimizerKind(rawValue: s.lowercased()) else {
+                    throw r.bad("'optimizer' must be lamb or adamw")
+                }
+                cfg.train.optimizer = o
+            case "optim": try r.optim(v, into: &cfg.train)
+            case "short_intervals":
+                guard let rule = ShortIntervals(configValue: v) else {
+                    throw r.bad("'short_intervals' must be around or skip")
+                }
+                cfg.shortIntervals = rule
+            case "defaults": break  // resolved with the model
+            case "epochs":
+                guard root["steps"] == nil else { throw r.bad("give steps or epochs, not both") }
+                cfg.train.epochs = try r.integer(v, k)
+            case "eval_epochs":
+                guard root["eval_every"] == nil else { throw r.bad("give eval_every or eval_epochs, not both") }
+                cfg.train.evalEpochs = try r.integer(v, k)
+            case "train_transforms", "train_transform":
+                guard root["train_transforms"] == nil || root["train_transform"] == nil else {
+                    throw r.bad("give train_transform or train_transforms, not both")
+                }
+                cfg.train.unitDropout = try r.unitDropout(v, key: k)
+            default:
+                guard ignoredKeys.contains(k) else { throw r.bad("unknown key '\(k)'") }
+            }
         }
-        func integer(_ v: Any, _ key: String) throws -> Int {
-            let d = try number(v, key)
-            guard d == d.rounded(), abs(d) < 1e12 else { throw bad("'\(key)' must be an integer") }
-            return Int(d)
-        }
-        var modelDict: [String: Any] = [:]
+        try cfg.model.validate()
+        try cfg.train.validate()
+        return cfg
+    }
+}
+
+/// Reads the sections of one config file: errors name the file and key, relative paths start at
+/// the file's folder.
+struct ConfigReader {
+    let path: String
+
+    func bad(_ s: String) -> POYOError { .invalidConfig("\(path): \(s)") }
+
+    func number(_ v: Any, _ key: String) throws -> Double { try DatasetConfig.number(v, key, bad) }
+
+    func integer(_ v: Any, _ key: String) throws -> Int {
+        let d = try number(v, key)
+        guard d == d.rounded(), abs(d) < 1e12 else { throw bad("'\(key)' must be an integer") }
+        return Int(d)
+    }
+
+    /// A path of the config, absolute.
+    func resolve(_ p: String) -> String {
+        resolvePath(p, relativeTo: URL(fileURLWithPath: path).deletingLastPathComponent()).path
+    }
+
+    /// The model: a built-in one a hydra `defaults:` list names, overridden by model keys at the top
+    /// level or under `model:`; and whether the file gave any of them.
+    func model(_ root: [String: Any]) throws -> (POYOConfig, given: Bool) {
+        var keys: [String: Any] = [:]
         if let m = root["model"] {
             guard let md = m as? [String: Any] else { throw bad("'model' must be a mapping") }
-            modelDict = md
+            keys = md
         }
-        for (k, v) in root where modelKeys.contains(k) { modelDict[k] = v }
-        var cfg = ConfigFile(train: trainDefaults)
-        // `defaults: [{model: poyo_1.3M}]` (hydra style): a built-in model config under the keys given.
-        let base = try defaultModel(root["defaults"], bad)
-        cfg.modelGiven = !modelDict.isEmpty || base != nil
+        for (k, v) in root where ConfigFile.modelKeys.contains(k) { keys[k] = v }
+        let base = try ConfigFile.defaultModel(root["defaults"], bad)
         // Normalise numbers, then decode through POYOConfig's Codable (unknown keys are rejected).
         var clean: [String: Any] = [:]
         if let base,
@@ -121,126 +184,82 @@ public struct ConfigFile: Equatable {
         {
             clean = fields
         }
-        for (k, v) in modelDict where k != "_target_" {
-            guard modelKeys.contains(k) else { throw bad("unknown model key '\(k)'") }
+        for (k, v) in keys where k != "_target_" {
+            guard ConfigFile.modelKeys.contains(k) else { throw bad("unknown model key '\(k)'") }
             clean[k] = try number(v, k)
         }
         let data = try JSONSerialization.data(withJSONObject: clean)
-        do { cfg.model = try JSONDecoder().decode(POYOConfig.self, from: data) } catch {
+        do {
+            return (try JSONDecoder().decode(POYOConfig.self, from: data), !keys.isEmpty || base != nil)
+        } catch {
             throw bad("model section: \(error)")
         }
-        for (k, v) in root where !modelKeys.contains(k) && k != "model" {
-            switch k {
-            case "dataset": cfg.dataset = try DatasetConfig.parse(v, configPath: path)
-            case "data_root":
-                guard let d = v as? String, !d.isEmpty else { throw bad("'data_root' must be a folder path") }
-                cfg.dataRoot =
-                    d.hasPrefix("/")
-                    ? d
-                    : URL(fileURLWithPath: path).deletingLastPathComponent()
-                        .appendingPathComponent(d).standardizedFileURL.path
-            case "batch_size": cfg.train.batchSize = try integer(v, k)
-            case "steps": cfg.train.steps = try integer(v, k)
-            case "seed": cfg.train.seed = UInt64(try integer(v, k))
-            case "eval_every": cfg.train.evalEvery = try integer(v, k)
-            case "checkpoint_every": cfg.train.checkpointEvery = try integer(v, k)
-            case "train_trials":
-                guard root["train_fraction"] == nil else { throw bad("give train_trials or train_fraction, not both") }
-                cfg.train.fewShot = .trials(try integer(v, k))
-            case "train_fraction": cfg.train.fewShot = .fraction(try number(v, k))
-            case "finetune":
-                guard let m = v as? [String: Any] else { throw bad("'finetune' must be a mapping") }
-                guard let c = m["checkpoint"] as? String, !c.isEmpty else {
-                    throw bad("'finetune.checkpoint' is required")
-                }
-                guard let mode = FinetuneMode(rawValue: m["mode"] as? String ?? "unit-id") else {
-                    throw bad("'finetune.mode' must be unit-id or full")
-                }
-                let checkpoint =
-                    c.hasPrefix("/")
-                    ? c
-                    : URL(fileURLWithPath: path).deletingLastPathComponent()
-                        .appendingPathComponent(c).standardizedFileURL.path
-                var spec = FinetuneSpec(checkpoint: checkpoint, mode: mode)
-                for (fk, fv) in m {
-                    switch fk {
-                    case "checkpoint", "mode": break
-                    case "unit_id_steps": spec.unitIDSteps = try integer(fv, "finetune.unit_id_steps")
-                    case "pretrained_units": spec.pretrainedUnits = try integer(fv, "finetune.pretrained_units")
-                    case "pretrained_sessions":
-                        spec.pretrainedSessions = try integer(fv, "finetune.pretrained_sessions")
-                    default: throw bad("unknown key 'finetune.\(fk)'")
-                    }
-                }
-                if let u = spec.unitIDSteps, u < 0 { throw bad("'finetune.unit_id_steps' must be >= 0") }
-                cfg.finetune = spec
-            case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try integer(v, k) }
-            case "optimizer":
-                guard let s = v as? String, let o = TrainOptions.OptimizerKind(rawValue: s.lowercased()) else {
-                    throw bad("'optimizer' must be lamb or adamw")
-                }
-                cfg.train.optimizer = o
-            case "optim":
-                guard let o = v as? [String: Any] else { throw bad("'optim' must be a mapping") }
-                for (ok, ov) in o {
-                    switch ok {
-                    case "base_lr":
-                        cfg.train.baseLR = try number(ov, "optim.base_lr")
-                        // A base LR given without a peak LR means base_lr × batch_size, as torch_brain.
-                        if o["lr"] == nil { cfg.train.maxLROverride = nil }
-                    case "lr": cfg.train.maxLROverride = try number(ov, "optim.lr")
-                    case "weight_decay": cfg.train.weightDecay = try number(ov, "optim.weight_decay")
-                    case "lr_decay_start": cfg.train.lrDecayStart = try number(ov, "optim.lr_decay_start")
-                    default: throw bad("unknown key 'optim.\(ok)'")
-                    }
-                }
-            case "short_intervals":
-                guard let rule = ShortIntervals(configValue: v) else {
-                    throw bad("'short_intervals' must be around or skip")
-                }
-                cfg.shortIntervals = rule
-            case "defaults": break  // resolved above
-            case "epochs":
-                guard root["steps"] == nil else { throw bad("give steps or epochs, not both") }
-                cfg.train.epochs = try integer(v, k)
-            case "eval_epochs":
-                guard root["eval_every"] == nil else { throw bad("give eval_every or eval_epochs, not both") }
-                cfg.train.evalEpochs = try integer(v, k)
-            case "train_transforms", "train_transform":
-                guard root["train_transforms"] == nil || root["train_transform"] == nil else {
-                    throw bad("give train_transform or train_transforms, not both")
-                }
-                // torch_brain's current `train_transform:` is one transform or a Compose of several;
-                // the older `train_transforms:` is a list.
-                var items: Any = v
-                if let m = v as? [String: Any] {
-                    let target = (m["_target_"] as? String) ?? ""
-                    items = target.hasSuffix("Compose") ? (m["transforms"] ?? []) : [m]
-                }
-                guard let list = items as? [Any] else { throw bad("'\(k)' must be a transform, a Compose or a list") }
-                cfg.train.unitDropout = nil
-                for item in list {
-                    guard let t = item as? [String: Any] else { throw bad("each train transform must be a mapping") }
-                    let target = (t["_target_"] as? String) ?? ""
-                    guard target.hasSuffix("UnitDropout") else {
-                        throw bad("unsupported transform '\(target)' (only UnitDropout)")
-                    }
-                    let u = UnitDropout(
-                        minUnits: try integer(t["min_units"] ?? 20, "min_units"),
-                        modeUnits: try integer(t["mode_units"] ?? 100, "mode_units"),
-                        maxUnits: try integer(t["max_units"] ?? 300, "max_units"),
-                        peak: try number(t["peak"] ?? 4, "peak"))
-                    guard u.minUnits >= 1, u.minUnits <= u.modeUnits, u.modeUnits <= u.maxUnits, u.peak >= 1 else {
-                        throw bad("UnitDropout needs 1 <= min_units <= mode_units <= max_units and peak >= 1")
-                    }
-                    cfg.train.unitDropout = u
-                }
-            default:
-                guard ignoredKeys.contains(k) else { throw bad("unknown key '\(k)'") }
+    }
+
+    /// `finetune: {checkpoint, mode, unit_id_steps}` (and the vocabulary sizes a run records).
+    func finetune(_ v: Any) throws -> FinetuneSpec {
+        guard let m = v as? [String: Any] else { throw bad("'finetune' must be a mapping") }
+        guard let c = m["checkpoint"] as? String, !c.isEmpty else { throw bad("'finetune.checkpoint' is required") }
+        guard let mode = FinetuneMode(rawValue: m["mode"] as? String ?? "unit-id") else {
+            throw bad("'finetune.mode' must be unit-id or full")
+        }
+        var spec = FinetuneSpec(checkpoint: resolve(c), mode: mode)
+        for (fk, fv) in m {
+            switch fk {
+            case "checkpoint", "mode": break
+            case "unit_id_steps": spec.unitIDSteps = try integer(fv, "finetune.unit_id_steps")
+            case "pretrained_units": spec.pretrainedUnits = try integer(fv, "finetune.pretrained_units")
+            case "pretrained_sessions": spec.pretrainedSessions = try integer(fv, "finetune.pretrained_sessions")
+            default: throw bad("unknown key 'finetune.\(fk)'")
             }
         }
-        try cfg.model.validate()
-        try cfg.train.validate()
-        return cfg
+        if let u = spec.unitIDSteps, u < 0 { throw bad("'finetune.unit_id_steps' must be >= 0") }
+        return spec
+    }
+
+    /// `optim: {base_lr, lr, weight_decay, lr_decay_start}`.
+    func optim(_ v: Any, into train: inout TrainOptions) throws {
+        guard let o = v as? [String: Any] else { throw bad("'optim' must be a mapping") }
+        for (ok, ov) in o {
+            switch ok {
+            case "base_lr":
+                train.baseLR = try number(ov, "optim.base_lr")
+                // A base LR given without a peak LR means base_lr × batch_size, as torch_brain.
+                if o["lr"] == nil { train.maxLROverride = nil }
+            case "lr": train.maxLROverride = try number(ov, "optim.lr")
+            case "weight_decay": train.weightDecay = try number(ov, "optim.weight_decay")
+            case "lr_decay_start": train.lrDecayStart = try number(ov, "optim.lr_decay_start")
+            default: throw bad("unknown key 'optim.\(ok)'")
+            }
+        }
+    }
+
+    /// `train_transform:` (one transform or a Compose of several, torch_brain's current form) or
+    /// `train_transforms:` (a list, the older form); only UnitDropout is supported. Nil: none.
+    func unitDropout(_ v: Any, key: String) throws -> UnitDropout? {
+        var items: Any = v
+        if let m = v as? [String: Any] {
+            let target = (m["_target_"] as? String) ?? ""
+            items = target.hasSuffix("Compose") ? (m["transforms"] ?? []) : [m]
+        }
+        guard let list = items as? [Any] else { throw bad("'\(key)' must be a transform, a Compose or a list") }
+        var dropout: UnitDropout?
+        for item in list {
+            guard let t = item as? [String: Any] else { throw bad("each train transform must be a mapping") }
+            let target = (t["_target_"] as? String) ?? ""
+            guard target.hasSuffix("UnitDropout") else {
+                throw bad("unsupported transform '\(target)' (only UnitDropout)")
+            }
+            let u = UnitDropout(
+                minUnits: try integer(t["min_units"] ?? 20, "min_units"),
+                modeUnits: try integer(t["mode_units"] ?? 100, "mode_units"),
+                maxUnits: try integer(t["max_units"] ?? 300, "max_units"),
+                peak: try number(t["peak"] ?? 4, "peak"))
+            guard u.minUnits >= 1, u.minUnits <= u.modeUnits, u.modeUnits <= u.maxUnits, u.peak >= 1 else {
+                throw bad("UnitDropout needs 1 <= min_units <= mode_units <= max_units and peak >= 1")
+            }
+            dropout = u
+        }
+        return dropout
     }
 }
