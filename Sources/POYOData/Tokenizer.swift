@@ -158,103 +158,101 @@ public struct Tokenizer: Sendable {
 
     /// Packs `windows` into one batch; `evalKeys` adds stitching keys for evaluation.
     public func batch(_ windows: [WindowRequest], evalKeys: Bool = false) throws -> Batch {
-        let seqLen = config.sequenceLength
-        // Size everything first so the hot loops only append.
-        var inCount = 0
-        var outCount = 0
+        var packed = PackedWindows(dimOut: dimOut, evalKeys: evalKeys)
+        packed.reserve(windows.count)
         for w in windows {
             guard recordings.indices.contains(w.recording) else {
                 throw TokenizerError.badRequest("recording \(w.recording) outside 0..<\(recordings.count)")
             }
-            let r = recordings[w.recording]
-            inCount += 2 * (w.keptUnits?.count ?? r.unitCount)
-            if !r.isLazy { inCount += r.spikeRange(from: w.start, to: w.start + seqLen).count }
-            outCount += r.sampleRange(from: w.start, to: w.start + seqLen).count
-        }
-        var unitIndex: [Int32] = []
-        var tokenType: [Int32] = []
-        var inTimes: [Double] = []
-        unitIndex.reserveCapacity(inCount)
-        tokenType.reserveCapacity(inCount)
-        inTimes.reserveCapacity(inCount)
-        var outTimes: [Double] = []
-        var tgt: [Float] = []
-        var wgt: [Float] = []
-        var keys: [EvalKey] = []
-        outTimes.reserveCapacity(outCount)
-        tgt.reserveCapacity(outCount * dimOut)
-        wgt.reserveCapacity(outCount)
-        if evalKeys { keys.reserveCapacity(outCount) }
-        var inOffsets: [Int32] = [0]
-        var outOffsets: [Int32] = [0]
-        var sessions: [Int32] = []
-        inOffsets.reserveCapacity(windows.count + 1)
-        outOffsets.reserveCapacity(windows.count + 1)
-        var keep: [Bool] = []
-
-        for w in windows {
-            let r = recordings[w.recording]
-            let rows = unitRows[w.recording]
-            keep = [Bool](repeating: w.keptUnits == nil, count: r.unitCount)
-            if let kept = w.keptUnits {
-                for u in kept {
-                    guard u >= 0, Int(u) < r.unitCount else {
-                        throw TokenizerError.badRequest("kept unit \(u) outside 0..<\(r.unitCount) in \(r.sessionID)")
-                    }
-                    keep[Int(u)] = true
-                }
-            }
-            // START/END pairs in unit order.
-            for u in 0..<r.unitCount where keep[u] {
-                unitIndex.append(rows[u])
-                tokenType.append(1)
-                inTimes.append(0)
-                unitIndex.append(rows[u])
-                tokenType.append(2)
-                inTimes.append(seqLen)
-            }
-            // Spikes of kept units, in time order.
-            if r.isLazy {
-                let (times, units) = try r.windowSpikes(
-                    from: w.start, to: w.start + seqLen, keep: w.keptUnits == nil ? nil : keep)
-                for (t, u) in zip(times, units) where keep[Int(u)] {
-                    unitIndex.append(rows[Int(u)])
-                    tokenType.append(0)
-                    inTimes.append(t - w.start)
-                }
-            } else {
-                for s in r.spikeRange(from: w.start, to: w.start + seqLen) {
-                    let u = Int(r.spikeUnit[s])
-                    guard keep[u] else { continue }
-                    unitIndex.append(rows[u])
-                    tokenType.append(0)
-                    inTimes.append(r.spikeTimes[s] - w.start)
-                }
-            }
-            inOffsets.append(Int32(unitIndex.count))
-
-            let samples = r.sampleRange(from: w.start, to: w.start + seqLen)
-            let t = targets[w.recording]
-            let wt = weights[w.recording]
-            let e = scored[w.recording]
-            for i in samples {
-                // Around a short interval only its own samples count: outside it, weight 0 in
-                // training, and no query at all in evaluation (queries do not see each other).
-                let inside = w.region?.contains(r.behaviourTimes[i]) ?? true
-                if evalKeys && !inside { continue }
-                outTimes.append(r.behaviourTimes[i] - w.start)
-                for k in 0..<dimOut { tgt.append(t[i * dimOut + k]) }
-                wgt.append(inside ? wt[i] : 0)
-                if evalKeys { keys.append(EvalKey(recording: Int32(w.recording), sample: Int32(i), scored: e[i])) }
-            }
-            outOffsets.append(Int32(outTimes.count))
-            sessions.append(sessionRows[w.recording])
+            try packInputs(w, into: &packed)
+            packOutputs(w, into: &packed)
+            packed.sessions.append(sessionRows[w.recording])
         }
         return Batch(
-            windowCount: windows.count, inputUnitIndex: unitIndex, inputTokenType: tokenType,
-            inputTimestamps: inTimes, inputOffsets: inOffsets, latentIndex: latentIndex,
-            latentTimestamps: latentTimestamps, outputTimestamps: outTimes, outputOffsets: outOffsets,
-            sessionIndex: sessions, targets: tgt, weights: wgt, dimOut: dimOut, evalKeys: keys)
+            windowCount: windows.count, inputUnitIndex: packed.unitIndex, inputTokenType: packed.tokenType,
+            inputTimestamps: packed.inTimes, inputOffsets: packed.inOffsets, latentIndex: latentIndex,
+            latentTimestamps: latentTimestamps, outputTimestamps: packed.outTimes, outputOffsets: packed.outOffsets,
+            sessionIndex: packed.sessions, targets: packed.targets, weights: packed.weights, dimOut: dimOut,
+            evalKeys: packed.keys)
+    }
+
+    /// One window's input tokens: a START and an END token per kept unit in unit order, then the kept
+    /// units' spikes in time order (times relative to the window start).
+    func packInputs(_ w: WindowRequest, into p: inout PackedWindows) throws {
+        let r = recordings[w.recording]
+        let rows = unitRows[w.recording]
+        var keep = [Bool](repeating: w.keptUnits == nil, count: r.unitCount)
+        if let kept = w.keptUnits {
+            for u in kept {
+                guard u >= 0, Int(u) < r.unitCount else {
+                    throw TokenizerError.badRequest("kept unit \(u) outside 0..<\(r.unitCount) in \(r.sessionID)")
+                }
+                keep[Int(u)] = true
+            }
+        }
+        let seqLen = config.sequenceLength
+        for u in 0..<r.unitCount where keep[u] {
+            p.appendInput(unit: rows[u], type: 1, time: 0)
+            p.appendInput(unit: rows[u], type: 2, time: seqLen)
+        }
+        let (times, units) = try r.windowSpikes(
+            from: w.start, to: w.start + seqLen, keep: w.keptUnits == nil ? nil : keep)
+        for (t, u) in zip(times, units) where keep[Int(u)] {
+            p.appendInput(unit: rows[Int(u)], type: 0, time: t - w.start)
+        }
+        p.inOffsets.append(Int32(p.unitIndex.count))
+    }
+
+    /// One window's queries: the behaviour samples inside it, with targets, weights and (for
+    /// evaluation) stitching keys. Around a short interval only its own samples count: outside it,
+    /// weight 0 in training, and no query at all in evaluation (queries do not see each other).
+    func packOutputs(_ w: WindowRequest, into p: inout PackedWindows) {
+        let r = recordings[w.recording]
+        let t = targets[w.recording]
+        let wt = weights[w.recording]
+        let e = scored[w.recording]
+        for i in r.sampleRange(from: w.start, to: w.start + config.sequenceLength) {
+            let inside = w.region?.contains(r.behaviourTimes[i]) ?? true
+            if p.evalKeys && !inside { continue }
+            p.outTimes.append(r.behaviourTimes[i] - w.start)
+            for k in 0..<dimOut { p.targets.append(t[i * dimOut + k]) }
+            p.weights.append(inside ? wt[i] : 0)
+            if p.evalKeys { p.keys.append(EvalKey(recording: Int32(w.recording), sample: Int32(i), scored: e[i])) }
+        }
+        p.outOffsets.append(Int32(p.outTimes.count))
+    }
+}
+
+/// The arrays of a batch being packed, window after window.
+struct PackedWindows {
+    let dimOut: Int
+    let evalKeys: Bool
+    var unitIndex: [Int32] = []  // [N_in]
+    var tokenType: [Int32] = []  // [N_in]
+    var inTimes: [Double] = []  // [N_in]
+    var inOffsets: [Int32] = [0]  // [B + 1]
+    var outTimes: [Double] = []  // [N_out]
+    var targets: [Float] = []  // [N_out, dimOut]
+    var weights: [Float] = []  // [N_out]
+    var keys: [EvalKey] = []  // [N_out] with evalKeys, else empty
+    var outOffsets: [Int32] = [0]  // [B + 1]
+    var sessions: [Int32] = []  // [B]
+
+    init(dimOut: Int, evalKeys: Bool) {
+        self.dimOut = dimOut
+        self.evalKeys = evalKeys
+    }
+
+    mutating func reserve(_ windows: Int) {
+        inOffsets.reserveCapacity(windows + 1)
+        outOffsets.reserveCapacity(windows + 1)
+        sessions.reserveCapacity(windows)
+    }
+
+    mutating func appendInput(unit: Int32, type: Int32, time: Double) {
+        unitIndex.append(unit)
+        tokenType.append(type)
+        inTimes.append(time)
     }
 }
 
