@@ -47,22 +47,7 @@ public enum BrainsetsReader {
             warnings: &warnings)
         if let w = emptyUnitWarning(perUnit, ids: localIDs, file: file, field: "units/id") { warnings.append(w) }
 
-        // Settings the entry leaves open: the checkpoint's for this session, else a preset the file can take.
-        let brainset = f.hasAttribute("id", at: "brainset") ? try f.attributeString("id", at: "brainset") : nil
-        let resolved = try given.resolvingSettings(
-            sessionID: sessionID,
-            infer: {
-                DatasetPreset.infer(
-                    brainset: brainset, sessionID: sessionID, hasNLBEvalIntervals: f.exists("nlb_eval_intervals"),
-                    hasHand: f.exists("hand"))
-            }, nwb: false, file: file,
-            facts: PresetFileFacts(
-                hasBehaviour: { spec in
-                    let path = spec.replacingOccurrences(of: ".", with: "/")
-                    let group = path.split(separator: "/").dropLast().joined(separator: "/")
-                    return f.exists(path) || (path.hasSuffix("/vel") && f.exists("\(group)/pos"))
-                },
-                hasIntervals: { f.exists($0.replacingOccurrences(of: ".", with: "/")) }))
+        let resolved = try resolveSettings(f, sessionID: sessionID, given: given)
         let o = resolved.options
         let (group, column) = try behaviourGroup(f, catalog, o)
         guard f.exists(group) else { throw DataError.missing(file: file, field: group) }
@@ -74,12 +59,7 @@ public enum BrainsetsReader {
 
         // Behaviour.
         let b = try readBehaviour(f, catalog, group: group, column: column, warnings: &warnings)
-        let fileMean =
-            f.hasAttribute(BrainsetsLayout.normMeanAttribute, at: group)
-            ? try f.attributeDoubles(BrainsetsLayout.normMeanAttribute, at: group).map { Float($0) } : nil
-        let fileStd =
-            f.hasAttribute(BrainsetsLayout.normStdAttribute, at: group)
-            ? try f.attributeDoubles(BrainsetsLayout.normStdAttribute, at: group).map { Float($0) } : nil
+        let (fileMean, fileStd) = try fileNormalization(f, group: group)
         let norm = try resolveNormalization(
             o, dim: b.dim, fileMean: fileMean, fileStd: fileStd, values: b.values,
             file: file, field: "\(group)/\(column)")
@@ -105,10 +85,53 @@ public enum BrainsetsReader {
         clipSplits(&recording, file: file, warnings: &warnings)
         try recording.validate(file: file)
 
-        let trialColumns = catalog["trials"]?.columns.filter { $0 != "start" && $0 != "end" } ?? []
-        let summary = RecordingSummary(
-            format: .brainsets, sessionID: sessionID, subjectID: subjectID, units: unitIDs.count,
-            spikes: recording.spikeCount, domain: domain.map { [$0.start, $0.end] },
+        let summary = try summarize(
+            f, catalog, recording, perUnit: perUnit, lookup: lookup, group: group, behaviour: b, normalization: norm,
+            rule: rule, evalName: evalName, settingsEval: settingsEval, given: given, resolved: resolved)
+        return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
+    }
+
+    // MARK: - Load, in parts
+
+    /// The settings the entry leaves open: the checkpoint's for this session, else a preset the file can take.
+    static func resolveSettings(_ f: HDF5File, sessionID: String, given: ReaderOptions) throws -> ResolvedSettings {
+        let brainset = f.hasAttribute("id", at: "brainset") ? try f.attributeString("id", at: "brainset") : nil
+        return try given.resolvingSettings(
+            sessionID: sessionID,
+            infer: {
+                DatasetPreset.infer(
+                    brainset: brainset, sessionID: sessionID, hasNLBEvalIntervals: f.exists("nlb_eval_intervals"),
+                    hasHand: f.exists("hand"))
+            }, nwb: false, file: f.path,
+            facts: PresetFileFacts(
+                hasBehaviour: { spec in
+                    let path = spec.replacingOccurrences(of: ".", with: "/")
+                    let group = path.split(separator: "/").dropLast().joined(separator: "/")
+                    return f.exists(path) || (path.hasSuffix("/vel") && f.exists("\(group)/pos"))
+                },
+                hasIntervals: { f.exists($0.replacingOccurrences(of: ".", with: "/")) }))
+    }
+
+    /// The normalisation a file of ours stores on its behaviour group, when it does.
+    static func fileNormalization(_ f: HDF5File, group: String) throws -> (mean: [Float]?, std: [Float]?) {
+        func floats(_ name: String) throws -> [Float]? {
+            f.hasAttribute(name, at: group) ? try f.attributeDoubles(name, at: group).map { Float($0) } : nil
+        }
+        return (try floats(BrainsetsLayout.normMeanAttribute), try floats(BrainsetsLayout.normStdAttribute))
+    }
+
+    /// What `poyo inspect` prints of a loaded file, and the settings a checkpoint records for it.
+    static func summarize(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog, _ recording: Recording, perUnit: [Int], lookup: String,
+        group: String, behaviour b: Behaviour, normalization norm: (mean: [Float], std: [Float], source: String),
+        rule: SplitRule, evalName: String, settingsEval: String, given: ReaderOptions, resolved: ResolvedSettings
+    ) throws -> RecordingSummary {
+        let domain = recording.domain
+        let weightTable = Dictionary(
+            recording.lossWeights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a })
+        return RecordingSummary(
+            format: .brainsets, sessionID: recording.sessionID, subjectID: recording.subjectID,
+            units: recording.unitIDs.count, spikes: recording.spikeCount, domain: domain.map { [$0.start, $0.end] },
             duration: (domain.items.last?.end ?? 0) - (domain.items.first?.start ?? 0),
             absoluteStart: catalog.rootAbsoluteStart, unitSpikeCounts: perUnit,
             behaviour: try behaviourSeries(f, catalog, known: (group, b.times)),
@@ -116,22 +139,19 @@ public enum BrainsetsReader {
             nonFiniteSamples: b.nonFinite,
             normalizationMean: norm.mean, normalizationStd: norm.std,
             normalizationSource: given.normalizationLabel(
-                norm.source, resolvedFor: sessionID, preset: resolved.preset),
-            trials: trials.count, trialColumns: trialColumns, splitRule: rule.description,
-            train: SplitSummary(recording.trainDomain, domain: recording.domain),
-            valid: SplitSummary(recording.validDomain, domain: recording.domain),
-            test: SplitSummary(recording.testDomain, domain: recording.domain), evalIntervals: evalName,
-            lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-            spikeLookup: lookup, preset: resolved.note, settingsNote: resolved.notApplied,
+                norm.source, resolvedFor: recording.sessionID, preset: resolved.preset),
+            trials: recording.trials.count,
+            trialColumns: catalog["trials"]?.columns.filter { $0 != "start" && $0 != "end" } ?? [],
+            splitRule: rule.description,
+            train: SplitSummary(recording.trainDomain, domain: domain),
+            valid: SplitSummary(recording.validDomain, domain: domain),
+            test: SplitSummary(recording.testDomain, domain: domain), evalIntervals: evalName,
+            lossWeights: weightTable, spikeLookup: lookup, preset: resolved.note, settingsNote: resolved.notApplied,
             settings: RecordingSettings(
-                behaviour: column == "vel" ? group : "\(group).\(column)", normalizeMean: norm.mean,
-                normalizeStd: norm.std,
-                weights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
+                behaviour: b.column == "vel" ? group : "\(group).\(b.column)",
+                normalizeMean: norm.mean, normalizeStd: norm.std, weights: weightTable,
                 evalInterval: settingsEval, split: rule, preset: resolved.preset))
-        return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
     }
-
-    // MARK: - Load, in parts
 
     /// Every interval set under `movement_phases/`, by name.
     static func movementPhases(_ f: HDF5File, _ catalog: TemporalDataCatalog) throws -> [String: Intervals] {
@@ -210,13 +230,11 @@ public enum BrainsetsReader {
 
     // MARK: - Spikes
 
-    /// Spikes in memory (arrays) or as a lazy source, spikes per unit, and the lookup used.
-    private static func readSpikes(
-        _ f: HDF5File, _ catalog: TemporalDataCatalog, domain: Intervals, unitCount: Int,
-        options o: ReaderOptions, warnings: inout [DataWarning]
-    )
-        throws -> ([Double], [Int32], (any SpikeSource)?, [Int], String)
-    {
+    /// `spikes/timestamps` (floating-point seconds) and `spikes/unit_index` (integers): 1-D, the same
+    /// length, timed by `timestamps`.
+    private static func spikeColumns(_ f: HDF5File, _ catalog: TemporalDataCatalog) throws -> (
+        times: HDF5Dataset, units: HDF5Dataset
+    ) {
         let file = f.path
         let tField = "spikes/timestamps"
         let uField = "spikes/unit_index"
@@ -244,22 +262,38 @@ public enum BrainsetsReader {
             throw DataError.invalid(
                 file: file, field: "spikes/@timekeys", reason: "does not list \"timestamps\" (\(keys))")
         }
+        return (times, units)
+    }
+
+    /// The file's 1 s index (`spikes/timestamp_indices_1s`) and its grid origin (the spikes' own domain
+    /// start), when it has a usable one; its agreement with the spikes is checked by the scan.
+    private static func secondIndex(_ f: HDF5File, domain: Intervals, spikeCount: Int) throws -> (
+        origin: Double, offsets: [Int]
+    )? {
+        let indexField = "spikes/timestamp_indices_1s"
+        guard f.exists(indexField), try f.typeClass(indexField) == .integer else { return nil }
+        let origin =
+            f.exists("spikes/domain/start") ? try f.readDoubles("spikes/domain/start").first : domain.items.first?.start
+        guard let origin, origin.isFinite else { return nil }
+        let raw = try f.readInt64s(indexField)
+        guard raw.allSatisfy({ $0 >= 0 && $0 <= Int64(spikeCount) }) else { return nil }
+        return (origin, raw.map { Int($0) })
+    }
+
+    /// Spikes in memory (arrays) or as a lazy source, spikes per unit, and the lookup used.
+    private static func readSpikes(
+        _ f: HDF5File, _ catalog: TemporalDataCatalog, domain: Intervals, unitCount: Int,
+        options o: ReaderOptions, warnings: inout [DataWarning]
+    )
+        throws -> ([Double], [Int32], (any SpikeSource)?, [Int], String)
+    {
+        let file = f.path
+        let tField = "spikes/timestamps"
+        let (times, units) = try spikeColumns(f, catalog)
         let offset = catalog.offset(of: "spikes")
 
-        // The 1 s index and its grid origin (the spikes' own domain start).
-        var index: (origin: Double, offsets: [Int])?
         let indexField = "spikes/timestamp_indices_1s"
-        if f.exists(indexField), try f.typeClass(indexField) == .integer {
-            let origin =
-                f.exists("spikes/domain/start")
-                ? try f.readDoubles("spikes/domain/start").first : domain.items.first?.start
-            if let origin, origin.isFinite {
-                let raw = try f.readInt64s(indexField)
-                if raw.allSatisfy({ $0 >= 0 && $0 <= Int64(times.count) }) {
-                    index = (origin, raw.map { Int($0) })
-                }
-            }
-        }
+        let index = try secondIndex(f, domain: domain, spikeCount: times.count)
         let scanDomain = Intervals(domain.items.map { Interval($0.start - offset, $0.end - offset) })
         let scan = try SortedSpikeFile.scan(
             times: times, units: units, unitCount: unitCount, domain: scanDomain, index: index)

@@ -44,25 +44,7 @@ public enum NWBReader {
         let units = try readUnits(f, sessionID: sessionID, options: given, warnings: &warnings)
         let scan = units.scan
 
-        // Settings the entry leaves open: the checkpoint's for this session, else a preset the file can take.
-        let layout = (
-            hand: try findSeries(f, "hand_vel") != nil || findSeries(f, "hand_pos") != nil,
-            finger: try findSeries(f, "finger_vel") != nil || findSeries(f, "finger_pos") != nil,
-            onset: f.exists("intervals/trials/move_onset_time")
-        )
-        let resolved = try given.resolvingSettings(
-            sessionID: sessionID,
-            infer: {
-                DatasetPreset.inferNWB(
-                    hasHandVelocity: layout.hand, hasMoveOnset: layout.onset, hasFingerVelocity: layout.finger)
-            }, nwb: true, file: file,
-            facts: PresetFileFacts(
-                hasBehaviour: { name in
-                    let position = name.hasSuffix("_vel") ? String(name.dropLast(4)) + "_pos" : name
-                    return ((try? findSeries(f, name)) ?? nil) != nil || ((try? findSeries(f, position)) ?? nil) != nil
-                },
-                // NWB's eval mask is derived from the trials' move onsets (`evalMaskAndWeights`).
-                hasIntervals: { $0 != "nlb_eval_intervals" || layout.onset }))
+        let resolved = try resolveSettings(f, sessionID: sessionID, given: given)
         let o = resolved.options
         let subjectID = try optionalString(f, "general/subject/subject_id")?.lowercased() ?? "unknown"
 
@@ -104,30 +86,65 @@ public enum NWBReader {
         clipSplits(&recording, file: file, warnings: &warnings)
         try recording.validate(file: file)
 
-        let summary = RecordingSummary(
-            format: .nwb, sessionID: sessionID, subjectID: subjectID, units: units.unitIDs.count,
-            spikes: units.spikeCount,
-            domain: [[first, last]], duration: last - first, absoluteStart: nil, unitSpikeCounts: scan.perUnit,
-            behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom,
-            nonFiniteSamples: b.nonFinite,
-            normalizationMean: norm.mean, normalizationStd: norm.std,
-            normalizationSource: given.normalizationLabel(
-                norm.source, resolvedFor: sessionID, preset: resolved.preset),
-            trials: trials.count, trialColumns: t.columns, splitRule: rule.description,
-            train: SplitSummary(recording.trainDomain, domain: recording.domain),
-            valid: SplitSummary(recording.validDomain, domain: recording.domain),
-            test: SplitSummary(recording.testDomain, domain: recording.domain), evalIntervals: evalName,
-            lossWeights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-            spikeLookup: units.lookup, preset: resolved.note, settingsNote: resolved.notApplied,
-            settings: RecordingSettings(
-                behaviour: b.derivedFrom.map(velocityName(ofPositionSeries:)) ?? b.path,
-                normalizeMean: norm.mean, normalizeStd: norm.std,
-                weights: Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a }),
-                evalInterval: evalSet == nil ? "all" : "nlb_eval_intervals", split: rule, preset: resolved.preset))
+        let summary = try summarize(
+            f, recording, span: [first, last], units: units, behaviour: b, normalization: norm, trials: t, rule: rule,
+            evalSet: evalSet, evalName: evalName, weights: weights, given: given, resolved: resolved)
         return LoadedRecording(recording: recording, warnings: warnings, summary: summary, file: url)
     }
 
     // MARK: - Load, in parts
+
+    /// The settings the entry leaves open: the checkpoint's for this session, else a preset the file can take.
+    static func resolveSettings(_ f: HDF5File, sessionID: String, given: ReaderOptions) throws -> ResolvedSettings {
+        let layout = (
+            hand: try findSeries(f, "hand_vel") != nil || findSeries(f, "hand_pos") != nil,
+            finger: try findSeries(f, "finger_vel") != nil || findSeries(f, "finger_pos") != nil,
+            onset: f.exists("intervals/trials/move_onset_time")
+        )
+        return try given.resolvingSettings(
+            sessionID: sessionID,
+            infer: {
+                DatasetPreset.inferNWB(
+                    hasHandVelocity: layout.hand, hasMoveOnset: layout.onset, hasFingerVelocity: layout.finger)
+            }, nwb: true, file: f.path,
+            facts: PresetFileFacts(
+                hasBehaviour: { name in
+                    let position = name.hasSuffix("_vel") ? String(name.dropLast(4)) + "_pos" : name
+                    return ((try? findSeries(f, name)) ?? nil) != nil || ((try? findSeries(f, position)) ?? nil) != nil
+                },
+                // NWB's eval mask is derived from the trials' move onsets (`evalMaskAndWeights`).
+                hasIntervals: { $0 != "nlb_eval_intervals" || layout.onset }))
+    }
+
+    /// What `poyo inspect` prints of a loaded file, and the settings a checkpoint records for it.
+    static func summarize(
+        _ f: HDF5File, _ recording: Recording, span: [Double], units: UnitSpikes, behaviour b: Behaviour,
+        normalization norm: (mean: [Float], std: [Float], source: String), trials t: Trials, rule: SplitRule,
+        evalSet: Intervals?, evalName: String, weights: [WeightedIntervals], given: ReaderOptions,
+        resolved: ResolvedSettings
+    ) throws -> RecordingSummary {
+        let domain = recording.domain
+        let weightTable = Dictionary(weights.map { ($0.name, $0.weight) }, uniquingKeysWith: { a, _ in a })
+        return RecordingSummary(
+            format: .nwb, sessionID: recording.sessionID, subjectID: recording.subjectID, units: units.unitIDs.count,
+            spikes: units.spikeCount,
+            domain: [span], duration: span[1] - span[0], absoluteStart: nil, unitSpikeCounts: units.scan.perUnit,
+            behaviour: try behaviourSeries(f), target: b.path, derivedFrom: b.derivedFrom,
+            nonFiniteSamples: b.nonFinite,
+            normalizationMean: norm.mean, normalizationStd: norm.std,
+            normalizationSource: given.normalizationLabel(
+                norm.source, resolvedFor: recording.sessionID, preset: resolved.preset),
+            trials: t.trials.count, trialColumns: t.columns, splitRule: rule.description,
+            train: SplitSummary(recording.trainDomain, domain: domain),
+            valid: SplitSummary(recording.validDomain, domain: domain),
+            test: SplitSummary(recording.testDomain, domain: domain), evalIntervals: evalName,
+            lossWeights: weightTable, spikeLookup: units.lookup, preset: resolved.note,
+            settingsNote: resolved.notApplied,
+            settings: RecordingSettings(
+                behaviour: b.derivedFrom.map(velocityName(ofPositionSeries:)) ?? b.path,
+                normalizeMean: norm.mean, normalizeStd: norm.std, weights: weightTable,
+                evalInterval: evalSet == nil ? "all" : "nlb_eval_intervals", split: rule, preset: resolved.preset))
+    }
 
     /// `units/`: spike times per unit (`spike_times` + `spike_times_index`), checked in one pass over a
     /// per-unit time grid; lazy (read per window) unless unsorted or `lazySpikes` is off.
@@ -157,30 +174,7 @@ public enum NWBReader {
         let unitIDs = localIDs.map { "\(sessionID)/\($0)" }
 
         // A grid from each unit's first and last spike, then one checking pass.
-        var lo = Double.infinity
-        var hi = -Double.infinity
-        for u in 0..<unitCount where unitStart[u + 1] > unitStart[u] {
-            for i in [unitStart[u], unitStart[u + 1] - 1] {
-                let t = try times.doubles(i..<(i + 1))[0]
-                if t.isFinite {
-                    lo = min(lo, t)
-                    hi = max(hi, t)
-                }
-            }
-        }
-        if !lo.isFinite {
-            lo = 0
-            hi = 0
-        }
-        guard abs(lo) <= Recording.maxTime, abs(hi) <= Recording.maxTime else {
-            throw DataError.invalid(
-                file: file, field: "units/spike_times",
-                reason: "times reach \(abs(lo) > abs(hi) ? lo : hi) s (corrupt times?)")
-        }
-        let origin = lo.rounded(.down)
-        let span = max(1, hi - origin)
-        let width = max(1, (Double(unitCount) * span / 4e6).rounded(.up))
-        let buckets = Int((span / width).rounded(.down)) + 1
+        let (origin, width, buckets) = try timeGrid(times, unitStart: unitStart, file: file)
         var offsets = [Int32](repeating: 0, count: max(1, unitCount * (buckets + 1)))
         for u in 0..<unitCount where unitStart[u + 1] - unitStart[u] > Int(Int32.max) {
             throw DataError.invalid(
@@ -223,6 +217,38 @@ public enum NWBReader {
         result.source = source
         result.lookup = lookup
         return result
+    }
+
+    /// The per-unit time grid of `UnitSpikeFile`: its origin, bucket width (seconds) and bucket count,
+    /// from each unit's first and last spike (a grid of about 4 million cells over all units).
+    static func timeGrid(_ times: HDF5Dataset, unitStart: [Int], file: String) throws -> (
+        origin: Double, width: Double, buckets: Int
+    ) {
+        let unitCount = unitStart.count - 1
+        var lo = Double.infinity
+        var hi = -Double.infinity
+        for u in 0..<unitCount where unitStart[u + 1] > unitStart[u] {
+            for i in [unitStart[u], unitStart[u + 1] - 1] {
+                let t = try times.doubles(i..<(i + 1))[0]
+                if t.isFinite {
+                    lo = min(lo, t)
+                    hi = max(hi, t)
+                }
+            }
+        }
+        if !lo.isFinite {
+            lo = 0
+            hi = 0
+        }
+        guard abs(lo) <= Recording.maxTime, abs(hi) <= Recording.maxTime else {
+            throw DataError.invalid(
+                file: file, field: "units/spike_times",
+                reason: "times reach \(abs(lo) > abs(hi) ? lo : hi) s (corrupt times?)")
+        }
+        let origin = lo.rounded(.down)
+        let span = max(1, hi - origin)
+        let width = max(1, (Double(unitCount) * span / 4e6).rounded(.up))
+        return (origin, width, Int((span / width).rounded(.down)) + 1)
     }
 
     /// `intervals/trials`: the trials, their `split` labels and `move_onset_time` when present, and the
@@ -389,139 +415,6 @@ public enum NWBReader {
             }
             return "group_\(groups[Int(e)])/elec\(ids[Int(e)])/unit_\(u)"
         }
-    }
-
-    // MARK: - Behaviour
-
-    struct Behaviour {
-        var path: String, times: [Double], values: [Float], dim: Int, derivedFrom: String?, nonFinite: Int
-    }
-
-    static let behaviourRoots = ["processing/behavior", "processing/behaviour"]
-
-    /// The path of the series `name` (under `processing/behavior`, possibly in a container, or a
-    /// full path); nil when absent.
-    /// `…/hand_pos` → `…/hand_vel`: the name that reads the velocity derived from a position series.
-    static func velocityName(ofPositionSeries path: String) -> String {
-        path.hasSuffix("_pos") ? String(path.dropLast(4)) + "_vel" : path
-    }
-
-    static func findSeries(_ f: HDF5File, _ name: String) throws -> String? {
-        if name.contains("/"), f.exists("\(name)/data") { return name }
-        for r in behaviourRoots where f.isGroup(r) {
-            if f.exists("\(r)/\(name)/data") { return "\(r)/\(name)" }
-            for c in try f.children(of: r) where f.isGroup("\(r)/\(c)") && f.exists("\(r)/\(c)/\(name)/data") {
-                return "\(r)/\(c)/\(name)"
-            }
-        }
-        return nil
-    }
-
-    /// Finds the series to decode: the option (a name under `processing/behavior`, possibly in a
-    /// container, or a full path), else the first velocity series, else a position series.
-    static func resolveSeries(_ f: HDF5File, _ o: ReaderOptions) throws -> (path: String, derive: Bool) {
-        let roots = behaviourRoots.filter { f.isGroup($0) }
-        func find(_ name: String) throws -> String? { try findSeries(f, name) }
-        if let want = o.behaviour {
-            if let p = try find(want) { return (p, false) }
-            if want.hasSuffix("_vel"), let p = try find(String(want.dropLast(4)) + "_pos") { return (p, true) }
-            throw DataError.missing(
-                file: f.path, field: want.contains("/") ? want : "\(roots.first ?? "processing/behavior")/\(want)")
-        }
-        for name in velocityNames { if let p = try find(name) { return (p, false) } }
-        for name in velocityNames { if let p = try find(String(name.dropLast(4)) + "_pos") { return (p, true) } }
-        throw DataError.missing(file: f.path, field: roots.isEmpty ? "processing/behavior" : "\(roots[0])/hand_vel")
-    }
-
-    static func readBehaviour(_ f: HDF5File, _ o: ReaderOptions, warnings: inout [DataWarning]) throws -> Behaviour {
-        let file = f.path
-        let (p, derive) = try resolveSeries(f, o)
-        let shape = try f.shape("\(p)/data")
-        guard shape.count == 1 || (shape.count == 2 && (1...64).contains(shape[1])) else {
-            throw DataError.invalid(file: file, field: "\(p)/data", reason: "expected shape [T, D], found \(shape)")
-        }
-        guard try f.typeClass("\(p)/data") == .float || f.typeClass("\(p)/data") == .integer else {
-            throw DataError.invalid(
-                file: file, field: "\(p)/data", reason: "expected numbers, found \(try f.typeClass("\(p)/data"))")
-        }
-        let count = shape[0]
-        let dim = shape.count == 2 ? shape[1] : 1
-        var values = try f.readFloats("\(p)/data")
-        let conversion =
-            f.hasAttribute("conversion", at: "\(p)/data") ? try f.attributeDouble("conversion", at: "\(p)/data") : 1
-        let shift = f.hasAttribute("offset", at: "\(p)/data") ? try f.attributeDouble("offset", at: "\(p)/data") : 0
-        guard conversion.isFinite, conversion != 0, shift.isFinite else {
-            throw DataError.invalid(
-                file: file, field: "\(p)/data/@conversion", reason: "conversion \(conversion), offset \(shift)")
-        }
-        if conversion != 1 || shift != 0 { values = values.map { Float(Double($0) * conversion + shift) } }
-        let times = try seriesTimes(f, p, count: count)
-        let nonFinite: Int
-        (values, nonFinite) = try finishBehaviour(
-            values, times: times, dim: dim,
-            timesField: f.exists("\(p)/timestamps") ? "\(p)/timestamps" : "\(p)/starting_time",
-            derivedNote: derive
-                ? "no velocity series; velocity derived from this position by central differences" : nil,
-            file: file, field: p, warnings: &warnings)
-        return Behaviour(
-            path: derive ? "\(p) (differentiated)" : p, times: times, values: values, dim: dim,
-            derivedFrom: derive ? p : nil, nonFinite: nonFinite)
-    }
-
-    /// `timestamps`, or `starting_time + i / rate`.
-    static func seriesTimes(_ f: HDF5File, _ p: String, count: Int) throws -> [Double] {
-        if f.exists("\(p)/timestamps") {
-            let t = try f.readDoubles("\(p)/timestamps")
-            guard t.count == count else {
-                throw DataError.invalid(
-                    file: f.path, field: "\(p)/timestamps", reason: "\(t.count) timestamps for \(count) samples")
-            }
-            return t
-        }
-        guard f.exists("\(p)/starting_time") else { throw DataError.missing(file: f.path, field: "\(p)/timestamps") }
-        let start = try f.readDoubles("\(p)/starting_time")
-        let rate = try f.attributeDouble("rate", at: "\(p)/starting_time")
-        guard start.count == 1, start[0].isFinite else {
-            throw DataError.invalid(file: f.path, field: "\(p)/starting_time", reason: "expected one finite number")
-        }
-        guard rate.isFinite, rate > 0, rate < 1e7 else {
-            throw DataError.invalid(
-                file: f.path, field: "\(p)/starting_time/@rate", reason: "must be positive, found \(rate)")
-        }
-        return (0..<count).map { start[0] + Double($0) / rate }
-    }
-
-    /// Every TimeSeries under `processing/behavior` (one container level deep).
-    static func behaviourSeries(_ f: HDF5File) throws -> [BehaviourSeries] {
-        var out: [BehaviourSeries] = []
-        func add(_ p: String) throws {
-            guard f.exists("\(p)/data") else { return }
-            let shape = try f.shape("\(p)/data")
-            var rate: Double?
-            var kind = "TimeSeries (timestamps)"
-            if f.exists("\(p)/timestamps") {
-                let n = try f.shape("\(p)/timestamps").first ?? 0
-                if n <= 10_000_000 { rate = estimatedRate(try f.readDoubles("\(p)/timestamps")) }
-            } else if f.exists("\(p)/starting_time") {
-                kind = "TimeSeries (starting_time + rate)"
-                rate =
-                    f.hasAttribute("rate", at: "\(p)/starting_time")
-                    ? try f.attributeDouble("rate", at: "\(p)/starting_time") : nil
-            }
-            out.append(BehaviourSeries(name: p, kind: kind, rateHz: rate, columns: ["data": shape]))
-        }
-        for r in behaviourRoots where f.isGroup(r) {
-            for c in try f.children(of: r) where f.isGroup("\(r)/\(c)") {
-                if f.exists("\(r)/\(c)/data") {
-                    try add("\(r)/\(c)")
-                } else {
-                    for g in try f.children(of: "\(r)/\(c)") where f.isGroup("\(r)/\(c)/\(g)") {
-                        try add("\(r)/\(c)/\(g)")
-                    }
-                }
-            }
-        }
-        return out
     }
 
     static func optionalString(_ f: HDF5File, _ p: String) throws -> String? {
