@@ -102,10 +102,9 @@ public protocol Device: AnyObject, Sendable {
     var readbackCount: Int { get }
 
     // MARK: memory
-    /// A new zero-filled tensor.
-    func makeTensor(_ shape: [Int], dtype: DType) throws -> Tensor
-    func upload(_ values: [Float], shape: [Int]) throws -> Tensor
-    func upload(_ values: [Int32], shape: [Int]) throws -> Tensor
+    /// A new tensor; with `zeroed: false` its contents are undefined until written (only for callers
+    /// that write every element, as `upload` does). `makeTensor(_:dtype:)` is the zero-filled one.
+    func makeTensor(_ shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor
     /// Host → existing tensor (sizes must match).
     func write(_ values: [Float], to tensor: Tensor) throws
     func write(_ values: [Int32], to tensor: Tensor) throws
@@ -190,6 +189,26 @@ public protocol Device: AnyObject, Sendable {
     // MARK: reductions
     /// out `[1]` (+)= Σ x².
     func sumOfSquares(_ x: Tensor, into out: Tensor, accumulate: Bool)
+}
+
+extension Device {
+    /// A new zero-filled tensor.
+    public func makeTensor(_ shape: [Int], dtype: DType) throws -> Tensor {
+        try makeTensor(shape, dtype: dtype, zeroed: true)
+    }
+
+    /// A new tensor holding `values` (row-major, `shape`'s element count).
+    public func upload(_ values: [Float], shape: [Int]) throws -> Tensor {
+        let t = try makeTensor(shape, dtype: .float32, zeroed: false)
+        try write(values, to: t)
+        return t
+    }
+
+    public func upload(_ values: [Int32], shape: [Int]) throws -> Tensor {
+        let t = try makeTensor(shape, dtype: .int32, zeroed: false)
+        try write(values, to: t)
+        return t
+    }
 }
 
 extension Device {

@@ -51,8 +51,8 @@ public final class CPUDevice: Device, @unchecked Sendable {
 
     // MARK: memory
 
-    public func makeTensor(_ shape: [Int], dtype: DType) throws -> Tensor {
-        try allocate(shape, dtype, zero: true)
+    public func makeTensor(_ shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor {
+        try allocate(shape, dtype, zero: zeroed)
     }
 
     /// A tensor from the pool; `zero: false` only where the caller writes every element.
@@ -65,18 +65,6 @@ public final class CPUDevice: Device, @unchecked Sendable {
             throw ComputeError.allocationFailed(bytes: count * dtype.byteSize)
         }
         return Tensor(shape: shape, dtype: dtype, storage: buf, deviceID: ObjectIdentifier(self))
-    }
-
-    public func upload(_ values: [Float], shape: [Int]) throws -> Tensor {
-        let t = try allocate(shape, .float32, zero: false)
-        try write(values, to: t)
-        return t
-    }
-
-    public func upload(_ values: [Int32], shape: [Int]) throws -> Tensor {
-        let t = try allocate(shape, .int32, zero: false)
-        try write(values, to: t)
-        return t
     }
 
     public func write(_ values: [Float], to tensor: Tensor) throws {

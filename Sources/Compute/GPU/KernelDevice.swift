@@ -126,20 +126,8 @@ public class KernelDevice: Device, @unchecked Sendable {
         return Tensor(shape: shape, dtype: dtype, storage: b, deviceID: ObjectIdentifier(self))
     }
 
-    public func makeTensor(_ shape: [Int], dtype: DType) throws -> Tensor {
-        try allocate(shape, dtype, zero: true)
-    }
-
-    public func upload(_ values: [Float], shape: [Int]) throws -> Tensor {
-        let t = try allocate(shape, .float32, zero: false)
-        try write(values, to: t)
-        return t
-    }
-
-    public func upload(_ values: [Int32], shape: [Int]) throws -> Tensor {
-        let t = try allocate(shape, .int32, zero: false)
-        try write(values, to: t)
-        return t
+    public func makeTensor(_ shape: [Int], dtype: DType, zeroed: Bool) throws -> Tensor {
+        try allocate(shape, dtype, zero: zeroed)
     }
 
     public func write(_ values: [Float], to tensor: Tensor) throws {
