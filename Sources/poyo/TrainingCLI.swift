@@ -30,20 +30,7 @@ enum TrainingCLI {
         case .finished(nil):
             print("the run in \(dir) is already complete (\(session.options.steps) steps); nothing to do")
         case .finished(let v?):
-            var wiener: WienerBaseline.Result?
-            if baseline {
-                // The model's training data (the same few-shot subset); its values chosen by
-                // cross-validation inside it, as validation is what both are scored on.
-                var o = WienerBaseline.Options()
-                o.split = .valid
-                o.shortIntervals = session.config.shortIntervalRule
-                o.windows = session.tokenizer.config
-                let sessions = session.tokenizer.recordings.map { r in
-                    WienerBaseline.Session(
-                        recording: r, fit: session.fewShotCounts[r.sessionID]?.description ?? "train")
-                }
-                wiener = try WienerBaseline.run(sessions, options: o, note: note)
-            }
+            let wiener = baseline ? try session.wienerBaseline(note: note) : nil
             let title =
                 wiener == nil
                 ? "validation R² per session:"

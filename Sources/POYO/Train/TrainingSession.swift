@@ -453,3 +453,18 @@ extension TrainingSession {
         return session
     }
 }
+
+extension TrainingSession {
+    /// The Wiener floor beside this run: fitted on the run's training data (the same few-shot subset),
+    /// its history and λ chosen by cross-validation inside it, scored on validation as the model is.
+    public func wienerBaseline(note: (String) -> Void) throws -> WienerBaseline.Result {
+        var o = WienerBaseline.Options()
+        o.split = .valid
+        o.shortIntervals = config.shortIntervalRule
+        o.windows = tokenizer.config
+        let sessions = tokenizer.recordings.map { r in
+            WienerBaseline.Session(recording: r, fit: fewShotCounts[r.sessionID]?.description ?? "train")
+        }
+        return try WienerBaseline.run(sessions, options: o, note: note)
+    }
+}
