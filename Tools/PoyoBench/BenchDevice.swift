@@ -40,3 +40,9 @@ enum BenchDevice {
         return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
     }
 }
+
+/// One JSON object per line on stdout (keys sorted): every `--json` line of poyo-bench.
+func printJSON(_ object: [String: Any]) {
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    print(String(decoding: data, as: UTF8.self))
+}

@@ -81,9 +81,4 @@ struct Golden: ParsableCommand {
         }
         for f in r.failures { print("  FAIL \(f)") }
     }
-
-    func printJSON(_ obj: [String: Any]) {
-        let d = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
-        print(String(decoding: d, as: UTF8.self))
-    }
 }

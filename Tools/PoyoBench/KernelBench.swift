@@ -53,8 +53,7 @@ struct Kernels: ParsableCommand {
 
     func emit(_ obj: [String: Any], _ text: String) {
         if json {
-            let d = (try? JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])) ?? Data()
-            print(String(decoding: d, as: UTF8.self))
+            printJSON(obj)
         } else {
             print(text)
         }

@@ -49,8 +49,7 @@ struct Step: ParsableCommand {
                     "device": device.name, "model": model, "batch": b, "ms_per_step": median, "min_ms": times[0],
                     "input_tokens_per_s": Int(tokens),
                 ]
-                let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-                print(String(decoding: data, as: UTF8.self))
+                printJSON(obj)
             } else {
                 print(
                     String(
