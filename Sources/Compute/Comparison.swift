@@ -11,7 +11,7 @@ public struct Comparison: CustomStringConvertible, Sendable {
 
     public var description: String {
         String(
-            format: "normwise %.3e (max |diff| %.3e at [%d]: ours %.8g, ref %.8g)",
+            format: "normwise %.3e (max |diff| %.3e at [%ld]: ours %.8g, ref %.8g)",
             error, maxAbs, index, ours, reference)
     }
 }

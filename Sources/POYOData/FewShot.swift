@@ -93,7 +93,7 @@ extension Array where Element == Recording {
             let (subset, kept, available) = try r.keepingTrainingTrials(choice, seed: seed)
             note(
                 String(
-                    format: "few-shot: %@ trains on %d of %d training trials (%.1f of %.1f s of training domain)",
+                    format: "few-shot: %@ trains on %ld of %ld training trials (%.1f of %.1f s of training domain)",
                     r.sessionID, kept, available, subset.trainDomain.totalLength, r.trainDomain.totalLength))
             return (subset, FewShotCount(kept: kept, available: available))
         }

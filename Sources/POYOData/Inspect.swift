@@ -113,7 +113,7 @@ extension FileInspection {
                 row(
                     "spike rate",
                     String(
-                        format: "mean %.2f Hz, median %.2f Hz, min %.2f Hz, max %.2f Hz, %d silent unit(s)",
+                        format: "mean %.2f Hz, median %.2f Hz, min %.2f Hz, max %.2f Hz, %ld silent unit(s)",
                         r.meanHz, r.medianHz, r.minHz, r.maxHz, r.silentUnits))
             }
             for (i, b) in s.behaviour.enumerated() {
@@ -132,11 +132,11 @@ extension FileInspection {
                     + (s.trialColumns.isEmpty ? "" : " (columns: \(s.trialColumns.sorted().joined(separator: ", ")))"))
             row("splits", s.splitRule)
             for (name, sp) in [("train", s.train), ("valid", s.valid), ("test", s.test)] {
-                var line = String(format: "%@ %d interval(s), %.2f s", name, sp.intervals, sp.seconds)
+                var line = String(format: "%@ %ld interval(s), %.2f s", name, sp.intervals, sp.seconds)
                 if sp.short > 0 { line += " (\(sp.short) shorter than 1 s: windows around them)" }
                 if sp.skipped > 0 {
                     line += String(
-                        format: "; %d cannot be used (%.2f s: no 1 s window fits)", sp.skipped, sp.skippedSeconds)
+                        format: "; %ld cannot be used (%.2f s: no 1 s window fits)", sp.skipped, sp.skippedSeconds)
                 }
                 row("", line)
             }

@@ -61,7 +61,7 @@ struct Eval: ParsableCommand {
             let table = json ? note : { print($0) }
             let title = "\(split.rawValue) R² per session" + (baseline ? " (POYO, Wiener filter):" : ":")
             for line in r2Table(title: title, r2: r.r2, wiener: e.wiener?.r2) { table(line) }
-            table(String(format: "mean R² %.4f (%d windows, %.1f s)", r.mean, r.windows, r.seconds))
+            table(String(format: "mean R² %.4f (%ld windows, %.1f s)", r.mean, r.windows, r.seconds))
             if let wiener = e.wiener {
                 table(WienerOutput.title(wiener.options) + ":")
                 for line in WienerOutput.choices(wiener) { table(line) }

@@ -25,7 +25,7 @@ final class ProgressPrinter: TrainingObserver {
 
     func line(_ r: StepReport) -> String {
         String(
-            format: "step %d/%d | loss %.4f | lr %.1e | %.0f ms/step | %@ tok/s",
+            format: "step %ld/%ld | loss %.4f | lr %.1e | %.0f ms/step | %@ tok/s",
             r.step, r.totalSteps, r.loss, r.lr, r.msPerStep, Self.tokens(r.tokensPerSecond))
     }
 
@@ -49,7 +49,7 @@ final class ProgressPrinter: TrainingObserver {
     func validated(_ v: EvaluationResult, step: Int, isBest: Bool) {
         message(
             String(
-                format: "validation at step %d: R² %.4f over %d sessions (%.1f s)%@", step, v.mean, v.r2.count,
+                format: "validation at step %ld: R² %.4f over %ld sessions (%.1f s)%@", step, v.mean, v.r2.count,
                 v.seconds, isBest ? ", best so far" : ""))
     }
 

@@ -36,9 +36,9 @@ enum TrainingCLI {
                 ? "validation R² per session:"
                 : "validation R² per session (POYO, Wiener filter on the same training data):"
             for line in r2Table(title: title, r2: v.r2, wiener: wiener?.r2) { print(line) }
-            var line = String(format: "mean R² %.4f after %d steps", v.mean, session.options.steps)
+            var line = String(format: "mean R² %.4f after %ld steps", v.mean, session.options.steps)
             if let best = session.best, best.step != session.options.steps {
-                line += String(format: " (best %.4f at step %d)", best.r2, best.step)
+                line += String(format: " (best %.4f at step %ld)", best.r2, best.step)
             }
             print(line + "; outputs in \(dir)")
             if let wiener {

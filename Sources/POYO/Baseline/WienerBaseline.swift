@@ -132,9 +132,9 @@ public enum WienerBaseline {
 
     /// E.g. `history 0.30 s (15 bins), λ 0.01; fit on train (21034 samples); chosen on valid`.
     public static func describe(_ r: SessionReport, causal: Bool) -> String {
-        var s = String(format: "history %.2f s (%d bins)", r.historySeconds, r.choice.past)
-        if !causal { s += String(format: ", horizon %.2f s (%d bins)", r.horizonSeconds, r.choice.future) }
-        s += String(format: ", λ %g; fit on %@ (%d samples); chosen ", r.choice.ridge, r.fit, r.fitSamples)
+        var s = String(format: "history %.2f s (%ld bins)", r.historySeconds, r.choice.past)
+        if !causal { s += String(format: ", horizon %.2f s (%ld bins)", r.horizonSeconds, r.choice.future) }
+        s += String(format: ", λ %g; fit on %@ (%ld samples); chosen ", r.choice.ridge, r.fit, r.fitSamples)
         s += r.selection.method == .none ? "by the caller" : "on " + r.selection.description
         return s
     }

@@ -103,7 +103,10 @@ public struct ConfigFile: Equatable {
                 cfg.dataRoot = r.resolve(d)
             case "batch_size": cfg.train.batchSize = try r.integer(v, k)
             case "steps": cfg.train.steps = try r.integer(v, k)
-            case "seed": cfg.train.seed = UInt64(try r.integer(v, k))
+            case "seed":
+                let seed = try r.integer(v, k)
+                guard seed >= 0 else { throw r.bad("'seed' must be a non-negative integer, found \(seed)") }
+                cfg.train.seed = UInt64(seed)
             case "eval_every": cfg.train.evalEvery = try r.integer(v, k)
             case "checkpoint_every": cfg.train.checkpointEvery = try r.integer(v, k)
             case "train_trials":

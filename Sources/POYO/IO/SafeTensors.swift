@@ -65,36 +65,115 @@ public struct SafeTensorsFile {
                 meta = try SafeTensorsFile.metadata(value, path: path)
                 continue
             }
-            guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
-                let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
-                offs[0] >= 0, offs[0] <= offs[1]
-            else { throw SafeTensorsError.malformed(path: path, reason: "bad entry for '\(key)'") }
-            guard offs[1] <= payload else {
-                throw SafeTensorsError.malformed(
-                    path: path,
-                    reason: "truncated: tensor '\(key)' ends at byte \(offs[1]) "
-                        + "of the data, the file holds \(payload)")
-            }
-            guard let size = SafeTensorsFile.elementSize(dtype) else {
-                throw SafeTensorsError.malformed(path: path, reason: "unsupported dtype \(dtype) for '\(key)'")
-            }
-            guard shape.allSatisfy({ $0 >= 0 }), shape.reduce(1, *) * size == offs[1] - offs[0] else {
-                throw SafeTensorsError.malformed(
-                    path: path, reason: "'\(key)': shape \(shape) does not match its byte range")
-            }
-            entries[key] = Entry(dtype: dtype, shape: shape, range: offs[0]..<offs[1])
+            entries[key] = try SafeTensorsFile.entry(key, value, payload: payload, path: path)
         }
+        try SafeTensorsFile.checkTiling(entries, payload: payload, path: path)
         self.entries = entries
         self.metadata = meta
-        // Files we write carry a SHA-256 of the tensor payload: a flipped bit or a truncation
-        // anywhere in the tensors is an error naming the file, never silently wrong weights.
-        if let expected = meta[SafeTensorsFile.checksumKey] {
+        // Files we write are sealed: a SHA-256 over the header (with its own value blanked) and the
+        // data, so a flipped bit anywhere (a vocabulary id, an offset, a weight) is an error naming
+        // the file, never a silently different model. Older files of ours carry a checksum of the
+        // data alone; files written by others carry none and get only the range checks above.
+        if let expected = meta[SafeTensorsFile.sealKey] {
+            let header = [UInt8](d[(d.startIndex + 8)..<(d.startIndex + dataStart)])
+            guard let blanked = SafeTensorsFile.blank(expected, in: header),
+                SafeTensorsFile.seal(header: blanked, payload: d[(d.startIndex + dataStart)...]) == expected
+            else {
+                throw SafeTensorsError.malformed(
+                    path: path, reason: "contents do not match the file's SHA-256 seal (corrupt or altered)")
+            }
+        } else if let expected = meta[SafeTensorsFile.checksumKey] {
             let payloadBytes = [UInt8](d[(d.startIndex + dataStart)...])
             guard SHA256.hex(SHA256.digest(payloadBytes)) == expected else {
                 throw SafeTensorsError.malformed(
                     path: path, reason: "tensor data does not match its SHA-256 (corrupt or altered)")
             }
         }
+    }
+
+    /// One header entry, checked: a known dtype, non-negative dimensions whose product (overflow
+    /// checked) times the element size is exactly its byte range, inside the data.
+    static func entry(_ key: String, _ value: Any, payload: Int, path: String) throws -> Entry {
+        guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
+            let shape = e["shape"] as? [Int], let offs = e["data_offsets"] as? [Int], offs.count == 2,
+            offs[0] >= 0, offs[0] <= offs[1]
+        else { throw SafeTensorsError.malformed(path: path, reason: "bad entry for '\(key)'") }
+        guard offs[1] <= payload else {
+            throw SafeTensorsError.malformed(
+                path: path,
+                reason: "truncated: tensor '\(key)' ends at byte \(offs[1]) of the data, the file holds \(payload)")
+        }
+        guard let size = elementSize(dtype) else {
+            throw SafeTensorsError.malformed(path: path, reason: "unsupported dtype \(dtype) for '\(key)'")
+        }
+        var bytes = size
+        for n in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: n)
+            guard n >= 0, !overflow else {
+                throw SafeTensorsError.malformed(path: path, reason: "'\(key)': shape \(shape) is not a valid size")
+            }
+            bytes = product
+        }
+        guard bytes == offs[1] - offs[0] else {
+            throw SafeTensorsError.malformed(
+                path: path, reason: "'\(key)': shape \(shape) does not match its byte range")
+        }
+        return Entry(dtype: dtype, shape: shape, range: offs[0]..<offs[1])
+    }
+
+    /// The tensors' byte ranges must tile the data exactly, as safetensors requires: no two tensors
+    /// share bytes (aliased weights) and no bytes lie between or after them.
+    static func checkTiling(_ entries: [String: Entry], payload: Int, path: String) throws {
+        var end = 0
+        for (name, e) in entries.sorted(by: {
+            ($0.value.range.lowerBound, $0.key) < ($1.value.range.lowerBound, $1.key)
+        }) {
+            guard e.range.lowerBound == end else {
+                let what = e.range.lowerBound < end ? "overlaps the tensor before it" : "leaves a gap before it"
+                throw SafeTensorsError.malformed(
+                    path: path, reason: "tensor '\(name)' (bytes \(e.range.lowerBound)..<\(e.range.upperBound)) \(what)"
+                )
+            }
+            end = e.range.upperBound
+        }
+        guard end == payload else {
+            throw SafeTensorsError.malformed(
+                path: path, reason: "\(payload - end) bytes after the last tensor belong to none")
+        }
+    }
+
+    /// Metadata key of the seal: lower-case hex SHA-256 of the header bytes, with this value replaced
+    /// by as many `0`s, followed by every byte after the header.
+    public static let sealKey = "file_sha256"
+
+    /// The header with the seal's value (which appears exactly once) replaced by zeros; nil when the
+    /// value is not there exactly once (a corrupt header).
+    static func blank(_ value: String, in header: [UInt8]) -> [UInt8]? {
+        let needle = [UInt8](value.utf8)
+        guard needle.count == 64, let at = position(of: needle, in: header) else { return nil }
+        var out = header
+        out.replaceSubrange(at..<(at + 64), with: [UInt8](repeating: UInt8(ascii: "0"), count: 64))
+        return out
+    }
+
+    /// Where `needle` starts in `haystack`, when it occurs there exactly once.
+    static func position(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard !needle.isEmpty, needle.count <= haystack.count else { return nil }
+        var found: Int?
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] {
+            if haystack[i..<(i + needle.count)].elementsEqual(needle) {
+                guard found == nil else { return nil }
+                found = i
+            }
+        }
+        return found
+    }
+
+    static func seal<D: Collection<UInt8>>(header: [UInt8], payload: D) -> String {
+        var sha = SHA256()
+        sha.update(header)
+        sha.update([UInt8](payload))
+        return SHA256.hex(sha.finalize())
     }
 
     /// The `__metadata__` object of a header as strings.
@@ -133,8 +212,10 @@ public struct SafeTensorsFile {
     /// Metadata key of the payload checksum (lower-case hex SHA-256 of every byte after the header).
     public static let checksumKey = "payload_sha256"
 
-    /// Whether the file carried a payload checksum (verified when it was opened).
-    public var hasChecksum: Bool { metadata[SafeTensorsFile.checksumKey] != nil }
+    /// Whether the file carried a seal or a payload checksum (verified when it was opened).
+    public var hasChecksum: Bool {
+        metadata[SafeTensorsFile.sealKey] != nil || metadata[SafeTensorsFile.checksumKey] != nil
+    }
 
     static func elementSize(_ dtype: String) -> Int? {
         switch dtype {
@@ -225,15 +306,27 @@ public struct SafeTensorsWriter {
         var sha = SHA256()
         for t in ordered { sha.update([UInt8](t.bytes)) }
         var meta = metadata
+        // The data's own checksum stays, for readers that know only it; the seal covers everything.
         meta[SafeTensorsFile.checksumKey] = SHA256.hex(sha.finalize())
+        let blank = String(repeating: "0", count: 64)
+        meta[SafeTensorsFile.sealKey] = blank
         header["__metadata__"] = meta
-        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var json = [UInt8](try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys]))
         while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces to keep data 8-aligned
+        var payload = Data(capacity: offset)
+        for t in ordered { payload.append(t.bytes) }
+        // Seal the header as written (its seal value blank) and the data, then put the value in place:
+        // the same length, so no offset moves. The blank must be the header's only run of 64 zeros.
+        let seal = SafeTensorsFile.seal(header: json, payload: payload)
+        guard let at = SafeTensorsFile.position(of: [UInt8](blank.utf8), in: json) else {
+            throw SafeTensorsError.writeFailed(path: "(encoding)", reason: "the header holds the seal's blank twice")
+        }
+        json.replaceSubrange(at..<(at + 64), with: [UInt8](seal.utf8))
         var out = Data(capacity: 8 + json.count + offset)
         var n = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
-        out.append(json)
-        for t in ordered { out.append(t.bytes) }
+        out.append(contentsOf: json)
+        out.append(payload)
         return out
     }
 

@@ -18,17 +18,40 @@ public final class RunFolder {
     private var metrics: FileHandle?
     static let metricsHeader = "step,epoch,train/loss,lr,ms_per_step,tokens_per_s,val/r2\n"
 
+    /// Creates the folder if needed and takes its writer's lock (`RunFolderLock`): a second process
+    /// that opens the same folder for writing fails at once, naming this one.
     public init(_ url: URL) throws {
         self.url = url
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw POYOError.checkpoint(path: url.path, reason: "is a file, not a run folder")
+        }
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             throw POYOError.checkpoint(
                 path: url.path, reason: "cannot create the run folder (\(error.localizedDescription))")
         }
+        try RunFolderLock.acquire(url)
+        removeStaleTemporaryFiles()
     }
 
-    deinit { try? metrics?.close() }
+    deinit {
+        try? metrics?.close()
+        RunFolderLock.release(url)
+    }
+
+    /// `AtomicFile` writes `.<name>.tmp-<pid>` and renames it; a process killed in between leaves it.
+    /// With the lock held no live writer owns one of another pid, so those whose process is gone go.
+    func removeStaleTemporaryFiles() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        for name in names where name.hasPrefix(".") {
+            guard let range = name.range(of: ".tmp-", options: .backwards), let pid = Int32(name[range.upperBound...])
+            else { continue }
+            let alive = pid == getpid() || kill(pid, 0) == 0 || errno == EPERM
+            if !alive { unlink(path(name)) }
+        }
+    }
 
     public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
     public var checkpointPath: String { path("checkpoint.safetensors") }
@@ -66,7 +89,7 @@ public final class RunFolder {
         let v = valR2.map { String(format: "%.6f", $0) } ?? ""
         let line =
             String(
-                format: "%d,%d,%.9g,%.6e,%.2f,%.0f,", r.step, r.epoch, r.loss, r.lr, r.msPerStep,
+                format: "%ld,%ld,%.9g,%.6e,%.2f,%.0f,", r.step, r.epoch, r.loss, r.lr, r.msPerStep,
                 r.tokensPerSecond) + v + "\n"
         metrics?.write(Data(line.utf8))
     }
@@ -79,5 +102,63 @@ public final class RunFolder {
 
     public func writeConfig(_ config: ConfigFile) throws {
         try AtomicFile.write(Data(config.yaml().utf8), to: configPath)
+    }
+}
+
+/// The writer's lock of run folders: an exclusive `flock` on `<folder>/.lock`, which holds the
+/// owner's pid, taken without waiting. The kernel drops it when the process ends, however it ends,
+/// so a killed run never leaves its folder locked. Within one process the lock is counted (resuming
+/// opens the folder twice); readers (`poyo eval`, `Checkpoint.load`) never take it.
+enum RunFolderLock {
+    private static let guardLock = NSLock()
+    nonisolated(unsafe) private static var held: [String: (fd: Int32, count: Int)] = [:]
+
+    static func acquire(_ url: URL) throws {
+        let key = url.standardizedFileURL.path
+        guardLock.lock()
+        defer { guardLock.unlock() }
+        if let h = held[key] {
+            held[key] = (h.fd, h.count + 1)
+            return
+        }
+        let lockPath = url.appendingPathComponent(".lock").path
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw POYOError.checkpoint(
+                path: lockPath, reason: "cannot open the run folder's lock (\(String(cString: strerror(errno))))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            let reason = String(cString: strerror(errno))
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            let owner =
+                n > 0
+                ? String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "?"
+            throw POYOError.checkpoint(
+                path: url.path,
+                reason: busy
+                    ? "run folder in use by pid \(owner) (another poyo train or finetune writes it); wait for it, "
+                        + "or choose another --out"
+                    : "cannot lock the run folder (\(reason))")
+        }
+        let text = [UInt8]("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        held[key] = (fd, 1)
+    }
+
+    static func release(_ url: URL) {
+        let key = url.standardizedFileURL.path
+        guardLock.lock()
+        defer { guardLock.unlock() }
+        guard let h = held[key] else { return }
+        if h.count > 1 {
+            held[key] = (h.fd, h.count - 1)
+        } else {
+            held[key] = nil
+            close(h.fd)  // releases the flock
+        }
     }
 }

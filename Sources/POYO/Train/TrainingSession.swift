@@ -414,6 +414,10 @@ extension TrainingSession {
         folder url: URL, device: Device, steps: Int? = nil, checkpointEvery: Int? = nil,
         data given: (dataset: Dataset, description: String)? = nil, note: (String) -> Void = { _ in }
     ) throws -> TrainingSession {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw POYOError.checkpoint(
+                path: url.path, reason: "no such folder, so no train_state.safetensors to resume")
+        }
         let run = try RunFolder(url)
         guard run.hasState else {
             throw POYOError.checkpoint(
@@ -423,6 +427,7 @@ extension TrainingSession {
         }
         let (state, stateFile) = try TrainState.read(run.statePath)
         var config = try ConfigFile.parse(yaml: state.configYAML, path: run.statePath + " (config_yaml)")
+        try checkStateBelongs(config, to: run)
         if let steps, steps != config.train.steps {
             guard steps > config.train.steps else {
                 throw POYOError.invalidConfig(
@@ -466,5 +471,27 @@ extension TrainingSession {
             WienerBaseline.Session(recording: r, fit: fewShotCounts[r.sessionID]?.description ?? "train")
         }
         return try WienerBaseline.run(sessions, options: o, note: note)
+    }
+}
+
+extension TrainingSession {
+    /// A train state copied in from another run must not quietly turn this run into that one (and cut
+    /// its metrics): the state's model and seed must be those of the folder's `config.yaml`.
+    static func checkStateBelongs(_ state: ConfigFile, to run: RunFolder) throws {
+        guard let yaml = try? String(contentsOfFile: run.configPath, encoding: .utf8) else { return }
+        let saved = try ConfigFile.parse(yaml: yaml, path: run.configPath)
+        var differences: [String] = []
+        if saved.model != state.model {
+            differences.append("model \(state.model.jsonString()) vs \(saved.model.jsonString())")
+        }
+        if saved.train.seed != state.train.seed {
+            differences.append("seed \(state.train.seed) vs \(saved.train.seed)")
+        }
+        guard differences.isEmpty else {
+            throw POYOError.checkpoint(
+                path: run.statePath,
+                reason: "belongs to another run: its " + differences.joined(separator: ", ")
+                    + " in config.yaml; resuming would turn this run into that one")
+        }
     }
 }
