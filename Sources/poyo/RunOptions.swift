@@ -6,11 +6,15 @@ import POYOData
 /// The options that shape a run, shared by `poyo train` and `poyo finetune` (each command's
 /// description gives its defaults).
 struct RunOptions: ParsableArguments {
-    @Option(help: "Optimizer steps.") var steps: Int?
-    @Option(name: .customLong("batch-size"), help: "Windows per batch.") var batchSize: Int?
-    @Option(help: "Peak learning rate.") var lr: Double?
-    @Option(help: "Random seed (initialisation, sampling, dropout).") var seed: UInt64?
-    @Option(name: .customLong("checkpoint-every"), help: "Save checkpoint and train state every N steps.")
+    // Numbers are read `.unconditional`ly so that `--steps -5` is told "must be positive" by
+    // `validate()` rather than "missing value" (a leading '-' would otherwise read as an option).
+    @Option(parsing: .unconditional, help: "Optimizer steps.") var steps: Int?
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Windows per batch.") var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Peak learning rate.") var lr: Double?
+    @Option(parsing: .unconditional, help: "Random seed (initialisation, sampling, dropout).") var seed: UInt64?
+    @Option(
+        name: .customLong("checkpoint-every"), parsing: .unconditional,
+        help: "Save checkpoint and train state every N steps.")
     var checkpointEvery: Int?
 
     func validate() throws {
@@ -36,9 +40,13 @@ struct RunOptions: ParsableArguments {
 
 /// A few-shot subset of each session's training trials (`poyo finetune`, `poyo baseline`).
 struct FewShotOptions: ParsableArguments {
-    @Option(name: .customLong("train-trials"), help: "Use this many of each session's training trials (seeded).")
+    @Option(
+        name: .customLong("train-trials"), parsing: .unconditional,
+        help: "Use this many of each session's training trials (seeded).")
     var trainTrials: Int?
-    @Option(name: .customLong("train-fraction"), help: "Use this fraction (0, 1] of each session's training trials.")
+    @Option(
+        name: .customLong("train-fraction"), parsing: .unconditional,
+        help: "Use this fraction (0, 1] of each session's training trials.")
     var trainFraction: Double?
 
     func validate() throws {

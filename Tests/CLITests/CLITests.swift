@@ -302,6 +302,9 @@ import Testing
     @Test func badOptionValuesAreRejected() throws {
         let r = try CLI.run(["train", "--steps", "0"])
         #expect(r.status == 64 && r.stderr.contains("--steps"))
+        // A negative number is a value to check, not a missing one.
+        let negative = try CLI.run(["train", "--steps", "-5"])
+        #expect(negative.status == 64 && negative.stderr.contains("--steps must be positive"), "\(negative.stderr)")
         let e = try CLI.run(["eval", "--checkpoint", "x", "--data", "y", "--split", "nope"])
         #expect(e.status == 64 && e.stderr.contains("--split"))
         let m = try CLI.run(["finetune", "--checkpoint", "x", "--data", "y", "--mode", "partial"])
