@@ -76,8 +76,9 @@ if [ "${1:-}" = "--selftest" ]; then
     exit 0
 fi
 [ $# -eq 0 ] || die "unknown argument '$1' (use no argument, or --selftest)"
-ls Tests/Fixtures/golden/*.safetensors > /dev/null 2>&1 \
-    || die "no golden fixtures in Tests/Fixtures/golden (they go into the bundle; Tools/golden/make_golden.py makes them)"
+ls Tests/Fixtures/golden/*.safetensors >/dev/null 2>&1 ||
+    die "no golden fixtures (*.safetensors) in Tests/Fixtures/golden: they go into the bundle;" \
+        "Tools/golden/make_golden.py makes them"
 [ -f Tools/bench/torch_poyo_step.py ] || die "Tools/bench/torch_poyo_step.py not found"
 bash ci/bootstrap.sh
 

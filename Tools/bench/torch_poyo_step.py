@@ -17,9 +17,11 @@ Modes, each the median of `--iters` after `--warmup` (batch building excluded, g
   train    zero_grad + forward + loss + backward + AdamW step
 
 Output, one JSON object per line: "model" (software, config, parameter counts), "sgemm_check"
-(torch.mm 1024³ GFLOP/s before and after: a shared machine that slowed down shows here) and
-"timing" (mode, B, ms_median, p10/p90, tokens per second). Tools/bench/cpu_vs_torch.py and
-ci/gpu/torch_step.py import this module (CONFIG, build_model, make_batch, compute_loss).
+(torch.mm 1024³ GFLOP/s before and after: a shared machine that slowed down shows here),
+"timing" (mode, B, ms_median, p10/p90, tokens per second) and, only where ray is not installed,
+"note" (placeholder modules stand in for it: torch_brain imports ray, POYO never uses it).
+Tools/bench/cpu_vs_torch.py runs this script (for 11.8M it imports it and updates CONFIG);
+ci/gpu/torch_step.py imports it (CONFIG, build_model, make_batch, compute_loss, torch_brain_version).
 
     python3 Tools/bench/torch_poyo_step.py --batch-sizes 1,8,32 --iters 30 --warmup 5 --threads 2
 """
@@ -31,10 +33,51 @@ import platform
 import statistics
 import sys
 import time
+import types
 
 import numpy as np
 import torch
 
+
+def emit(**fields):
+    print(json.dumps(fields), flush=True)
+
+
+class _Placeholder(types.ModuleType):
+    """A module whose every attribute is an empty class: enough for annotations such as ray.actor.ActorHandle."""
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = type(name, (), {})
+        setattr(self, name, value)
+        return value
+
+
+def _stub_missing_ray():
+    """Placeholder `ray` modules when ray is not installed, with a "note" line saying so.
+
+    torch_brain.models imports torch_brain.datasets, which imports torch_brain.pipeline (the brainsets
+    download pipeline), which imports ray at module level. Neither the model nor this script calls it,
+    and where torch_brain was installed without its dependencies (the GPU bundle's wheel, `--no-deps`,
+    no network) ray is absent: without placeholders the import of POYO would fail for nothing.
+    """
+    try:
+        import ray  # noqa: F401
+
+        return
+    except ImportError:
+        pass
+    for name in ("ray", "ray.actor", "ray.util", "ray.util.actor_pool"):
+        sys.modules[name] = _Placeholder(name)
+    sys.modules["ray"].actor = sys.modules["ray.actor"]
+    sys.modules["ray"].util = sys.modules["ray.util"]
+    sys.modules["ray.util"].actor_pool = sys.modules["ray.util.actor_pool"]
+    emit(kind="note", note="ray is not installed: placeholder modules stand in (only torch_brain's data pipeline "
+         "uses ray)")
+
+
+_stub_missing_ray()
 try:
     import torch_brain
     from torch_brain.batching import collate, pad8
@@ -161,10 +204,6 @@ def sgemm_check(when):
     ms = timed(lambda: torch.mm(a, b), iters=10, warmup=2)
     gflops = 2 * 1024**3 / (statistics.median(ms) / 1e3) / 1e9
     emit(kind="sgemm_check", when=when, threads=torch.get_num_threads(), torch_mm_1024_gflops_median=round(gflops, 1))
-
-
-def emit(**fields):
-    print(json.dumps(fields), flush=True)
 
 
 def quantile(sorted_ms, q):

@@ -17,40 +17,6 @@ import os
 import statistics
 import sys
 import time
-import types
-
-
-class _StubModule(types.ModuleType):
-    """Any attribute is a placeholder class: enough for annotations such as ray.actor.ActorHandle."""
-
-    def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
-        value = type(name, (), {})
-        setattr(self, name, value)
-        return value
-
-
-def stub_missing_ray():
-    """torch_brain.models imports torch_brain.datasets, which imports torch_brain.pipeline (the
-    brainsets download pipeline), which imports ray at module level. The model never calls it; the
-    GPU machine has no ray and no network, so placeholder modules stand in, and we say so."""
-    try:
-        import ray  # noqa: F401
-
-        return
-    except ImportError:
-        pass
-    for name in ("ray", "ray.actor", "ray.util", "ray.util.actor_pool"):
-        sys.modules[name] = _StubModule(name)
-    sys.modules["ray"].actor = sys.modules["ray.actor"]
-    sys.modules["ray"].util = sys.modules["ray.util"]
-    sys.modules["ray.util"].actor_pool = sys.modules["ray.util.actor_pool"]
-    note("ray is not installed: placeholder modules stand in (only torch_brain's data pipeline uses ray)")
-
-
-def note(text):
-    print(json.dumps(dict(kind="note", note=text)), flush=True)
 
 
 def main():
@@ -65,10 +31,11 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    stub_missing_ray()
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import torch
-    import torch_poyo_step as ref  # the CPU anchor: model, batch and loss
+    # The CPU anchor: model, batch and loss. Importing it puts placeholders where ray is missing (the
+    # bundle installs torch_brain's wheel without dependencies) and prints a "note" line saying so.
+    import torch_poyo_step as ref
 
     dev = torch.device(args.device)
     if dev.type == "cuda" and not torch.cuda.is_available():
