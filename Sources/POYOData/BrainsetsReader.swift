@@ -84,6 +84,7 @@ public enum BrainsetsReader {
             lossWeights: weights, evalIntervals: evalSet, spikeSource: source)
         clipSplits(&recording, file: file, warnings: &warnings)
         try recording.validate(file: file)
+        try recording.checkUsable(file: file)
 
         let summary = try summarize(
             f, catalog, recording, perUnit: perUnit, lookup: lookup, group: group, behaviour: b, normalization: norm,

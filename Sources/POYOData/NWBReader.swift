@@ -85,6 +85,7 @@ public enum NWBReader {
             lossWeights: weights, evalIntervals: evalSet, spikeSource: units.source)
         clipSplits(&recording, file: file, warnings: &warnings)
         try recording.validate(file: file)
+        try recording.checkUsable(file: file)
 
         let summary = try summarize(
             f, recording, span: [first, last], units: units, behaviour: b, normalization: norm, trials: t, rule: rule,

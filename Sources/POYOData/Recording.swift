@@ -210,6 +210,56 @@ public struct Recording: Equatable, Sendable {
 }
 
 extension Recording {
+    /// Every split with time in it must hold spikes and finite behaviour: a model could learn or be
+    /// scored on nothing else (all spikes shifted outside the domain once trained and printed an R²).
+    /// The readers call it after `validate`; the error names the file and the split.
+    public func checkUsable(file: String) throws {
+        for (name, split) in [("train", trainDomain), ("valid", validDomain), ("test", testDomain)]
+        where split.totalLength > 0 {
+            let seconds = String(format: "%.1f s", split.totalLength)
+            guard try hasSpikes(in: split) else {
+                throw DataError.invalid(
+                    file: file, field: "spikes/timestamps",
+                    reason: "no spike lies in the \(name) split (\(seconds)): there is nothing to decode from")
+            }
+            guard hasFiniteBehaviour(in: split) else {
+                throw DataError.invalid(
+                    file: file, field: "behaviour",
+                    reason:
+                        "no finite behaviour sample lies in the \(name) split (\(seconds)): nothing to learn or score")
+            }
+        }
+    }
+
+    /// Whether any spike lies in `set`; a lazy source is read 10 s at a time, stopping at the first.
+    func hasSpikes(in set: Intervals) throws -> Bool {
+        for iv in set.items {
+            if spikeSource == nil {
+                if !spikeRange(from: iv.start, to: iv.end).isEmpty { return true }
+                continue
+            }
+            var t = iv.start
+            while t < iv.end {
+                let end = Swift.min(iv.end, t + 10)
+                if !(try windowSpikes(from: t, to: end).times.isEmpty) { return true }
+                t = end
+            }
+        }
+        return false
+    }
+
+    func hasFiniteBehaviour(in set: Intervals) -> Bool {
+        for iv in set.items {
+            for i in sampleRange(from: iv.start, to: iv.end) {
+                let row = behaviour[(i * behaviourDim)..<((i + 1) * behaviourDim)]
+                if row.allSatisfy(\.isFinite) { return true }
+            }
+        }
+        return false
+    }
+}
+
+extension Recording {
     /// Times beyond ±10⁸ s (three years) are taken for corruption, not data.
     public static let maxTime = 1e8
 }

@@ -28,6 +28,39 @@ import Testing
         }
     }
 
+    /// Every spike outside the domain (times shifted by 10,000 s) trained and printed an R² with only
+    /// warnings; NaN behaviour throughout a split likewise. Both are errors naming the file and split,
+    /// in memory and lazily.
+    @Test(arguments: [true, false])
+    func aSplitWithNoSpikesOrNoBehaviourIsAnError(lazy: Bool) throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var o = ReaderOptions()
+        o.lazySpikes = lazy
+        var shifted = tinyRecording()
+        shifted.spikeTimes = shifted.spikeTimes.map { $0 + 10_000 }
+        shifted.domain = Intervals([Interval(0, 10_004)])
+        let far = dir.appendingPathComponent("far.h5")
+        try BrainsetsWriter.write(shifted, to: far)
+        do {
+            _ = try BrainsetsReader.read(far, options: o)
+            Issue.record("a recording without spikes in its training split was read")
+        } catch {
+            #expect(
+                "\(error)".contains("far.h5") && "\(error)".contains("no spike lies in the train split"), "\(error)")
+        }
+        var blank = tinyRecording()
+        blank.behaviour = blank.behaviour.map { _ in Float.nan }
+        let nan = dir.appendingPathComponent("nan.h5")
+        try BrainsetsWriter.write(blank, to: nan)
+        do {
+            _ = try BrainsetsReader.read(nan, options: o)
+            Issue.record("a recording without finite behaviour in its training split was read")
+        } catch {
+            #expect("\(error)".contains("no finite behaviour sample lies in the train split"), "\(error)")
+        }
+    }
+
     @Test func layoutFollowsTemporaldata() throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
