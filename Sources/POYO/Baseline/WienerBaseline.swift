@@ -152,6 +152,11 @@ public enum WienerBaseline {
         let horizons = o.causal ? [0] : unique((o.horizon.map { [$0] } ?? horizonGrid).map { bins($0, o.bin) })
         let ridges = o.ridge.map { [$0] } ?? ridgeGrid
         let plan = try selectionPlan(r, samples: samples, options: o, choices: histories.count * horizons.count)
+        let widest = ((histories.max() ?? 1) + (horizons.max() ?? 0)) * spikes.units + 1
+        try MemoryBudget.checkWiener(
+            features: widest, blocks: plan.blocks.count, session: r.sessionID,
+            history: "\(histories.max() ?? 1) history bins\(o.causal ? "" : " + \(horizons.max() ?? 0) horizon bins") "
+                + "× \(spikes.units) units")
         let search = WienerSearch(bins: spikes, samples: samples, plan: plan)
         do {
             var seen: [Intervals] = []

@@ -60,6 +60,9 @@ public struct CheckpointEvaluation {
         }
         let (model, meta) = try Checkpoint.load(r.checkpoint, device: device)
         let path = Checkpoint.resolve(r.checkpoint)
+        try MemoryBudget.check(
+            model.config, unitVocabSize: model.unitVocab.count, sessionVocabSize: model.sessionVocab.count,
+            training: false, batchSize: r.batchSize, source: "eval --batch-size \(r.batchSize)")
         let (all, description, cfg) = try loadData(
             r, checkpointSettings: try Checkpoint.dataSettings(meta, path: path), sessionVocab: model.sessionVocab,
             note: note)

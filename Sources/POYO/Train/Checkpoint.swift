@@ -75,6 +75,8 @@ public enum Checkpoint {
         let omega =
             file.entries["rotary_emb.omega"] != nil
             ? Array(try file.floats("rotary_emb.omega").prefix(config.dimHead / 4)) : nil
+        try MemoryBudget.check(
+            config, unitVocabSize: units.count, sessionVocabSize: sessions.count, training: false, source: path)
         let model = try POYOModel(
             config: config, unitVocab: try Vocabulary(storedWords: units),
             sessionVocab: try Vocabulary(storedWords: sessions), device: device, omega: omega)

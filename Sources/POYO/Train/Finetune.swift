@@ -52,8 +52,8 @@ public struct FinetuneSpec: Equatable, Sendable {
 /// sessions), and the recordings to train on (the sessions the checkpoint does not know).
 enum FinetuneStart {
     static func prepare(
-        _ spec: inout FinetuneSpec, model config: POYOConfig, data: Dataset, device: Device, seeds: RunSeeds,
-        note: (String) -> Void
+        _ spec: inout FinetuneSpec, model config: POYOConfig, batchSize: Int, data: Dataset, device: Device,
+        seeds: RunSeeds, note: (String) -> Void
     ) throws -> (model: POYOModel, recordings: [Recording]) {
         let (pretrained, _) = try Checkpoint.load(spec.checkpoint, device: device)
         guard pretrained.config == config else {
@@ -90,6 +90,10 @@ enum FinetuneStart {
         }
         spec.pretrainedUnits = pretrained.unitVocab.count
         spec.pretrainedSessions = pretrained.sessionVocab.count
+        try MemoryBudget.check(
+            config, unitVocabSize: units.count, sessionVocabSize: sessions.count, training: true,
+            batchSize: batchSize, tokensPerWindow: MemoryBudget.tokensPerWindow(new, seconds: config.sequenceLength),
+            source: "fine-tuning")
         let model = try POYOModel(
             config: config, unitVocab: units, sessionVocab: sessions, device: device, omega: pretrained.omega)
         try model.params.initialize(seed: seeds.modelInit)

@@ -102,7 +102,8 @@ public final class TrainingSession {
                 throw POYOError.invalidConfig("training: fine-tuning uses LAMB (its sparse tables train new rows)")
             }
             (model, recordings) = try FinetuneStart.prepare(
-                &finetune, model: config.model, data: all, device: device, seeds: seeds, note: note)
+                &finetune, model: config.model, batchSize: config.train.batchSize, data: all, device: device,
+                seeds: seeds, note: note)
             config.finetune = finetune
             let pretrained = try Checkpoint.dataSettings(of: finetune.checkpoint) ?? [:]
             for w in FinetuneStart.normalisationWarnings(new: recordings, settings: settings, pretrained: pretrained) {
@@ -113,6 +114,11 @@ public final class TrainingSession {
             let held = all.heldOutIndices.map { all.recordings[$0].sessionID }
             let data = held.count < all.recordings.count ? try all.subset(heldOut: false) : all
             if !held.isEmpty { note("data: \(held.joined(separator: ", ")) held out (new animal), not trained on") }
+            try MemoryBudget.check(
+                config.model, unitVocabSize: data.unitVocabulary.count, sessionVocabSize: data.sessionVocabulary.count,
+                training: true, batchSize: config.train.batchSize,
+                tokensPerWindow: MemoryBudget.tokensPerWindow(data.recordings, seconds: config.model.sequenceLength),
+                source: "training")
             model = try POYOModel(
                 config: config.model, unitVocab: data.unitVocabulary, sessionVocab: data.sessionVocabulary,
                 device: device)

@@ -1,0 +1,39 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Sizes that grew to gigabytes with no message (until the kernel killed the process) are refused
+/// before anything is allocated, naming the key that makes them large.
+@Suite struct SizeLimitTests {
+    let runs = ResumeTests()
+
+    func train(_ ws: URL, yaml: String, _ extra: [String] = [], env: [String: String] = [:]) throws -> CLIResult {
+        let cfg = ws.appendingPathComponent("size-\(UUID().uuidString).yaml")
+        try yaml.write(to: cfg, atomically: true, encoding: .utf8)
+        return try CLI.run(
+            [
+                "train", "--config", cfg.path, "--data", ws.appendingPathComponent("data").path, "--out",
+                ws.appendingPathComponent("out-\(UUID().uuidString)").path, "--device", "cpu", "--steps", "2",
+            ] + extra, environment: env)
+    }
+
+    @Test func hugeModelsBatchesAndWienerDesignsAreRefused() throws {
+        let ws = try runs.workspace()
+        defer { try? FileManager.default.removeItem(at: ws) }
+        let deep = try train(ws, yaml: tinyConfigYAML.replacingOccurrences(of: "depth: 1", with: "depth: 100000"))
+        #expect(deep.status == 1 && deep.stderr.contains("depth 100000"), "\(deep.stderr)")
+        let latents = try train(
+            ws,
+            yaml: tinyConfigYAML.replacingOccurrences(
+                of: "num_latents_per_step: 4", with: "num_latents_per_step: 100000000"))
+        #expect(latents.status == 1 && latents.stderr.contains("would need about"), "\(latents.stderr)")
+        let batch = try train(ws, yaml: tinyConfigYAML, ["--batch-size", "1000000"])
+        #expect(batch.status == 1 && batch.stderr.contains("batch_size 1000000"), "\(batch.stderr)")
+        let capped = try train(ws, yaml: tinyConfigYAML, env: ["POYO_MAX_BYTES": "100000"])
+        #expect(capped.status == 1 && capped.stderr.contains("POYO_MAX_BYTES"), "\(capped.stderr)")
+        let lags = try CLI.run(["baseline", "--data", ws.appendingPathComponent("data").path, "--lags", "5000"])
+        #expect(lags.status == 1 && lags.stderr.contains("5000 history bins"), "\(lags.stderr)")
+        // The same tiny run within the limits trains.
+        #expect(try train(ws, yaml: tinyConfigYAML).status == 0)
+    }
+}
