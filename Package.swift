@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "poyo", targets: ["poyo"]),
         .executable(name: "poyo-bench", targets: ["poyo-bench"]),
+        .executable(name: "poyo-fuzz", targets: ["poyo-fuzz"]),
         .library(name: "POYO", targets: ["POYO"]),
     ],
     dependencies: [
@@ -49,6 +50,8 @@ let package = Package(
             dependencies: [
                 "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Tools/PoyoBench"),
+        // The fuzz targets: libFuzzer's entry under `ci/fuzz.sh` (-DFUZZING), a corpus replayer otherwise.
+        .executableTarget(name: "poyo-fuzz", dependencies: ["POYO", "POYOData"], path: "Tools/Fuzz"),
 
         .target(name: "TestSupport", dependencies: ["Compute", "POYO"], path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"]),

@@ -25,8 +25,13 @@ import Testing
         let latents = try train(
             ws,
             yaml: tinyConfigYAML.replacingOccurrences(
-                of: "num_latents_per_step: 4", with: "num_latents_per_step: 100000000"))
+                of: "num_latents_per_step: 4", with: "num_latents_per_step: 10000000"))
         #expect(latents.status == 1 && latents.stderr.contains("would need about"), "\(latents.stderr)")
+        let absurd = try train(
+            ws,
+            yaml: tinyConfigYAML.replacingOccurrences(
+                of: "num_latents_per_step: 4", with: "num_latents_per_step: 100000000"))
+        #expect(absurd.status == 1 && absurd.stderr.contains("at most 2^24"), "\(absurd.stderr)")
         let batch = try train(ws, yaml: tinyConfigYAML, ["--batch-size", "1000000"])
         #expect(batch.status == 1 && batch.stderr.contains("batch_size 1000000"), "\(batch.stderr)")
         let capped = try train(ws, yaml: tinyConfigYAML, env: ["POYO_MAX_BYTES": "100000"])

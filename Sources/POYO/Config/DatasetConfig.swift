@@ -142,7 +142,13 @@ public enum DatasetConfig {
         } else {
             throw bad("'split' must be a rule name or a mapping with 'rule'")
         }
-        let seed = try fields["seed"].map { UInt64(max(0, try number($0, "split.seed", bad))) } ?? 42
+        let seed =
+            try fields["seed"].map { v -> UInt64 in
+                // Negative seeds read as 0, as before; what UInt64 cannot hold is an error, not a trap.
+                let d = max(0, try number(v, "split.seed", bad))
+                guard d < 0x1p63, d == d.rounded() else { throw bad("'split.seed' must be an integer below 2^63") }
+                return UInt64(d)
+            } ?? 42
         var ratios = [0.7, 0.1, 0.2]
         if let r = fields["ratios"] {
             guard let list = r as? [Any], list.count == 3 else {

@@ -106,6 +106,16 @@ public struct POYOConfig: Codable, Equatable, Sendable {
         guard latentStep > 0, sequenceLength > 0, tMin > 0, tMax > tMin else {
             throw bad("need latent_step > 0, sequence_length > 0, 0 < t_min < t_max")
         }
+        // Bounds far above any model, so that no size product overflows (sizes proper are the
+        // memory budget's to judge) and the latent grid stays a countable number of steps.
+        let most = 1 << 24
+        guard [dim, depth, dimHead, crossHeads, selfHeads, numLatentsPerStep, dimOut].allSatisfy({ $0 <= most })
+        else {
+            throw bad("dim, depth, dim_head, heads, num_latents_per_step and dim_out must be at most 2^24")
+        }
+        guard sequenceLength.isFinite, tMax.isFinite, sequenceLength / latentStep <= Double(1 << 20) else {
+            throw bad("sequence_length / latent_step must be finite and at most 2^20 latent steps")
+        }
         for (n, p) in [("ffn_dropout", ffnDropout), ("lin_dropout", linDropout), ("atn_dropout", atnDropout)]
         where !(p >= 0 && p < 1) {
             throw bad("\(n) must be in [0, 1), got \(p)")

@@ -48,6 +48,7 @@ public enum MemoryBudget {
         _ c: POYOConfig, unitVocabSize: Int, sessionVocabSize: Int, training: Bool, batchSize: Int? = nil,
         tokensPerWindow: Int = 0, source: String
     ) throws {
+        try c.validate()  // bounded dimensions first: the estimate's own products must not overflow
         let counts = parameterCounts(c, unitVocabSize: unitVocabSize, sessionVocabSize: sessionVocabSize)
         // Every parameter has a value and a gradient tensor; training adds Adam's two moments.
         let copies: Double = training ? 4 : 2
