@@ -46,6 +46,18 @@ import Testing
         #expect(try f.floats("a") == [1, 2, 3, 4] && f.floats("b") == [5, 6])
     }
 
+    /// The seal as another implementation computes it (Python's hashlib, `Tests/Fixtures/fuzz`'s seed):
+    /// the definition in the docs is enough to write a sealed file.
+    @Test func aSealWrittenElsewhereIsAccepted() throws {
+        let url = packageRoot().appendingPathComponent("Tests/Fixtures/fuzz/safetensors/sealed.safetensors")
+        let f = try SafeTensorsFile(path: url.path)
+        #expect(f.metadata[SafeTensorsFile.sealKey] != nil)
+        #expect(try f.floats("unit_emb.weight") == [0, 0, 1, 2, 3, 4])
+        var bytes = try Data(contentsOf: url)
+        bytes[bytes.count - 1] ^= 1
+        #expect(Self.message { _ = try Self.load(bytes) }.contains("seal"))
+    }
+
     /// One flipped character in the vocabulary (a unit id turned into another) was read silently.
     @Test func aFlipInTheHeaderMetadataBreaksTheSeal() throws {
         var data = try Self.written()
