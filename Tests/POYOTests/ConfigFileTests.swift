@@ -75,6 +75,11 @@ import Testing
         #expect(throws: POYOError.self) { try ConfigFile.load(try write("batch_size: many\n")) }
         #expect(throws: POYOError.self) { try ConfigFile.load(try write("atn_dropout: 1.5\n")) }
         #expect(throws: POYOError.self) { try ConfigFile.load(try write(": : :\n  - [")) }
+        // Found by the config fuzzer: a mapping key that is not text trapped inside Yams (exit 132).
+        #expect(throws: POYOError.self) { try ConfigFile.load(try write("? [a, b]\n: 1\n")) }
+        #expect(throws: POYOError.self) { try ConfigFile.load(try write("model:\n  ? {dim: 1}\n  : 2\n")) }
+        let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        #expect(throws: POYOError.self) { try ConfigFile.load(try write("dataset: " + deep + "\n")) }
         #expect(throws: POYOError.self) { try ConfigFile.load("/nonexistent/c.yaml") }
         #expect(throws: POYOError.self) {
             try ConfigFile.load(

@@ -45,7 +45,7 @@ public struct ConfigFile: Equatable {
         -> ConfigFile
     {
         let node: Any?
-        do { node = try Yams.load(yaml: text) } catch {
+        do { node = try YAMLValues.load(text) } catch {
             throw POYOError.invalidConfig("\(path): not valid YAML (\(error))")
         }
         guard let root = node as? [String: Any] else {

@@ -38,7 +38,7 @@ public enum DatasetConfig {
             throw POYOError.invalidConfig("\(path): cannot read the file")
         }
         let node: Any?
-        do { node = try Yams.load(yaml: text) } catch {
+        do { node = try YAMLValues.load(text) } catch {
             throw POYOError.invalidConfig("\(path): not valid YAML (\(error))")
         }
         if let root = node as? [String: Any] {

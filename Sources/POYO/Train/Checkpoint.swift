@@ -114,7 +114,7 @@ public enum Checkpoint {
         // Only this key is read: the rest of the run config (paths, the fine-tuning source) need not
         // be valid where the checkpoint is scored.
         let root: Any?
-        do { root = try Yams.load(yaml: yaml) } catch {
+        do { root = try YAMLValues.load(yaml) } catch {
             throw POYOError.checkpoint(path: path, reason: "unreadable '\(runConfigKey)' metadata (\(error))")
         }
         guard let value = (root as? [String: Any])?["short_intervals"] else { return nil }
