@@ -263,7 +263,8 @@ extension ReaderOptions {
                 o.evalIntervals = o.evalIntervals ?? "all"
                 let message =
                     "preset \(p.rawValue) considered (\(why)) but not applied: \(reason); the file's own settings "
-                    + "are used (eval mask: every finite sample of the split; normalisation: the file's, else the data's)"
+                    + "are used (eval mask: every finite sample of the split; normalisation: the file's, else "
+                    + "the data's)"
                 return ResolvedSettings(
                     options: o, note: "none (\(p.rawValue) considered, not applied: \(reason))", preset: nil,
                     notApplied: message)

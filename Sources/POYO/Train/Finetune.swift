@@ -147,7 +147,8 @@ extension FinetuneStart {
             let source = settings[r.sessionID]?.preset.map { "preset \($0)" } ?? "no preset"
             out.append(
                 "warning: finetune: \(r.sessionID)'s targets are normalised \(scale(mean, std)) (\(source)), the "
-                    + "pretrained sessions' \(scales.prefix(3).joined(separator: "; "))\(scales.count > 3 ? "; …" : ""); "
+                    + "pretrained sessions' \(scales.prefix(3).joined(separator: "; "))"
+                    + (scales.count > 3 ? "; …" : "") + "; "
                     + "the readout learnt that scale and stays frozen in unit identification, so set the "
                     + "dataset entry's normalize_mean/normalize_std (or its preset) to match")
         }
