@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Fuzzes the parsers of untrusted bytes with libFuzzer (Tools/Fuzz: the safetensors reader and the
-# YAML run config), each for SECONDS (default 60), starting from the seed corpora in
-# Tests/Fixtures/fuzz/<target>/. Fails on any crash, trap, leak or timeout, leaving the input that
-# caused it in .build/fuzz/findings/<target>/ (replay it with `.build/debug/poyo-fuzz <target> FILE`).
+# Fuzzes the parsers of untrusted bytes with libFuzzer (Tools/Fuzz: the safetensors reader, the YAML
+# run config, and the recording readers on well-formed HDF5 files built from recipes), each for
+# SECONDS (default 60), starting from the seed corpora in Tests/Fixtures/fuzz/<target>/. Fails on
+# any crash, trap, leak or timeout, leaving the input that caused it in .build/fuzz/findings/<target>/
+# (replay it with `.build/debug/poyo-fuzz <target> FILE`).
 # Longer runs: `bash ci/fuzz.sh 1800` (30 minutes a target); docs/fuzzing.md says more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
-targets="${FUZZ_TARGETS:-safetensors config}"
+targets="${FUZZ_TARGETS:-safetensors config recording}"
 scratch=.build/fuzz
 # A separate build folder: every target instrumented (SanitizerCoverage for libFuzzer, AddressSanitizer),
 # FUZZING swaps the replay main for libFuzzer's entry point.

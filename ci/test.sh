@@ -23,4 +23,4 @@ swift build --build-tests
 swift test --skip-build "$@"
 # The fuzzers' seed corpora (and any input a fuzzer once crashed on, kept there) replay through the
 # same targets in this ordinary build: a regression check that needs no fuzzer.
-for t in safetensors config; do .build/debug/poyo-fuzz "$t" "Tests/Fixtures/fuzz/$t"; done
+for t in safetensors config recording; do .build/debug/poyo-fuzz "$t" "Tests/Fixtures/fuzz/$t"; done

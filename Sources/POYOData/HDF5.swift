@@ -64,6 +64,22 @@ public final class HDF5File: @unchecked Sendable {
         self.fileSize = 0
     }
 
+    /// Opens an existing file to change it in place (test and fuzz fixtures: objects replaced,
+    /// deleted or added through libhdf5, so the result is always a well-formed file).
+    public init(editingAt path: String) throws {
+        let f: hid_t = try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            let fapl = HDF5File.accessList()
+            defer { H5Pclose(fapl) }
+            let f = H5Fopen(path, poyo_h5f_acc_rdwr(), fapl)
+            guard f >= 0 else { throw DataError.hdf5(file: path, call: "H5Fopen", path: "/") }
+            return f
+        }
+        self.path = path
+        self.id = f
+        self.fileSize = 0
+    }
+
     deinit { HDF5Lock.run { _ = H5Fclose(id) } }
 
     /// File access without HDF5's `flock` locking: we only read, or write a temporary file that is
@@ -373,6 +389,7 @@ enum H5Types {
     static let double = HDF5Lock.run { poyo_h5t_native_double() }
     static let float = HDF5Lock.run { poyo_h5t_native_float() }
     static let int64 = HDF5Lock.run { poyo_h5t_native_int64() }
+    static let int32 = HDF5Lock.run { poyo_h5t_native_int32() }
     static let cString = HDF5Lock.run { poyo_h5t_c_s1() }
 
 }

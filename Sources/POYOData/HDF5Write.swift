@@ -37,6 +37,50 @@ extension HDF5File {
         try writeNumeric(values, shape: shape ?? [values.count], type: H5Types.int64, to: p)
     }
 
+    /// Writes `values` as an i32 dataset.
+    public func write(_ values: [Int32], shape: [Int]? = nil, to p: String) throws {
+        try writeNumeric(values, shape: shape ?? [values.count], type: H5Types.int32, to: p)
+    }
+
+    /// Writes a 1-D variable-length UTF-8 string dataset (what pynwb and h5py write for `str`).
+    public func write(variableStrings strings: [String], to p: String) throws {
+        try HDF5Lock.run {
+            let type = H5Tcopy(H5Types.cString)
+            guard type >= 0 else { throw fail("H5Tcopy", p) }
+            defer { H5Tclose(type) }
+            H5Tset_size(type, h5tVariable)
+            H5Tset_cset(type, H5T_CSET_UTF8)
+            // The C strings must outlive H5Dwrite: copy them out, free them after.
+            let copies = strings.map { strdup($0) }
+            defer {
+                for copy in copies { free(copy) }
+            }
+            var pointers = copies.map { UnsafePointer<CChar>($0) }
+            try createDataset(p, type: type, shape: [strings.count]) { d in
+                guard !strings.isEmpty else { return 0 }
+                return H5Dwrite(d, type, poyo_h5s_all(), poyo_h5s_all(), poyo_h5p_default(), &pointers)
+            }
+        }
+    }
+
+    /// Removes the link `p` (a dataset or group) from its parent group.
+    public func delete(_ p: String) throws {
+        try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            guard H5Ldelete(id, p, poyo_h5p_default()) >= 0 else { throw fail("H5Ldelete", p) }
+        }
+    }
+
+    /// Removes attribute `name` of object `p`.
+    public func deleteAttribute(_ name: String, at p: String) throws {
+        try HDF5Lock.run {
+            HDF5File.silenceErrors()
+            guard H5Adelete_by_name(id, p, name, poyo_h5p_default()) >= 0 else {
+                throw fail("H5Adelete_by_name", attributeField(name, p))
+            }
+        }
+    }
+
     /// Writes a 1-D fixed-length byte-string dataset (numpy `S<n>`, NUL-padded), as brainsets does.
     public func write(strings: [String], to p: String) throws {
         try HDF5Lock.run { try writeStringsLocked(strings, to: p) }

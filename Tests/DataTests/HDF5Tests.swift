@@ -52,6 +52,35 @@ import _CHDF5
         #expect(f.hasAttribute("n", at: "g") && !f.hasAttribute("n", at: "nope"))
     }
 
+    /// The editing calls the `recording` fuzz target builds its files with.
+    @Test func editsAFileInPlace() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("t.h5").path
+        do {
+            let f = try HDF5File(creatingAt: path)
+            try f.write([1.0, 2.0], to: "a")
+            try f.write([1.0], to: "b")
+            try f.setAttribute("x", double: 1, at: "a")
+        }
+        do {
+            let f = try HDF5File(editingAt: path)
+            try f.delete("b")
+            try f.deleteAttribute("x", at: "a")
+            try f.write([Int32(-5), 1 << 30], to: "c")
+            try f.write(variableStrings: ["train", "", "γδ"], to: "s")
+            #expect(throws: DataError.self) { try f.delete("nope") }
+            #expect(throws: DataError.self) { try f.deleteAttribute("x", at: "a") }
+        }
+        let f = try HDF5File(readingAt: path)
+        #expect(try f.children(of: "/") == ["a", "c", "s"])
+        #expect(!f.hasAttribute("x", at: "a"))
+        #expect(try f.readInt64s("c") == [-5, 1 << 30])
+        #expect(try f.typeInfo("c") == (HDF5TypeClass.integer, 4))
+        #expect(try f.readStrings("s") == ["train", "", "γδ"])
+        #expect(throws: DataError.self) { try HDF5File(editingAt: dir.appendingPathComponent("none.h5").path) }
+    }
+
     @Test func failuresNameFileAndPath() throws {
         let dir = try makeTempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

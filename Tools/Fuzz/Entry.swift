@@ -6,7 +6,7 @@ import Foundation
     @_cdecl("LLVMFuzzerTestOneInput")
     public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         guard let target = FuzzTarget.selected else {
-            FileHandle.standardError.write(Data("set POYO_FUZZ_TARGET to safetensors or config\n".utf8))
+            FileHandle.standardError.write(Data("set POYO_FUZZ_TARGET to safetensors, config or recording\n".utf8))
             exit(2)
         }
         target.run(data.map { Data(bytes: $0, count: size) } ?? Data())
@@ -27,7 +27,15 @@ import Foundation
             var inputs: [URL] = []
             for path in args.dropFirst() {
                 let url = URL(fileURLWithPath: path)
-                let listed = try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+                    FileHandle.standardError.write(Data("\(path): no such file\n".utf8))
+                    exit(1)
+                }
+                // Foundation on Linux lists a plain file as an empty folder: ask which it is first.
+                let listed =
+                    isFolder.boolValue
+                    ? try? FileManager.default.contentsOfDirectory(at: url, includingPropertiesForKeys: nil) : nil
                 inputs += listed?.sorted { $0.path < $1.path } ?? [url]
             }
             for url in inputs {
