@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that can go wrong while reading, writing or preparing recordings.
 ///
 /// Each case names the file (as the caller gave it) and the HDF5 path or field at fault, so the
@@ -34,6 +36,24 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable, Coda
             return "\(directory): no .h5 or .nwb recordings found"
         case .io(let path, let reason):
             return "\(path): \(reason)"
+        }
+    }
+
+    /// Why `path` cannot be reached, asked of the system again: `.fileNotFound` when nothing is
+    /// there, else what stops it (a symbolic link loop or a dangling link, a permission).
+    public static func unreachable(_ path: String) -> DataError {
+        var st = stat()
+        guard stat(path, &st) != 0 else { return .io(path: path, reason: "cannot be read") }
+        let code = errno
+        switch code {
+        case ELOOP:
+            return .io(path: path, reason: "a symbolic link loop (too many levels of symbolic links)")
+        case ENOENT where lstat(path, &st) == 0:
+            return .io(path: path, reason: "a symbolic link to a missing file")
+        case ENOENT, ENOTDIR:
+            return .fileNotFound(path)
+        default:
+            return .io(path: path, reason: String(cString: strerror(code)))
         }
     }
 

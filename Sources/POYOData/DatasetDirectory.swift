@@ -25,14 +25,50 @@ public struct Dataset: Sendable {
         self.warnings = warnings
         self.settings = settings
         self.presetNotes = presetNotes
+        // Sessions first: a recording given twice is then reported as such, not as its first unit.
         do {
-            unitVocabulary = try Vocabulary(words: recordings.flatMap(\.unitIDs).sorted(by: codePointOrder))
             sessionVocabulary = try Vocabulary(words: recordings.map(\.sessionID).sorted(by: codePointOrder))
         } catch let VocabularyError.duplicate(word) {
-            let at = recordings.firstIndex { $0.sessionID == word || $0.unitIDs.contains(word) }
-            let file = at.flatMap { files.indices.contains($0) ? files[$0].path : nil } ?? "dataset"
-            throw DataError.invalid(file: file, field: "id", reason: "\"\(word)\" appears in more than one place")
+            throw Dataset.duplicateSession(word, recordings: recordings, files: files)
         }
+        do {
+            unitVocabulary = try Vocabulary(words: recordings.flatMap(\.unitIDs).sorted(by: codePointOrder))
+        } catch let VocabularyError.duplicate(word) {
+            throw Dataset.duplicateUnit(word, recordings: recordings, files: files)
+        }
+    }
+
+    /// Names recording `i`: its file, else its position and session.
+    private static func name(_ i: Int, _ recordings: [Recording], _ files: [URL]) -> String {
+        files.indices.contains(i) ? files[i].path : "recording \(i + 1) (session \(recordings[i].sessionID))"
+    }
+
+    /// Two recordings with one session id: both named, and whether they look like one recording twice.
+    static func duplicateSession(_ id: String, recordings: [Recording], files: [URL]) -> DataError {
+        let at = recordings.indices.filter { recordings[$0].sessionID == id }
+        guard at.count >= 2 else { return .invalid(file: "dataset", field: "session id", reason: "\"\(id)\" repeats") }
+        let (a, b) = (at[0], at[1])
+        let same =
+            recordings[a].unitIDs == recordings[b].unitIDs && recordings[a].spikeCount == recordings[b].spikeCount
+        return .invalid(
+            file: name(a, recordings, files), field: "session id",
+            reason: "session \"\(id)\" is also in \(name(b, recordings, files))"
+                + (same ? " (same units and spike count: the same recording given twice?)" : ""))
+    }
+
+    /// A unit id held twice: the two recordings that hold it, or the one that lists it twice.
+    static func duplicateUnit(_ id: String, recordings: [Recording], files: [URL]) -> DataError {
+        let at = recordings.indices.filter { recordings[$0].unitIDs.contains(id) }
+        guard let first = at.first else {
+            return .invalid(file: "dataset", field: "units", reason: "\"\(id)\" repeats")
+        }
+        guard at.count >= 2 else {
+            return .invalid(
+                file: name(first, recordings, files), field: "units", reason: "unit \"\(id)\" is listed twice")
+        }
+        return .invalid(
+            file: name(first, recordings, files), field: "units",
+            reason: "unit \"\(id)\" is also in \(name(at[1], recordings, files))")
     }
 
     /// The dataset of recordings read from files, with the settings each was read with.
@@ -53,7 +89,7 @@ public struct Dataset: Sendable {
     public static func load(directory: URL, options: ReaderOptions = ReaderOptions()) throws -> Dataset {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir) else {
-            throw DataError.fileNotFound(directory.path)
+            throw DataError.unreachable(directory.path)
         }
         guard isDir.boolValue else { throw DataError.io(path: directory.path, reason: "not a directory") }
         let names: [String]

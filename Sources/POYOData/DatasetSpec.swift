@@ -85,7 +85,7 @@ public struct DatasetSpec: Sendable, Equatable {
         let url = resolvePath(spec.path, relativeTo: baseDirectory)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw DataError.fileNotFound(url.path)
+            throw DataError.unreachable(url.path)
         }
         guard isDir.boolValue else { return [url] }
         let names: [String]

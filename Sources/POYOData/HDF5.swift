@@ -29,7 +29,7 @@ public final class HDF5File: @unchecked Sendable {
     /// Opens an existing file read-only; `.fileNotFound` / `.notHDF5` come before any HDF5 error.
     public init(readingAt path: String) throws {
         var st = stat()
-        guard stat(path, &st) == 0 else { throw DataError.fileNotFound(path) }
+        guard stat(path, &st) == 0 else { throw DataError.unreachable(path) }
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError.io(path: path, reason: "not a regular file") }
         self.fileSize = Int(st.st_size)
         Isolation.trace(path: path, field: "/")

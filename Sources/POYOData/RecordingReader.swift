@@ -199,7 +199,7 @@ public enum RecordingReader {
         let path = url.path
         if options.isolate && Isolation.isSupported && !Isolation.inProbeChild {
             var st = stat()
-            guard stat(path, &st) == 0 else { throw DataError.fileNotFound(path) }
+            guard stat(path, &st) == 0 else { throw DataError.unreachable(path) }
             let timeout = options.timeout ?? Isolation.defaultTimeout(fileBytes: Int(st.st_size))
             // The child reads the file; this process only decodes the result (and later reads
             // spike windows with pread), so libhdf5 never parses an untrusted file here.

@@ -48,7 +48,10 @@ struct Baseline: ParsableCommand {
 
     func validate() throws {
         guard split != .train else { throw ValidationError("--split must be valid or test") }
-        guard bin > 0 && bin.isFinite else { throw ValidationError("--bin must be a positive number of seconds") }
+        guard bin > 0 && bin <= WienerBaseline.maxBin else {
+            throw ValidationError(
+                "--bin must be above 0 and at most \(WienerBaseline.maxBin) s (one step of the filter's history)")
+        }
         if let history, !(history.isFinite && (history / bin).rounded() >= 1) {
             throw ValidationError("--history must be at least one bin (--bin \(bin) s)")
         }

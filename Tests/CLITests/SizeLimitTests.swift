@@ -38,6 +38,9 @@ import Testing
         #expect(capped.status == 1 && capped.stderr.contains("POYO_MAX_BYTES"), "\(capped.stderr)")
         let lags = try CLI.run(["baseline", "--data", ws.appendingPathComponent("data").path, "--lags", "5000"])
         #expect(lags.status == 1 && lags.stderr.contains("5000 history bins"), "\(lags.stderr)")
+        // A bin wider than 1 s would count every spike so far and score R² ≈ 0 (reliability probe D10).
+        let bin = try CLI.run(["baseline", "--data", ws.appendingPathComponent("data").path, "--bin", "1e9"])
+        #expect(bin.status == 64 && bin.stderr.contains("--bin must be above 0 and at most 1.0 s"), "\(bin.stderr)")
         // The same tiny run within the limits trains.
         #expect(try train(ws, yaml: tinyConfigYAML).status == 0)
     }

@@ -71,4 +71,50 @@ import Testing
     @Test func duplicateSessionsAreRejected() {
         #expect(throws: DataError.self) { try Dataset(recordings: [tinyRecording(), tinyRecording()]) }
     }
+
+    /// The same file given twice names both files and says so, not the first unit (reliability probe D10).
+    @Test func aRecordingGivenTwiceNamesBothFiles() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.h5")
+        let b = dir.appendingPathComponent("b.h5")
+        try BrainsetsWriter.write(tinyRecording(), to: a)
+        try FileManager.default.copyItem(at: a, to: b)
+        let reason =
+            "session \"tiny\" is also in \(b.path) (same units and spike count: the same recording given twice?)"
+        #expect(throws: DataError.invalid(file: a.path, field: "session id", reason: reason)) {
+            try Dataset.load(directory: dir)
+        }
+        var twice = tinyRecording()
+        twice.unitIDs[1] = twice.unitIDs[0]
+        #expect(
+            throws: DataError.invalid(
+                file: "recording 1 (session tiny)", field: "units", reason: "unit \"tiny/a\" is listed twice")
+        ) {
+            try Dataset(recordings: [twice])
+        }
+    }
+
+    /// A symbolic link loop or a dangling link is named as such, not as a missing file (reliability probe D10).
+    @Test func symbolicLinkLoopsAreNamed() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let a = dir.appendingPathComponent("a.h5")
+        let b = dir.appendingPathComponent("b.h5")
+        try FileManager.default.createSymbolicLink(atPath: a.path, withDestinationPath: b.path)
+        try FileManager.default.createSymbolicLink(atPath: b.path, withDestinationPath: a.path)
+        let loop = DataError.io(path: a.path, reason: "a symbolic link loop (too many levels of symbolic links)")
+        #expect(throws: loop) { try RecordingReader.load(a) }
+        #expect(throws: loop) {
+            try DatasetSpec(recordings: [RecordingSpec(path: a.path)]).files(RecordingSpec(path: a.path))
+        }
+        let dangling = dir.appendingPathComponent("c.h5")
+        try FileManager.default.createSymbolicLink(atPath: dangling.path, withDestinationPath: "/nonexistent/x.h5")
+        #expect(throws: DataError.io(path: dangling.path, reason: "a symbolic link to a missing file")) {
+            try RecordingReader.load(dangling)
+        }
+        #expect(throws: DataError.fileNotFound(dir.appendingPathComponent("none.h5").path)) {
+            try RecordingReader.load(dir.appendingPathComponent("none.h5"))
+        }
+    }
 }

@@ -31,6 +31,14 @@ import Testing
         split == .test ? r.testDomain : r.validDomain
     }
 
+    @Test func aBinWiderThanTheContextIsRefused() {
+        var o = WienerBaseline.Options()
+        o.bin = 1e9
+        #expect(throws: WienerError.invalidOption("bin 1000000000.0 s: must be above 0 and at most 1.0 s")) {
+            try WienerBaseline.fit(.init(recording: Self.session()), options: o)
+        }
+    }
+
     @Test(arguments: [Split.test, .valid])
     func selectionScoresOnlyOutsideTheScoredSplit(split: Split) throws {
         let r = Self.session()

@@ -14,6 +14,10 @@ public enum WienerBaseline {
     public static let horizonGrid: [Double] = [0, 0.1, 0.2, 0.3, 0.5]
     /// Relative ridge values (`StandardisedRidge`) chosen from when none is given.
     public static let ridgeGrid: [Double] = [1e-4, 1e-3, 1e-2, 1e-1, 1, 10]
+    /// The widest bin (s). A bin is one step of the filter's history: wider than POYO's 1 s context
+    /// window, the counts stop describing the recent spikes (at 1e9 s each bin counts every spike
+    /// so far, and the fit scores R² ≈ 0 without saying why).
+    public static let maxBin = 1.0
 
     public struct Options: Sendable {
         public var bin = 0.02
@@ -145,6 +149,9 @@ public enum WienerBaseline {
     /// One session's filter: the plan, the history (and horizon) and λ it picks, and the final fit
     /// on the whole fit domain.
     public static func fit(_ s: Session, options o: Options) throws -> (filter: WienerFilter, report: SessionReport) {
+        guard o.bin > 0 && o.bin <= maxBin else {
+            throw WienerError.invalidOption("bin \(o.bin) s: must be above 0 and at most \(maxBin) s")
+        }
         let r = s.recording
         let samples = WienerSamples(r, weights: o.weights)
         let spikes = try SpikeBins(r, bin: o.bin)

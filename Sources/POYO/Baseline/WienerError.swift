@@ -4,6 +4,7 @@ public enum WienerError: Error, CustomStringConvertible, Equatable {
     case noSelectionSamples(String)
     case notSolvable(String)
     case unknownTrainingData(String)
+    case invalidOption(String)
 
     public var description: String {
         switch self {
@@ -11,6 +12,7 @@ public enum WienerError: Error, CustomStringConvertible, Equatable {
         case .noSelectionSamples(let s): return "Wiener filter: \(s)"
         case .notSolvable(let s): return "Wiener filter: \(s)"
         case .unknownTrainingData(let s): return "Wiener baseline: \(s)"
+        case .invalidOption(let s): return "Wiener baseline: \(s)"
         }
     }
 
@@ -20,7 +22,7 @@ public enum WienerError: Error, CustomStringConvertible, Equatable {
         case .noTrainingSamples(let m): return .noTrainingSamples("\(session): \(m)")
         case .noSelectionSamples(let m): return .noSelectionSamples("\(session): \(m)")
         case .notSolvable(let m): return .notSolvable("\(session): \(m)")
-        case .unknownTrainingData: return self
+        case .unknownTrainingData, .invalidOption: return self
         }
     }
 }
