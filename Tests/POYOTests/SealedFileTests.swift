@@ -96,4 +96,21 @@ import Testing
         let text = Self.message { _ = try Self.load(huge) }
         #expect(text.contains("'a'") && text.contains("not a valid size"), "\(text)")
     }
+
+    /// A stored config with an absurd size is the checkpoint's error, naming the key (probe #56).
+    @Test func anAbsurdStoredConfigNamesTheCheckpointAndKey() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var config = Small.config
+        config.dim = 100_000_000
+        var w = SafeTensorsWriter()
+        w.add("a", floats: [1], shape: [1])
+        w.metadata["config"] = String(decoding: try JSONEncoder().encode(config), as: UTF8.self)
+        let path = dir.appendingPathComponent("ck.safetensors").path
+        try w.encoded().write(to: URL(fileURLWithPath: path))
+        let text = Self.message { _ = try Checkpoint.config(of: path) }
+        #expect(
+            text.contains(path) && text.contains("stored config") && text.contains("dim 100000000 is above 2^24"),
+            "\(text)")
+    }
 }

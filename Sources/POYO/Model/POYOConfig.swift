@@ -109,9 +109,14 @@ public struct POYOConfig: Codable, Equatable, Sendable {
         // Bounds far above any model, so that no size product overflows (sizes proper are the
         // memory budget's to judge) and the latent grid stays a countable number of steps.
         let most = 1 << 24
-        guard [dim, depth, dimHead, crossHeads, selfHeads, numLatentsPerStep, dimOut].allSatisfy({ $0 <= most })
-        else {
-            throw bad("dim, depth, dim_head, heads, num_latents_per_step and dim_out must be at most 2^24")
+        let sizes = [
+            ("dim", dim), ("depth", depth), ("dim_head", dimHead), ("cross_heads", crossHeads),
+            ("self_heads", selfHeads), ("num_latents_per_step", numLatentsPerStep), ("dim_out", dimOut),
+        ]
+        if let (key, value) = sizes.first(where: { $0.1 > most }) {
+            throw bad(
+                "\(key) \(value) is above 2^24 (dim, depth, dim_head, heads, num_latents_per_step and dim_out must be at most 2^24)"
+            )
         }
         guard sequenceLength.isFinite, tMax.isFinite, sequenceLength / latentStep <= Double(1 << 20) else {
             throw bad("sequence_length / latent_step must be finite and at most 2^20 latent steps")

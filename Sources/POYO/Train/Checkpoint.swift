@@ -47,11 +47,19 @@ public enum Checkpoint {
         guard let cfg = meta["config"] else {
             throw POYOError.checkpoint(path: path, reason: "metadata lacks 'config' (not a POYO checkpoint?)")
         }
+        let config: POYOConfig
         do {
-            return try JSONDecoder().decode(POYOConfig.self, from: Data(cfg.utf8))
+            config = try JSONDecoder().decode(POYOConfig.self, from: Data(cfg.utf8))
         } catch {
             throw POYOError.checkpoint(path: path, reason: "unreadable 'config' metadata (\(error))")
         }
+        // Checked here, so that a bad stored config is reported as the checkpoint's.
+        do {
+            try config.validate()
+        } catch let POYOError.invalidConfig(reason) {
+            throw POYOError.checkpoint(path: path, reason: "its stored config is invalid: \(reason)")
+        }
+        return config
     }
 
     /// Rebuilds a model from a checkpoint on `device`.
