@@ -10,6 +10,10 @@ struct RunOptions: ParsableArguments {
     // `validate()` rather than "missing value" (a leading '-' would otherwise read as an option).
     @Option(parsing: .unconditional, help: "Optimizer steps.") var steps: Int?
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Windows per batch.") var batchSize: Int?
+    @Option(
+        name: .customLong("grad-accum"), parsing: .unconditional,
+        help: "Split each batch into K micro-batches, their gradients summed in order (less memory; same batch).")
+    var gradAccum: Int?
     @Option(parsing: .unconditional, help: "Peak learning rate.") var lr: Double?
     @Option(parsing: .unconditional, help: "Random seed (initialisation, sampling, dropout).") var seed: UInt64?
     @Option(
@@ -20,6 +24,7 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive") }
         if let batchSize, batchSize <= 0 { throw ValidationError("--batch-size must be positive") }
+        if let gradAccum, gradAccum <= 0 { throw ValidationError("--grad-accum must be positive") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
         if let checkpointEvery, checkpointEvery <= 0 { throw ValidationError("--checkpoint-every must be positive") }
     }
@@ -31,6 +36,7 @@ struct RunOptions: ParsableArguments {
             cfg.train.epochs = nil  // --steps wins over a config's epochs
         }
         if let batchSize { cfg.train.batchSize = batchSize }
+        if let gradAccum { cfg.train.gradAccum = gradAccum }
         if let lr { cfg.train.maxLROverride = lr }
         if let seed { cfg.train.seed = seed }
         if let checkpointEvery { cfg.train.checkpointEvery = checkpointEvery }

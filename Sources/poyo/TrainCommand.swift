@@ -40,7 +40,8 @@ struct Train: ParsableCommand {
             let changed = [
                 ("--config", config != nil), ("--data", data != nil), ("--out", out != nil),
                 ("--train-trials/--train-fraction", fewShot.fewShot != nil),
-                ("--batch-size", runOptions.batchSize != nil), ("--lr", runOptions.lr != nil),
+                ("--batch-size", runOptions.batchSize != nil), ("--grad-accum", runOptions.gradAccum != nil),
+                ("--lr", runOptions.lr != nil),
                 ("--seed", runOptions.seed != nil),
             ]
             .filter(\.1).map(\.0)

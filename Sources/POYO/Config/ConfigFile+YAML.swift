@@ -8,6 +8,7 @@ extension ConfigFile {
         var out = ["# poyo-swift run config (resolved): poyo train --config accepts it as is", "model:"]
         for f in model.typedFields { out.append("  \(f.key): \(f.value)") }
         out.append("batch_size: \(train.batchSize)")
+        if train.gradAccum != 1 { out.append("grad_accum: \(train.gradAccum)") }
         out.append("steps: \(train.steps)")
         out.append("seed: \(train.seed)")
         out.append("eval_every: \(train.evalEvery)")

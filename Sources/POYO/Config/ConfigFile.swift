@@ -102,6 +102,7 @@ public struct ConfigFile: Equatable {
                 guard let d = v as? String, !d.isEmpty else { throw r.bad("'data_root' must be a folder path") }
                 cfg.dataRoot = r.resolve(d)
             case "batch_size": cfg.train.batchSize = try r.integer(v, k)
+            case "grad_accum": cfg.train.gradAccum = try r.integer(v, k)
             case "steps": cfg.train.steps = try r.integer(v, k)
             case "seed":
                 let seed = try r.integer(v, k)

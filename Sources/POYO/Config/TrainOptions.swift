@@ -30,6 +30,12 @@ public struct TrainOptions: Equatable, Sendable {
     /// `--train-trials`, `--train-fraction`); nil: every training trial.
     public var fewShot: FewShot?
     public var evalBatchSize = 32
+    /// Micro-batches per optimizer step (`grad_accum`, `--grad-accum`): the global batch of
+    /// `batchSize` windows is split into this many contiguous parts, each run forward and backward
+    /// on its own, and their gradients are summed in part order, each weighted by its share of
+    /// the batch's loss weight (docs/distributed.md). Under N processes, each runs `gradAccum / N`
+    /// parts. 1: the whole batch at once (a run's results are those of the releases before it).
+    public var gradAccum = 1
     public var unitDropout: UnitDropout? = UnitDropout(minUnits: 30, modeUnits: 100, maxUnits: 300, peak: 4)
     public var optimizer: OptimizerKind = .lamb
 
@@ -58,6 +64,10 @@ public struct TrainOptions: Equatable, Sendable {
         if let c = checkpointEvery, c <= 0 {
             throw POYOError.invalidConfig("training: checkpoint_every must be positive")
         }
+        guard gradAccum >= 1, gradAccum <= batchSize else {
+            throw POYOError.invalidConfig(
+                "training: grad_accum must be from 1 to batch_size (\(batchSize)), found \(gradAccum)")
+        }
     }
 
     /// A JSON object of the resolved options (saved with checkpoints and printed at start).
@@ -67,6 +77,7 @@ public struct TrainOptions: Equatable, Sendable {
             "weight_decay": weightDecay, "lr_decay_start": lrDecayStart, "seed": seed,
             "eval_every": evalEvery, "eval_batch_size": evalBatchSize, "optimizer": optimizer.rawValue,
         ]
+        if gradAccum != 1 { d["grad_accum"] = gradAccum }
         if let u = unitDropout {
             d["unit_dropout"] = [
                 "min_units": u.minUnits, "mode_units": u.modeUnits, "max_units": u.maxUnits, "peak": u.peak,

@@ -10,23 +10,25 @@ struct SamplerPosition {
     var unitDropoutRNG: SeededRNG
 }
 
-/// A batch being tokenised on a background thread, and the sampler position after its windows.
+/// A step's micro-batches being tokenised on a background thread, and the sampler position after
+/// their windows.
 final class PrefetchedBatch: @unchecked Sendable {
     let position: SamplerPosition
-    private var result: Result<Batch, Error>?
+    private var result: Result<[Batch], Error>?
     private let done = DispatchSemaphore(value: 0)
 
-    init(requests: [WindowRequest], tokenizer: Tokenizer, position: SamplerPosition) {
+    /// `parts`: the requests of each micro-batch this process runs, in order.
+    init(parts: [[WindowRequest]], tokenizer: Tokenizer, position: SamplerPosition) {
         self.position = position
         DispatchQueue.global(qos: .userInitiated).async {
             // Written before the signal, read after the wait: the semaphore orders the two.
-            self.result = Result { try tokenizer.batch(requests) }
+            self.result = Result { try parts.map { try tokenizer.batch($0) } }
             self.done.signal()
         }
     }
 
-    /// The batch (or the tokeniser's error), once the background work is done.
-    func batch() throws -> Batch {
+    /// The batches (or the tokeniser's error), once the background work is done.
+    func batches() throws -> [Batch] {
         done.wait()
         done.signal()
         return try result!.get()

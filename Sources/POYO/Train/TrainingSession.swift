@@ -238,31 +238,48 @@ public final class TrainingSession {
         return tokenizer.requests(for: windows, dropout: options.unitDropout, rng: &position.unitDropoutRNG)
     }
 
-    /// This step's batch: the prefetched one when there is one (the sampler then moves to where
-    /// it was drawn from), else tokenised here; then the next step's batch is started in the
+    /// The micro-batches this process runs of a global batch's `requests`: part k of M holds
+    /// requests `k·B/M ..< (k+1)·B/M` (contiguous, sizes within one of each other), and this
+    /// process runs parts `localParts` (all of them without a job).
+    func localPartRequests(_ requests: [WindowRequest]) -> [[WindowRequest]] {
+        let total = options.gradAccum
+        let n = requests.count
+        return localParts.map { k in Array(requests[(k * n / total)..<((k + 1) * n / total)]) }
+    }
+
+    /// The parts of each step this process runs: all of `grad_accum`, or its share of them in a job.
+    var localParts: Range<Int> {
+        let ranks = stepper.collective?.size ?? 1
+        let rank = stepper.collective?.rank ?? 0
+        let each = options.gradAccum / ranks
+        return (rank * each)..<((rank + 1) * each)
+    }
+
+    /// This step's micro-batches: the prefetched ones when there are (the sampler then moves to where
+    /// they were drawn from), else tokenised here; then the next step's are started in the
     /// background from a copy of the position, so batches and their order are what they would
     /// be without prefetching.
-    private func nextBatch() throws -> Batch {
-        let batch: Batch
+    private func nextParts() throws -> StepParts {
+        let batches: [Batch]
         if let p = prefetched {
             prefetched = nil
             position = p.position
-            batch = try p.batch()
+            batches = try p.batches()
         } else {
-            batch = try tokenizer.batch(nextWindows(after: &position))
+            batches = try localPartRequests(nextWindows(after: &position)).map { try tokenizer.batch($0) }
         }
         if prefetchesBatches && completedSteps + 1 < options.steps {
             var ahead = position
-            let requests = nextWindows(after: &ahead)
-            prefetched = PrefetchedBatch(requests: requests, tokenizer: tokenizer, position: ahead)
+            let parts = localPartRequests(nextWindows(after: &ahead))
+            prefetched = PrefetchedBatch(parts: parts, tokenizer: tokenizer, position: ahead)
         }
-        return batch
+        return StepParts(batches: batches, first: localParts.lowerBound, total: options.gradAccum)
     }
 
     /// One optimizer step on the next batch.
     public func step() throws -> StepReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let batch = try nextBatch()
+        let parts = try nextParts()
         if let finetune = config.finetune {
             // The trainable set changes once (full mode's unfreezing): rebuilt only then.
             let unfrozen = completedSteps >= finetune.unfreezeStep(totalSteps: options.steps)
@@ -272,12 +289,12 @@ public final class TrainingSession {
                 trainableUnfrozen = unfrozen
             }
         }
-        let (loss, lr) = try stepper.step(batch, index: completedSteps)
+        let (loss, lr) = try stepper.step(parts, index: completedSteps)
         completedSteps += 1
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         return StepReport(
             step: completedSteps, totalSteps: options.steps, loss: loss, lr: lr, msPerStep: ms,
-            tokensPerSecond: Double(batch.inputCount) / (ms / 1000), epoch: max(epoch, 1))
+            tokensPerSecond: Double(parts.inputCount) / (ms / 1000), epoch: max(epoch, 1))
     }
 
     public func validate(split: Split = .valid) throws -> EvaluationResult {
