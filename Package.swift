@@ -35,11 +35,14 @@ let package = Package(
         // The CPU backend's vectorised hot loops (GEMM, exp, the dropout hash, softmax rows), in C.
         // Always optimised: debug builds and the tests would otherwise run the GEMM at -O0.
         .target(name: "CPUKernels", path: "Sources/CPUKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // MPI opened at run time (Open MPI's or MPICH's ABI), for data-parallel training.
+        .target(name: "MPIShim", path: "Sources/MPIShim", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "Compute", dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels", "CPUKernels"]),
         // Recordings, readers/writers, synthetic data, sampling, tokenization. Host-only.
         .target(name: "POYOData", dependencies: ["_CHDF5"]),
         // The model graph, optimizers, trainer, evaluator, checkpoints.
-        .target(name: "POYO", dependencies: ["Compute", "POYOData", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "POYO", dependencies: ["Compute", "POYOData", "MPIShim", .product(name: "Yams", package: "Yams")]),
         .executableTarget(
             name: "poyo",
             dependencies: [

@@ -33,4 +33,7 @@ func runReportingErrors(_ body: () throws -> Void) throws {
     }
 }
 
-func note(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
+func note(_ s: String) {
+    guard !Console.quiet else { return }
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}

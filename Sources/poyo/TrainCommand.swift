@@ -34,6 +34,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Also fit the Wiener filter on the same training data and print its R² beside the model's.")
     var baseline = false
     @OptionGroup var deviceOptions: DeviceOptions
+    @OptionGroup var distributedOptions: DistributedOptions
 
     func validate() throws {
         if resume != nil {
@@ -55,19 +56,26 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try runReportingErrors {
-            let device = try deviceOptions.make()
-            let session = try resume.map { try resumed($0, device: device) } ?? fresh(device: device)
-            try TrainingCLI.drive(session, baseline: baseline)
+            let job = try distributedOptions.join()
+            do {
+                let device = try deviceOptions.make()
+                let session =
+                    try resume.map { try resumed($0, device: device, job: job) } ?? fresh(device: device, job: job)
+                try TrainingCLI.drive(session, baseline: baseline)
+            } catch let error where (job?.size ?? 1) > 1 && !(error is ExitCode) {
+                // One process failing must end them all at once (the others wait in an exchange).
+                job!.abort("\(error)")
+            }
         }
     }
 
-    func resumed(_ dir: String, device: Device) throws -> TrainingSession {
+    func resumed(_ dir: String, device: Device, job: Collective?) throws -> TrainingSession {
         try TrainingSession.resume(
             folder: URL(fileURLWithPath: dir), device: device, steps: runOptions.steps,
-            checkpointEvery: runOptions.checkpointEvery, note: note)
+            checkpointEvery: runOptions.checkpointEvery, collective: job, note: note)
     }
 
-    func fresh(device: Device) throws -> TrainingSession {
+    func fresh(device: Device, job: Collective?) throws -> TrainingSession {
         var cfg = try config.map { try ConfigFile.load($0) } ?? ConfigFile(model: .poyo1_3M, train: .builtInDefaults)
         if let f = fewShot.fewShot { cfg.train.fewShot = f }
         try runOptions.apply(to: &cfg)
@@ -77,12 +85,17 @@ struct Train: ParsableCommand {
         } else if cfg.dataset == nil && cfg.dataRoot == nil {
             cfg.dataRoot = try SyntheticCache.ensure(seed: 42, note: note).path
         }
-        let outDir = URL(fileURLWithPath: out ?? "runs/" + RunName.timestamp())
-        try requireNoRun(in: outDir)
+        var outDir = URL(fileURLWithPath: out ?? "runs/" + RunName.timestamp())
+        if let job, job.size > 1 {
+            // Rank 0's folder (the default name is a time, which may differ by a second).
+            let named = try job.allGather(Array(outDir.path.utf8))
+            outDir = URL(fileURLWithPath: String(decoding: named[0], as: UTF8.self))
+        }
+        if (job?.rank ?? 0) == 0 { try requireNoRun(in: outDir) }
         let (dataset, description) = try cfg.loadData()
         return try TrainingSession(
             config: cfg, data: dataset, dataDescription: description, device: device,
-            folder: outDir, note: note)
+            folder: outDir, collective: job, note: note)
     }
 }
 

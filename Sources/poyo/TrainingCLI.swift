@@ -12,13 +12,23 @@ enum TrainingCLI {
         note("config (saved as \(session.folder.configPath)):")
         note(session.config.yaml().split(separator: "\n").dropFirst().map { "  " + $0 }.joined(separator: "\n"))
         note("model: \(session.model.params.count) parameters on \(session.device.name); seed \(session.options.seed)")
-        if let kill = ProcessInfo.processInfo.environment["POYO_FAULT_KILL_AT_STEP"].flatMap(Int.init) {
-            // Test hook: SIGKILL ourselves in the middle of step `kill` (after backward, before the update).
+        let env = ProcessInfo.processInfo.environment
+        let rank = session.stepper.collective?.rank ?? 0
+        if let kill = env["POYO_FAULT_KILL_AT_STEP"].flatMap(Int.init),
+            env["POYO_FAULT_KILL_RANK"].flatMap(Int.init).map({ $0 == rank }) ?? true
+        {
+            // Test hook: SIGKILL ourselves in the middle of step `kill` (after backward, before the
+            // update); in a job, only rank POYO_FAULT_KILL_RANK when it is set.
             session.stepper.midStep = { index in if index + 1 == kill { Foundation.kill(getpid(), SIGKILL) } }
         }
-        let printer = ProgressPrinter(totalSteps: session.options.steps)
+        let progress = Console.quiet ? nil : ProgressPrinter(totalSteps: session.options.steps)
         let stop = GracefulStop()
-        let outcome = try session.run(observer: printer, shouldStop: { stop.requested != nil })
+        let outcome = try session.run(observer: progress, shouldStop: { stop.agreed(session.stepper.collective) })
+        guard let printer = progress else {
+            // A quiet rank of a job: rank 0 reports.
+            if case .stopped = outcome { throw ExitCode(128 + (stop.requested ?? SIGINT)) }
+            return
+        }
         let dir = session.folder.url.path
         switch outcome {
         case .stopped(let step):
@@ -60,6 +70,18 @@ final class GracefulStop: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return signal
+    }
+
+    /// Whether to stop after this step. In a job every process must stop at the same step (or the
+    /// others would wait for it in the next step's exchange), so they agree: any request stops all.
+    func agreed(_ job: Collective?) -> Bool {
+        guard let job, job.size > 1 else { return requested != nil }
+        let said = (try? job.allGather([requested.map { UInt8(truncatingIfNeeded: $0) } ?? 0])) ?? []
+        guard let signal = said.lazy.compactMap({ $0.first }).first(where: { $0 != 0 }) else { return false }
+        lock.lock()
+        if self.signal == nil { self.signal = Int32(signal) }
+        lock.unlock()
+        return true
     }
 
     init() {

@@ -36,11 +36,11 @@ public enum Evaluator {
     /// Runs the model without dropout over every window of `split` in `tokenizer.recordings`.
     public static func evaluate(
         model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
-        shortIntervals: ShortIntervals = .around
+        shortIntervals: ShortIntervals = .around, collective: Collective? = nil
     ) throws -> EvaluationResult {
         try evaluate(
             tokenizer: tokenizer, split: split, batchSize: batchSize, keepSamples: keepSamples,
-            shortIntervals: shortIntervals
+            shortIntervals: shortIntervals, collective: collective
         ) { batch in
             let act = try model.forward(try model.prepare(batch))
             return try model.device.download(act.prediction)
@@ -75,9 +75,14 @@ public enum Evaluator {
     /// The same windows, stitching and R² for any decoder: `predict` maps a batch to its predictions
     /// `[outputCount, dimOut]` (the Wiener-filter baseline is scored through here, so its figures
     /// compare with POYO's sample for sample).
+    ///
+    /// With a `collective` of N processes, batch b runs on process b mod N; one `allGather` at the end
+    /// brings every batch's results to every process, which stitches them in batch order: the same
+    /// batches, the same additions, so the same R² as one process. Processes may run one batch more
+    /// or fewer than others; the single collective call at the end cannot leave any waiting.
     public static func evaluate(
         tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
-        shortIntervals: ShortIntervals = .around, predict: (Batch) throws -> [Float]
+        shortIntervals: ShortIntervals = .around, collective: Collective? = nil, predict: (Batch) throws -> [Float]
     ) throws -> EvaluationResult {
         let t0 = Date()
         let recs = tokenizer.recordings
@@ -90,15 +95,33 @@ public enum Evaluator {
             )
         }
         var stitcher = Stitcher(dim: tokenizer.dimOut)
+        let processes = collective?.size ?? 1
+        let rank = collective?.rank ?? 0
+        var shard = ShardedResults()
         var at = 0
+        var index = 0
         while at < sampler.windows.count {
             let chunk = sampler.windows[at..<min(at + batchSize, sampler.windows.count)]
             at += chunk.count
+            index += 1
+            guard (index - 1) % processes == rank else { continue }
             let batch = try tokenizer.batch(
                 chunk.map { WindowRequest(recording: $0.recording, start: $0.start, region: $0.region) }, evalKeys: true
             )
             guard batch.outputCount > 0 else { continue }
-            try stitcher.add(keys: batch.evalKeys, predictions: try predict(batch), targets: batch.targets)
+            let predictions = try predict(batch)
+            if processes == 1 {
+                try stitcher.add(keys: batch.evalKeys, predictions: predictions, targets: batch.targets)
+            } else {
+                shard.entries.append(
+                    .init(batch: index - 1, keys: batch.evalKeys, predictions: predictions, targets: batch.targets))
+            }
+        }
+        if let collective, processes > 1 {
+            let all = try collective.allGather(shard.bytes).flatMap { try ShardedResults(bytes: $0).entries }
+            for e in all.sorted(by: { $0.batch < $1.batch }) {
+                try stitcher.add(keys: e.keys, predictions: e.predictions, targets: e.targets)
+            }
         }
         let report = stitcher.r2()
         let bySession = report.bySession(recs.map(\.sessionID))

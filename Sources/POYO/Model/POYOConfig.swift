@@ -156,6 +156,8 @@ public enum POYOError: Error, CustomStringConvertible {
     case checkpoint(path: String, reason: String)
     case batch(String)
     case nonFinite(String)
+    /// A data-parallel job could not start or lost a process.
+    case distributed(String)
 
     public var description: String {
         switch self {
@@ -163,6 +165,7 @@ public enum POYOError: Error, CustomStringConvertible {
         case .checkpoint(let p, let r): return "\(p): \(r)"
         case .batch(let s): return "bad batch: \(s)"
         case .nonFinite(let s): return s
+        case .distributed(let s): return "distributed: \(s)"
         }
     }
 }

@@ -15,13 +15,19 @@ import Foundation
 /// appended to, and cut back to the saved step when a run resumes, so it holds each step once.
 public final class RunFolder {
     public let url: URL
+    /// Whether this process writes the folder: false in the other processes of a data-parallel
+    /// job (rank 0 writes), whose writes here do nothing.
+    public let writes: Bool
     private var metrics: FileHandle?
     static let metricsHeader = "step,epoch,train/loss,lr,ms_per_step,tokens_per_s,val/r2\n"
 
     /// Creates the folder if needed and takes its writer's lock (`RunFolderLock`): a second process
-    /// that opens the same folder for writing fails at once, naming this one.
-    public init(_ url: URL) throws {
+    /// that opens the same folder for writing fails at once, naming this one. `writes: false`
+    /// (ranks other than 0 of a job) touches nothing: no folder made, no lock.
+    public init(_ url: URL, writes: Bool = true) throws {
         self.url = url
+        self.writes = writes
+        guard writes else { return }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw POYOError.checkpoint(path: url.path, reason: "is a file, not a run folder")
@@ -38,7 +44,7 @@ public final class RunFolder {
 
     deinit {
         try? metrics?.close()
-        RunFolderLock.release(url)
+        if writes { RunFolderLock.release(url) }
     }
 
     /// `AtomicFile` writes `.<name>.tmp-<pid>` and renames it; a process killed in between leaves it.
@@ -68,6 +74,7 @@ public final class RunFolder {
     /// rows up to and including step `keepThrough` (rows of steps after the last saved state would
     /// otherwise appear twice).
     public func openMetrics(keepThrough: Int?) throws {
+        guard writes else { return }
         var text = Self.metricsHeader
         if let keep = keepThrough, let old = try? String(contentsOfFile: metricsPath, encoding: .utf8) {
             for line in old.split(separator: "\n").dropFirst() {
@@ -95,12 +102,14 @@ public final class RunFolder {
     }
 
     public func writeSummary(_ object: [String: Any]) throws {
+        guard writes else { return }
         let data = try JSONSerialization.data(
             withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try AtomicFile.write(data + Data("\n".utf8), to: summaryPath)
     }
 
     public func writeConfig(_ config: ConfigFile) throws {
+        guard writes else { return }
         try AtomicFile.write(Data(config.yaml().utf8), to: configPath)
     }
 }

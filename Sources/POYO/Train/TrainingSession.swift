@@ -81,13 +81,18 @@ public final class TrainingSession {
 
     /// A run of `config` on `data` (held-out recordings are set aside here), with fresh parameters,
     /// writing into `folder`. `note` hears what was decided (held-out sessions, sizes).
+    /// `collective`: the job's processes when this is one of several (`MPICollective`); each runs
+    /// `grad_accum / size` of every step's micro-batches and rank 0 alone writes `folder`.
     public init(
         config: ConfigFile, data all: Dataset, dataDescription: String, device: Device, folder: URL,
-        note: (String) -> Void = { _ in }
+        collective: Collective? = nil, note: (String) -> Void = { _ in }
     ) throws {
+        var config = config
+        if let collective, collective.size > 1 {
+            try Self.shareParts(&config.train, among: collective.size, note: note)
+        }
         try config.model.validate()
         try config.train.validate()
-        var config = config
         self.device = device
         self.dataDescription = dataDescription
         for w in all.warnings { note(w.description) }
@@ -166,9 +171,24 @@ public final class TrainingSession {
         let schedule = OneCycleSchedule(
             maxLR: config.train.maxLR, totalSteps: config.train.steps,
             pctStart: config.train.lrDecayStart)
-        stepper = TrainingStepper(model: model, optimizer: optimizer, schedule: schedule, seeds: seeds)
+        stepper = TrainingStepper(
+            model: model, optimizer: optimizer, schedule: schedule, seeds: seeds, collective: collective)
         position = SamplerPosition(unitDropoutRNG: seeds.unitDropout)
-        self.folder = try RunFolder(folder)
+        self.folder = try RunFolder(folder, writes: (collective?.rank ?? 0) == 0)
+    }
+
+    /// `grad_accum` under `n` processes: 1 (the default) becomes n, one micro-batch each, so the job
+    /// computes what one process does with `--grad-accum n`; otherwise it must be a multiple of n.
+    static func shareParts(_ train: inout TrainOptions, among n: Int, note: (String) -> Void) throws {
+        if train.gradAccum == 1 { train.gradAccum = n }
+        guard train.gradAccum % n == 0 else {
+            throw POYOError.invalidConfig(
+                "training: grad_accum \(train.gradAccum) cannot be shared by \(n) processes "
+                    + "(give a multiple of \(n), or run with a number of processes that divides it)")
+        }
+        note(
+            "distributed: \(n) processes, \(train.gradAccum / n) of each step's \(train.gradAccum) micro-batches each "
+                + "(global batch \(train.batchSize))")
     }
 
     /// The training sampler of `config` over `recordings`' training domains.
@@ -300,7 +320,7 @@ public final class TrainingSession {
     public func validate(split: Split = .valid) throws -> EvaluationResult {
         try Evaluator.evaluate(
             model: model, tokenizer: tokenizer, split: split, batchSize: options.evalBatchSize,
-            shortIntervals: config.shortIntervalRule)
+            shortIntervals: config.shortIntervalRule, collective: stepper.collective)
     }
 
     /// Steps to the end: validation every `eval_every` steps and at the end (the best model to
@@ -328,7 +348,9 @@ public final class TrainingSession {
                 let isBest = best.map { v.mean > $0.r2 } ?? true
                 if isBest {
                     best = (v.mean, n)
-                    try Checkpoint.save(model, to: folder.bestPath, extra: checkpointMetadata(valR2: v.mean))
+                    if folder.writes {
+                        try Checkpoint.save(model, to: folder.bestPath, extra: checkpointMetadata(valR2: v.mean))
+                    }
                 }
                 observer?.validated(v, step: n, isBest: isBest)
             }
@@ -373,6 +395,7 @@ public final class TrainingSession {
     /// Writes `checkpoint.safetensors` and then `train_state.safetensors` (each durably replaced).
     /// The state holds the weights too, so a kill between the two writes still resumes exactly.
     public func save(seconds: Double = 0) throws {
+        guard folder.writes else { return }
         // One read of the weights from the device serves both files.
         let host = try model.params.hostValues()
         try Checkpoint.save(model, to: folder.checkpointPath, extra: checkpointMetadata(valR2: best?.r2), host: host)
@@ -435,13 +458,14 @@ extension TrainingSession {
     /// its config); they must be the same recordings (the vocabularies are checked).
     public static func resume(
         folder url: URL, device: Device, steps: Int? = nil, checkpointEvery: Int? = nil,
-        data given: (dataset: Dataset, description: String)? = nil, note: (String) -> Void = { _ in }
+        data given: (dataset: Dataset, description: String)? = nil, collective: Collective? = nil,
+        note: (String) -> Void = { _ in }
     ) throws -> TrainingSession {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw POYOError.checkpoint(
                 path: url.path, reason: "no such folder, so no train_state.safetensors to resume")
         }
-        let run = try RunFolder(url)
+        let run = try RunFolder(url, writes: (collective?.rank ?? 0) == 0)
         guard run.hasState else {
             throw POYOError.checkpoint(
                 path: run.statePath,
@@ -472,10 +496,18 @@ extension TrainingSession {
                 "resume: the run was on \(state.device), now \(device.name): losses will differ from an "
                     + "uninterrupted run in the last bits")
         }
+        let saved = config.train.gradAccum
+        let processes = collective?.size ?? 1
+        if saved > 1 && saved % processes == 0 && processes != saved && processes != 1 {
+            note(
+                "resume: \(processes) processes share the run's \(saved) micro-batches: the same batches, but the "
+                    + "gradients are added in another grouping, so results differ in the last bits from a run "
+                    + "with 1 or \(saved) processes")
+        }
         let (data, description) = try given ?? config.loadData()
         let session = try TrainingSession(
             config: config, data: data, dataDescription: description, device: device,
-            folder: url, note: note)
+            folder: url, collective: collective, note: note)
         try session.restore(state, file: stateFile)
         note("resume: continuing \(url.path) at step \(session.completedSteps) of \(config.train.steps)")
         return session

@@ -31,10 +31,10 @@ extension Collective {
     }
 }
 
-/// The ordered sum both sides of `sumInRankOrder` use, so one process and many add alike.
-enum OrderedSum {
+/// The ordered sum every `sumInRankOrder` uses, so one process and many add alike.
+public enum OrderedSum {
     /// `parts` (each `count` floats) added element-wise in order: ((parts[0] + parts[1]) + parts[2]) + ….
-    static func sum(_ parts: [UnsafeBufferPointer<Float>], count: Int) -> [Float] {
+    public static func sum(_ parts: [UnsafeBufferPointer<Float>], count: Int) -> [Float] {
         guard var out = parts.first.map(Array.init) else { return [] }
         for part in parts.dropFirst() {
             for i in 0..<count { out[i] = out[i] + part[i] }
