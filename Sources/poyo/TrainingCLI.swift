@@ -100,6 +100,7 @@ final class GracefulStop: @unchecked Sendable {
         if first { signal = sig }
         lock.unlock()
         if first {
+            guard !Console.quiet else { return }
             let name = sig == SIGTERM ? "SIGTERM" : "SIGINT"
             let text = "\n\(name): finishing the current step and saving (signal again to stop at once)\n"
             FileHandle.standardError.write(Data(text.utf8))
