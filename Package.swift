@@ -37,7 +37,10 @@ let package = Package(
         .target(name: "CPUKernels", path: "Sources/CPUKernels", cSettings: [.unsafeFlags(["-O2"])]),
         // MPI opened at run time (Open MPI's or MPICH's ABI), for data-parallel training.
         .target(name: "MPIShim", path: "Sources/MPIShim", linkerSettings: [.linkedLibrary("dl")]),
-        .target(name: "Compute", dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels", "CPUKernels"]),
+        // NCCL opened at run time, for gradient exchange between GPUs.
+        .target(name: "NCCLShim", path: "Sources/NCCLShim", linkerSettings: [.linkedLibrary("dl")]),
+        .target(
+            name: "Compute", dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels", "CPUKernels", "NCCLShim"]),
         // Recordings, readers/writers, synthetic data, sampling, tokenization. Host-only.
         .target(name: "POYOData", dependencies: ["_CHDF5"]),
         // The model graph, optimizers, trainer, evaluator, checkpoints.

@@ -33,12 +33,17 @@ public enum DeviceSelection: Equatable, Sendable {
     /// backend (PoCL's CPU device is slower than `CPUDevice` for this work), and says why.
     /// `cuda[:N]` and `opencl[:N]` never fall back: they throw when there is no such device (for
     /// CUDA without a driver: one line naming libcuda).
-    public func make() throws -> (device: Device, note: String?) {
+    ///
+    /// `localRank`: this process's rank among a data-parallel job's processes on this machine;
+    /// `auto` and `cuda` without an index then take CUDA device `localRank` mod the device count
+    /// (one GPU per process).
+    public func make(localRank: Int = 0) throws -> (device: Device, note: String?) {
         switch self {
         case .cpu:
             return (CPUDevice(), nil)
         case .cuda(let index):
-            return (try CUDADevice(index: index ?? 0), nil)
+            let count = localRank > 0 && index == nil ? (try CUDADevice.availableDevices().count) : 1
+            return (try CUDADevice(index: index ?? localRank % max(count, 1)), nil)
         case .opencl(let index):
             return (try OpenCLDevice(index: index ?? 0), nil)
         case .auto:
@@ -46,7 +51,7 @@ public enum DeviceSelection: Equatable, Sendable {
             switch Result(catching: { try CUDADevice.availableDevices() }) {
             case .success(let devices) where !devices.isEmpty:
                 do {
-                    let d = try CUDADevice(index: 0)
+                    let d = try CUDADevice(index: localRank % devices.count)
                     return (d, "device auto: using \(d.name)")
                 } catch {
                     passedOver.append("CUDA device \(devices[0].name) failed to start (\(error))")

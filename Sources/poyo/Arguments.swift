@@ -21,9 +21,10 @@ struct DeviceOptions: ParsableArguments {
     @Option(help: "Compute device: auto, cpu, cuda, cuda:N, opencl or opencl:N.")
     var device: DeviceSelection = .auto
 
-    /// The device; `auto`'s choice is announced on stderr.
-    func make() throws -> Device {
-        let (device, choice) = try device.make()
+    /// The device; `auto`'s choice is announced on stderr. `localRank`: in a job, this process's
+    /// rank on its machine (`auto` and `cuda` then take one GPU per process).
+    func make(localRank: Int = 0) throws -> Device {
+        let (device, choice) = try device.make(localRank: localRank)
         if let choice { note(choice) }
         return device
     }

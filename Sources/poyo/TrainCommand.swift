@@ -58,9 +58,12 @@ struct Train: ParsableCommand {
         try runReportingErrors {
             let job = try distributedOptions.join()
             do {
-                let device = try deviceOptions.make()
+                let device = try deviceOptions.make(localRank: (job as? MPICollective)?.localRank ?? 0)
                 let session =
                     try resume.map { try resumed($0, device: device, job: job) } ?? fresh(device: device, job: job)
+                if let job {
+                    session.stepper.gpuExchange = try GPUExchange.make(device: device, job: job, note: note)
+                }
                 try TrainingCLI.drive(session, baseline: baseline)
             } catch let error where (job?.size ?? 1) > 1 && !(error is ExitCode) {
                 // One process failing must end them all at once (the others wait in an exchange).

@@ -8,8 +8,8 @@ public enum FakeCUDA {
     /// The same, also answering cuFuncGetParamInfo (as CUDA 12.4+ drivers do) for the faked kernels.
     public static let libraryWithParamInfo: String? = compile("libfakecuda-paraminfo.so", ["-DFAKE_PARAM_INFO"])
 
-    private static func compile(_ name: String, _ flags: [String]) -> String? {
-        let source = packageRoot().appendingPathComponent("Tests/Fixtures/fake_cuda.c").path
+    static func compile(_ name: String, _ flags: [String], source file: String = "fake_cuda.c") -> String? {
+        let source = packageRoot().appendingPathComponent("Tests/Fixtures/" + file).path
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("poyo-fake-cuda-\(getpid())")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let out = dir.appendingPathComponent(name).path
@@ -26,4 +26,10 @@ public enum FakeCUDA {
         guard let lib = library else { return [:] }
         return ["POYO_LIBCUDA": lib, "POYO_LIBNVRTC": lib, "POYO_LIBCUBLAS": lib]
     }
+}
+
+/// The stand-in NCCL of `Tests/Fixtures/fake_nccl.c` (ranks are threads of the test process); nil
+/// without a C compiler. Point POYO_LIBNCCL at it.
+public enum FakeNCCL {
+    public static let library: String? = FakeCUDA.compile("libfakenccl.so", ["-pthread"], source: "fake_nccl.c")
 }

@@ -133,6 +133,24 @@ public final class CUDADevice: KernelDevice, @unchecked Sendable {
         for id in ProgramID.fixed { _ = try stream.module(id) }
     }
 
+    /// For a communication library (NCCL): `body` gets the device's stream and each tensor's device
+    /// address, with the device's lock held so no op is enqueued in between. Tensors of another
+    /// device are an error.
+    public func withStream<R>(
+        _ tensors: [Tensor],
+        _ body: (_ stream: UnsafeMutableRawPointer?, _ addresses: [UnsafeMutableRawPointer?]) throws -> R
+    ) throws -> R {
+        let addresses = try tensors.map { t -> UnsafeMutableRawPointer? in
+            guard t.deviceID == ObjectIdentifier(self), let b = t.storage as? CUDABuffer, b.stream === stream else {
+                throw CUDAError.call("withStream", status: -1, message: "a tensor of another device given to \(name)")
+            }
+            return UnsafeMutableRawPointer(bitPattern: UInt(b.pointer))
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(UnsafeMutableRawPointer(stream.stream), addresses)
+    }
+
     /// NVRTC's version ("12.9") and cuBLAS's, for reports.
     public var libraryVersions: String { stream.libraryVersions }
 

@@ -33,6 +33,12 @@ enum CUDALibraries {
         sonames: ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"],
         wheelFolders: ["cu13/lib", "cublas/lib"])
 
+    /// NCCL, for data-parallel jobs on several GPUs (`NCCLCommunicator`); PyTorch's wheels put it in
+    /// `nvidia/nccl/lib`.
+    static let nccl = Library(
+        name: "libnccl", environment: "POYO_LIBNCCL", sonames: ["libnccl.so.2", "libnccl.so"],
+        wheelFolders: ["nccl/lib", "cu13/lib"])
+
     static let systemFolders = [
         "/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/nvidia/lib64", "/usr/local/cuda/lib64",
         "/usr/local/cuda/targets/x86_64-linux/lib", "/usr/lib/wsl/lib", "/usr/lib/aarch64-linux-gnu",

@@ -58,6 +58,8 @@ public final class TrainingStepper {
 
     /// The other processes of a data-parallel job (nil: this process alone).
     public let collective: Collective?
+    /// NCCL between the job's GPUs (`GPUExchange`); nil: gradients are summed through the host.
+    public var gpuExchange: NCCLCommunicator?
     /// Per parameter, the sum of this process's micro-batch gradients (made at the first step with
     /// more than one micro-batch here). `[shape of the parameter]` each.
     private var accumulated: [Tensor] = []
@@ -156,11 +158,15 @@ public final class TrainingStepper {
         }
     }
 
-    /// Sums every process's gradients in rank order, through the host: all parameters' gradients
-    /// as one vector `[Σ parameter sizes]`, in `params.all` order.
+    /// Sums every process's gradients in rank order: on the GPUs through NCCL, else through the
+    /// host, all parameters' gradients as one vector `[Σ parameter sizes]`, in `params.all` order.
     private func reduceGradients(_ collective: Collective) throws {
         let device = model.device
         let params = model.params.all
+        if let gpuExchange {
+            try gpuExchange.sumInRankOrder(params.map(\.grad))
+            return
+        }
         var flat: [Float] = []
         flat.reserveCapacity(params.reduce(0) { $0 + $1.grad.count })
         for p in params { flat += try device.download(p.grad) }
