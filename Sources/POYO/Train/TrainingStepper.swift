@@ -158,6 +158,13 @@ public final class TrainingStepper {
         }
     }
 
+    /// The gradient exchange of one step on its own (`poyo-bench reduce`): every process's
+    /// gradients summed in rank order, left in the parameters' gradients.
+    public func sumGradientsOverJob() throws {
+        guard let collective else { return }
+        try reduceGradients(collective)
+    }
+
     /// Sums every process's gradients in rank order: on the GPUs through NCCL, else through the
     /// host, all parameters' gradients as one vector `[Σ parameter sizes]`, in `params.all` order.
     private func reduceGradients(_ collective: Collective) throws {
