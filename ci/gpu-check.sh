@@ -5,7 +5,8 @@
 #   bash <bundle>/gpu-check.sh OUTDIR
 #
 # Writes under OUTDIR: machine.txt/json (GPU, driver, CUDA, glibc, GPU runtimes found), devices.json,
-# per device golden.jsonl, kernels.jsonl, step.jsonl, train/ (metrics.csv, summary.json), the
+# per device golden.jsonl, kernels.jsonl, step.jsonl, train/ (metrics.csv, summary.json), nccl.jsonl
+# (CUDA: the gradient exchange over NCCL), the
 # PyTorch anchor torch.jsonl, parts.tsv (every part: status, seconds) and summary.txt/json, printed
 # at the end. A part that cannot run says so in one line and the check goes on. The whole check
 # keeps within POYO_CHECK_BUDGET seconds (default 450: the device tool allows 10 minutes a call,
@@ -186,6 +187,12 @@ for dev in $devices; do
     part "step-$tag" 150 "step-$tag.jsonl" "$here/run" poyo-bench step --device "$dev" --json "${s_args[@]}"
     part "train-$tag" 200 "train-$tag.txt" "$here/run" poyo train --device "$dev" --out "$out/train-$tag" "${t_args[@]}"
     part "kernels-$tag" 150 "kernels-$tag.jsonl" "$here/run" poyo-bench kernels --device "$dev" --json "${k_args[@]}"
+    # Data-parallel training's gradient exchange over NCCL, one rank, at the models' gradient sizes
+    # (docs/distributed.md): NCCL from the system or Python's nvidia/nccl/lib.
+    case $dev in cuda*)
+        part "nccl-$tag" 60 "nccl-$tag.jsonl" "$here/run" poyo-bench reduce --device "$dev" --json --reps 20
+        ;;
+    esac
 done
 # The CPU backend on the same machine: proves the bundle runs there and gives a CPU figure (more of
 # one on a machine with many cores, and a training run when there is no other device).

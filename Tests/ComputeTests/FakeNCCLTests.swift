@@ -10,16 +10,6 @@ import Testing
 /// rank-ordered sum, and the error without NCCL.
 @Suite("NCCL exchange on stand-ins", .serialized)
 struct FakeNCCLTests {
-    static func device() throws -> CUDADevice {
-        let lib = try #require(FakeCUDA.library, "the stand-in driver did not compile")
-        let env = ["POYO_LIBCUDA": lib, "POYO_LIBNVRTC": lib, "POYO_LIBCUBLAS": lib]
-        let driver = try CUDARuntime.load(CUDADriverAPI(try CUDALibraries.open(CUDALibraries.driver, environment: env)))
-        return try CUDADevice(
-            driver: driver, nvrtc: try NVRTCAPI(try CUDALibraries.open(CUDALibraries.nvrtc, environment: env)),
-            cublas: try CUBLASAPI(try CUDALibraries.open(CUDALibraries.cublas, environment: env)), index: 0,
-            kernelCache: .disabled, tf32: false)
-    }
-
     final class Box: @unchecked Sendable {
         let lock = NSLock()
         var sums: [Int: [[Float]]] = [:]
@@ -51,7 +41,7 @@ struct FakeNCCLTests {
             Thread {
                 defer { done.leave() }
                 do {
-                    let device = try Self.device()
+                    let device = try FakeCUDATests().device()
                     let c = try NCCLCommunicator(device: device, ranks: 3, rank: rank, id: id, library: path)
                     let tensors = try inputs[rank].map { try device.upload($0, shape: [$0.count]) }
                     try c.sumInRankOrder(tensors)
