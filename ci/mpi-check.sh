@@ -6,15 +6,17 @@
 #   2. a process killed mid-run (SIGKILL) ends the whole job, with no hang;
 #   3. --resume under mpirun -np 2 then finishes with the same weights as the uninterrupted run, and
 #      so does --resume in one process (it runs both micro-batches of each step itself).
-# Installs Open MPI (apt) when missing; poyo itself needs no MPI to build (MPI is opened at run time).
+#   4. the same equality and kill under MPICH's mpirun.mpich (the other ABI poyo opens).
+# Installs Open MPI and MPICH (apt) when missing; poyo itself needs no MPI to build (MPI is opened
+# at run time). Installing MPICH leaves `mpirun` pointing at Open MPI (higher priority).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v mpirun > /dev/null; then
+if ! command -v mpirun.openmpi > /dev/null || ! command -v mpirun.mpich > /dev/null; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "mpi-check: installing openmpi-bin"
+    echo "mpi-check: installing openmpi-bin and mpich"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends openmpi-bin > /dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends openmpi-bin mpich > /dev/null
 fi
 swift build --product poyo 2>&1 | tail -1
 poyo="$PWD/.build/debug/poyo"
@@ -23,7 +25,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 export POYO_NUM_THREADS=1
-mpi="mpirun --oversubscribe --allow-run-as-root -np 2"
+mpi="mpirun.openmpi --oversubscribe --allow-run-as-root -np 2"
 cat > tiny.yaml << 'YAML'
 model:
   dim: 32
@@ -69,3 +71,18 @@ echo "mpi-check: --resume under mpirun -np 2 finished bit-identical to the unint
 "$poyo" train --resume alone --device cpu > alone.log 2>&1
 cmp two/checkpoint.safetensors alone/checkpoint.safetensors
 echo "mpi-check: --resume of the same folder in one process finished bit-identical too"
+
+# MPICH: its integer handles instead of Open MPI's pointers.
+mpich="mpirun.mpich -np 2"
+$mpich $train --out mpich > mpich.log 2>&1
+cmp one/checkpoint.safetensors mpich/checkpoint.safetensors
+grep -q "distributed: MPICH" mpich.log
+echo "mpi-check: MPICH, 2 processes = 1 process with --grad-accum 2 (weights)"
+set +e
+POYO_FAULT_KILL_AT_STEP=12 POYO_FAULT_KILL_RANK=1 timeout 120 $mpich $train --out mpich-killed > mpich-killed.log 2>&1
+status=$?
+set -e
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || { echo "mpi-check: MPICH did not end the job (exit $status)"; exit 1; }
+$mpich "$poyo" train --resume mpich-killed --device cpu > mpich-resumed.log 2>&1
+cmp two/checkpoint.safetensors mpich-killed/checkpoint.safetensors
+echo "mpi-check: MPICH, a killed rank ended the job (exit $status); --resume finished bit-identical"

@@ -11,8 +11,14 @@ public final class MPICollective: Collective {
     public let library: String
     public let version: String
 
-    public var description: String {
-        "\(version.split(separator: ",").first.map(String.init) ?? "MPI") (\(library)), \(size) processes"
+    public var description: String { "\(Self.shortVersion(version)) (\(library)), \(size) processes" }
+
+    /// `Open MPI v4.1.4` or `MPICH 4.0.2` from the library's long version text.
+    static func shortVersion(_ text: String) -> String {
+        let first = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? "MPI"
+        let name = first.split(separator: ",").first.map(String.init) ?? first
+        return name.replacingOccurrences(of: "Version:", with: "").split(whereSeparator: \.isWhitespace)
+            .joined(separator: " ")
     }
 
     /// Whether the environment says this process was started by an MPI launcher: Open MPI's
