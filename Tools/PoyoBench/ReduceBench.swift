@@ -28,6 +28,10 @@ struct Reduce: ParsableCommand {
             nccl = try NCCLCommunicator(
                 device: cuda, ranks: ranks, rank: rank, id: try id ?? NCCLCommunicator.uniqueID(), library: library)
         }
+        guard job != nil || nccl != nil else {
+            print("one process on \(device.name): nothing to exchange (run under mpirun -np N, or on a CUDA device)")
+            return
+        }
         for name in model.split(separator: ",").map(String.init) {
             let config = name == "11.8M" ? POYOConfig.poyo11_8M : POYOConfig.poyo1_3M
             let m = try POYOModel(
@@ -55,9 +59,7 @@ struct Reduce: ParsableCommand {
             times.sort()
             let median = times[times.count / 2]
             let bytes = Double(m.params.count * 4)
-            let path =
-                nccl.map { "NCCL \($0.ranks) rank(s)" }
-                ?? (job == nil ? "one process (nothing to exchange)" : "MPI, host")
+            let path = nccl.map { "NCCL \($0.ranks) rank(s)" } ?? "MPI, host"
             guard rank == 0 else { continue }
             if json {
                 printJSON([
