@@ -1,0 +1,101 @@
+import Compute
+import Foundation
+import POYOData
+import TestSupport
+import Testing
+
+@testable import POYO
+
+/// `StreamingDecoder` against `POYOModel.forward` on the same window (issue 23).
+@Suite struct StreamingDecoderTests {
+    /// The window `[t − 1, t)` of `r` as `forward` takes it: every unit's START and END, the spikes in
+    /// the window (times from its start), the latents, one output query at the window's end.
+    static func window(_ r: Recording, _ model: POYOModel, units: [String], at t: Double) -> Batch {
+        let c = model.config
+        let start = t - c.sequenceLength
+        var unitIndex: [Int32] = []
+        var types: [Int32] = []
+        var times: [Double] = []
+        for id in units {
+            let row = Int32(model.unitVocab.row(of: id)!)
+            unitIndex += [row, row]
+            types += [1, 2]
+            times += [0, c.sequenceLength]
+        }
+        for (i, time) in r.spikeTimes.enumerated() where time >= start && time < t {
+            unitIndex.append(Int32(model.unitVocab.row(of: r.unitIDs[Int(r.spikeUnit[i])])!))
+            types.append(0)
+            times.append(time - start)
+        }
+        let l = c.numLatentsPerStep
+        let steps = Int((c.sequenceLength / c.latentStep).rounded(.down))
+        return Batch(
+            windowCount: 1, inputUnitIndex: unitIndex, inputTokenType: types, inputTimestamps: times,
+            inputOffsets: [0, Int32(unitIndex.count)], latentIndex: (0..<(steps * l)).map { Int32($0 % l) },
+            latentTimestamps: (0..<(steps * l)).map { (Double($0 / l) + 0.5) * c.latentStep },
+            outputTimestamps: [c.sequenceLength], outputOffsets: [0, 1],
+            sessionIndex: [Int32(model.sessionVocab.row(of: r.sessionID)!)],
+            targets: [Float](repeating: 0, count: c.dimOut),
+            weights: [1], dimOut: c.dimOut)
+    }
+
+    @Test func streamingEqualsForwardOnTheSameWindow() throws {
+        let data = try Small.dataset()
+        let model = try Small.model(data)
+        let r = data.recordings[1]
+        let decoder = try StreamingDecoder(model: model, sessionID: r.sessionID, capacity: 16)
+        var next = 0
+        var worst: Float = 0
+        var checked = 0
+        // Many update times, not on any grid, through spikes pushed as they "arrive".
+        var t = 1.3
+        while t < 30 {
+            while next < r.spikeTimes.count && r.spikeTimes[next] < t {
+                try decoder.push(unit: decoder.unit(r.unitIDs[Int(r.spikeUnit[next])])!, time: r.spikeTimes[next])
+                next += 1
+            }
+            let streamed = try decoder.decode(at: t)
+            let act = try model.forward(try model.prepare(Self.window(r, model, units: decoder.unitIDs, at: t)))
+            let reference = try model.device.download(act.prediction)
+            for (a, b) in zip(streamed, reference) { worst = max(worst, abs(a - b) / max(1, abs(b))) }
+            checked += 1
+            t += 0.377
+        }
+        #expect(checked > 70)
+        #expect(worst <= 1e-5, "largest difference \(worst) over \(checked) updates")
+        #expect(decoder.spikesKept < next, "old spikes were not evicted")
+    }
+
+    /// After the first updates, an update creates no device buffer: the pool serves every tensor.
+    /// (Host arrays are still made per update: rotary tables, the query copy, the result.)
+    @Test func updatesReuseDeviceMemory() throws {
+        let data = try Small.dataset()
+        let device = CPUDevice()
+        let model = try Small.model(data, device: device)
+        let r = data.recordings[0]
+        let decoder = try StreamingDecoder(model: model, sessionID: r.sessionID)
+        var next = 0
+        var created = 0
+        for step in 0..<60 {
+            let t = 1 + 0.02 * Double(step)
+            while next < r.spikeTimes.count && r.spikeTimes[next] < t {
+                try decoder.push(unit: decoder.unit(r.unitIDs[Int(r.spikeUnit[next])])!, time: r.spikeTimes[next])
+                next += 1
+            }
+            _ = try decoder.decode(at: t)
+            if step == 2 { created = device.buffersCreated }
+        }
+        #expect(device.buffersCreated == created, "\(device.buffersCreated - created) buffers made after warm-up")
+    }
+
+    @Test func badPushesAreErrors() throws {
+        let data = try Small.dataset()
+        let model = try Small.model(data)
+        let decoder = try StreamingDecoder(model: model, sessionID: data.recordings[0].sessionID)
+        try decoder.push(unit: 0, time: 2)
+        #expect(throws: POYOError.self) { try decoder.push(unit: 0, time: 1) }
+        #expect(throws: POYOError.self) { try decoder.push(unit: decoder.unitIDs.count, time: 3) }
+        #expect(throws: POYOError.self) { try decoder.push(unit: 0, time: .nan) }
+        #expect(throws: POYOError.self) { try StreamingDecoder(model: model, sessionID: "no such session") }
+    }
+}
