@@ -8,7 +8,9 @@ struct Poyo: ParsableCommand {
         commandName: "poyo",
         abstract: "Train, evaluate and inspect POYO neural population decoders.",
         discussion: "Run `poyo train` with no arguments to train the 1.3M model on the built-in synthetic dataset.",
-        subcommands: [Train.self, Finetune.self, Eval.self, Baseline.self, Synth.self, Inspect.self, Devices.self])
+        subcommands: [
+            Train.self, Finetune.self, Eval.self, Baseline.self, Stream.self, Synth.self, Inspect.self, Devices.self,
+        ])
 
     /// `poyo __read-recording JOB` is the reader process `Isolation` starts for each untrusted
     /// file; it is not a user command, so it is handled before argument parsing.

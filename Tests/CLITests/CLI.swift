@@ -17,7 +17,7 @@ final class RunningCLI: @unchecked Sendable {
     private var out = Data()
     private var err = Data()
 
-    init(_ args: [String], environment extra: [String: String]) throws {
+    init(_ args: [String], environment extra: [String: String], input: Data? = nil) throws {
         process.executableURL = CLI.binary
         process.arguments = args
         var env = ProcessInfo.processInfo.environment
@@ -27,7 +27,15 @@ final class RunningCLI: @unchecked Sendable {
         let errPipe = Pipe()
         process.standardOutput = outPipe
         process.standardError = errPipe
+        let inPipe = input.map { _ in Pipe() }
+        if let inPipe { process.standardInput = inPipe }
         try process.run()
+        if let inPipe, let input {
+            DispatchQueue.global().async {
+                inPipe.fileHandleForWriting.write(input)
+                try? inPipe.fileHandleForWriting.close()
+            }
+        }
         // Read both pipes while it runs so a chatty child never blocks on a full pipe.
         group.enter()
         DispatchQueue.global().async {
@@ -65,8 +73,10 @@ enum CLI {
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) } ?? candidates.last!
     }
 
-    static func run(_ args: [String], environment extra: [String: String] = [:]) throws -> CLIResult {
-        try RunningCLI(args, environment: extra).wait()
+    static func run(_ args: [String], environment extra: [String: String] = [:], input: Data? = nil) throws
+        -> CLIResult
+    {
+        try RunningCLI(args, environment: extra, input: input).wait()
     }
 
     static func start(_ args: [String], environment extra: [String: String] = [:]) throws -> RunningCLI {

@@ -158,6 +158,8 @@ public enum POYOError: Error, CustomStringConvertible {
     case nonFinite(String)
     /// A data-parallel job could not start or lost a process.
     case distributed(String)
+    /// A streaming decoder was given input it cannot use (an unknown unit, a spike out of order).
+    case streaming(String)
 
     public var description: String {
         switch self {
@@ -166,6 +168,7 @@ public enum POYOError: Error, CustomStringConvertible {
         case .batch(let s): return "bad batch: \(s)"
         case .nonFinite(let s): return s
         case .distributed(let s): return "distributed: \(s)"
+        case .streaming(let s): return "streaming: \(s)"
         }
     }
 }

@@ -54,7 +54,7 @@ public final class StreamingDecoder {
     /// for `capacity` spikes in the window before it grows (growing allocates once).
     public init(model: POYOModel, sessionID: String, capacity: Int = 4096) throws {
         guard let row = model.sessionVocab.row(of: sessionID) else {
-            throw POYOError.invalidConfig("streaming: session '\(sessionID)' is not in the checkpoint's sessions")
+            throw POYOError.streaming("session '\(sessionID)' is not in the checkpoint's sessions")
         }
         let c = model.config
         self.model = model
@@ -62,7 +62,7 @@ public final class StreamingDecoder {
         let prefix = sessionID + "/"
         unitIDs = model.unitVocab.words.filter { $0.hasPrefix(prefix) }
         guard !unitIDs.isEmpty else {
-            throw POYOError.invalidConfig("streaming: the checkpoint has no units of session '\(sessionID)'")
+            throw POYOError.streaming("the checkpoint has no units of session '\(sessionID)'")
         }
         window = c.sequenceLength
         heads = c.crossHeads
@@ -130,11 +130,11 @@ public final class StreamingDecoder {
     /// a spike earlier than the last, an unknown unit or a non-finite time is an error.
     public func push(unit: Int, time: Double) throws {
         guard unit >= 0, unit < unitIDs.count else {
-            throw POYOError.batch("streaming: unit \(unit) is not one of the session's \(unitIDs.count) units")
+            throw POYOError.streaming("unit \(unit) is not one of the session's \(unitIDs.count) units")
         }
-        guard time.isFinite else { throw POYOError.batch("streaming: spike time \(time) is not finite") }
+        guard time.isFinite else { throw POYOError.streaming("spike time \(time) is not finite") }
         guard time >= lastTime else {
-            throw POYOError.batch("streaming: spike at \(time) s arrived after one at \(lastTime) s (out of order)")
+            throw POYOError.streaming("spike at \(time) s arrived after one at \(lastTime) s (out of order)")
         }
         lastTime = time
         let capacity = spikeTimes.count
@@ -200,7 +200,7 @@ public final class StreamingDecoder {
     /// the spikes in `[t − window, t)`. Spikes before `t − window` are dropped for good; those at or
     /// after `t` stay for later updates. `t` must not go back before a dropped spike's window.
     public func decode(at t: Double) throws -> [Float] {
-        guard t.isFinite else { throw POYOError.batch("streaming: decode time \(t) is not finite") }
+        guard t.isFinite else { throw POYOError.streaming("decode time \(t) is not finite") }
         let start = t - window
         while count > 0 && spikeTimes[head] < start {
             head = (head + 1) % spikeTimes.count
