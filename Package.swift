@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "poyo-bench", targets: ["poyo-bench"]),
         .executable(name: "poyo-fuzz", targets: ["poyo-fuzz"]),
         .library(name: "POYO", targets: ["POYO"]),
+        // The streaming decoder as a C library (include/poyo_stream.h; docs/streaming.md).
+        .library(name: "POYOStream", type: .dynamic, targets: ["POYOStream"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,6 +48,7 @@ let package = Package(
         // The model graph, optimizers, trainer, evaluator, checkpoints.
         .target(
             name: "POYO", dependencies: ["Compute", "POYOData", "MPIShim", .product(name: "Yams", package: "Yams")]),
+        .target(name: "POYOStream", dependencies: ["POYO", "Compute"], path: "Sources/POYOStream"),
         .executableTarget(
             name: "poyo",
             dependencies: [

@@ -1,0 +1,122 @@
+import Compute
+import Foundation
+import POYO
+
+/// The C ABI of `include/poyo_stream.h` over `StreamingDecoder`: each `poyo_stream *` is a retained
+/// `StreamHandle`; errors become codes and a message kept on the handle (never a trap).
+final class StreamHandle {
+    let decoder: StreamingDecoder
+    let mean: [Float]
+    let std: [Float]
+    var lastError: [CChar] = [0]
+
+    init(decoder: StreamingDecoder, mean: [Float], std: [Float]) {
+        self.decoder = decoder
+        self.mean = mean
+        self.std = std
+    }
+
+    func fail(_ code: Int32, _ message: String) -> Int32 {
+        lastError = Array(message.utf8CString)
+        return code
+    }
+}
+
+private func handle(_ p: OpaquePointer?) -> StreamHandle? {
+    p.map { Unmanaged<StreamHandle>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+}
+
+private func copy(_ message: String, into buffer: UnsafeMutablePointer<CChar>?, length: Int) {
+    guard let buffer, length > 0 else { return }
+    let bytes = Array(message.utf8.prefix(length - 1))
+    for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
+    buffer[bytes.count] = 0
+}
+
+@_cdecl("poyo_stream_open")
+public func poyo_stream_open(
+    _ checkpoint: UnsafePointer<CChar>?, _ session: UnsafePointer<CChar>?, _ message: UnsafeMutablePointer<CChar>?,
+    _ messageLength: Int
+) -> OpaquePointer? {
+    guard let checkpoint, let session else {
+        copy("checkpoint and session must not be NULL", into: message, length: messageLength)
+        return nil
+    }
+    do {
+        let path = Checkpoint.resolve(String(cString: checkpoint))
+        let id = String(cString: session)
+        let (model, metadata) = try Checkpoint.load(path, device: CPUDevice())
+        let settings = try Checkpoint.dataSettings(metadata, path: path)?[id]
+        let h = StreamHandle(
+            decoder: try StreamingDecoder(model: model, sessionID: id), mean: settings?.normalizeMean ?? [0],
+            std: settings?.normalizeStd ?? [1])
+        return OpaquePointer(Unmanaged.passRetained(h).toOpaque())
+    } catch {
+        copy("\(error)", into: message, length: messageLength)
+        return nil
+    }
+}
+
+@_cdecl("poyo_stream_close")
+public func poyo_stream_close(_ p: OpaquePointer?) {
+    guard let p else { return }
+    Unmanaged<StreamHandle>.fromOpaque(UnsafeRawPointer(p)).release()
+}
+
+@_cdecl("poyo_stream_unit_count")
+public func poyo_stream_unit_count(_ p: OpaquePointer?) -> Int32 { Int32(handle(p)?.decoder.unitIDs.count ?? 0) }
+
+@_cdecl("poyo_stream_unit_index")
+public func poyo_stream_unit_index(_ p: OpaquePointer?, _ unit: UnsafePointer<CChar>?) -> Int32 {
+    guard let h = handle(p), let unit else { return -1 }
+    let name = String(cString: unit)
+    return Int32(h.decoder.unit(name) ?? h.decoder.unit(h.decoder.sessionID + "/" + name) ?? -1)
+}
+
+@_cdecl("poyo_stream_output_count")
+public func poyo_stream_output_count(_ p: OpaquePointer?) -> Int32 {
+    Int32(handle(p)?.decoder.model.config.dimOut ?? 0)
+}
+
+@_cdecl("poyo_stream_push")
+public func poyo_stream_push(_ p: OpaquePointer?, _ unit: Int32, _ time: Double) -> Int32 {
+    guard let h = handle(p) else { return 1 }
+    do {
+        try h.decoder.push(unit: Int(unit), time: time)
+        return 0
+    } catch POYOError.streaming(let why) {
+        return h.fail(1, why)
+    } catch {
+        return h.fail(3, "\(error)")
+    }
+}
+
+@_cdecl("poyo_stream_decode")
+public func poyo_stream_decode(
+    _ p: OpaquePointer?, _ time: Double, _ out: UnsafeMutablePointer<Float>?, _ outLength: Int32
+) -> Int32 {
+    guard let h = handle(p) else { return 1 }
+    let d = h.decoder.model.config.dimOut
+    guard let out, Int(outLength) >= d else {
+        return h.fail(1, "the output buffer holds \(outLength) values, not \(d)")
+    }
+    do {
+        let raw = try h.decoder.decode(at: time)
+        for j in 0..<d {
+            let s = h.std.count == d ? h.std[j] : h.std.first ?? 1
+            let m = h.mean.count == d ? h.mean[j] : h.mean.first ?? 0
+            out[j] = raw[j] * s + m
+        }
+        return 0
+    } catch POYOError.streaming(let why) {
+        return h.fail(1, why)
+    } catch {
+        return h.fail(3, "\(error)")
+    }
+}
+
+@_cdecl("poyo_stream_last_error")
+public func poyo_stream_last_error(_ p: OpaquePointer?) -> UnsafePointer<CChar>? {
+    guard let h = handle(p) else { return nil }
+    return h.lastError.withUnsafeBufferPointer { $0.baseAddress }
+}
