@@ -1,0 +1,71 @@
+import ArgumentParser
+import Compute
+import Foundation
+import POYO
+import POYOData
+
+/// `poyo-bench stream`: the streaming decoder's per-update latency (`StreamingDecoder.decode`) for
+/// a session of U units firing at R Hz each (Poisson), an update every 20 ms, after a warm-up of
+/// one window. Pin it to one core for the figures users compare: `taskset -c 0 poyo-bench stream`.
+struct StreamLatency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream", abstract: "Time the streaming decoder's updates (closed-loop latency).")
+
+    @Option(help: "Comma-separated model configs: 1.3M, 11.8M.") var model = "1.3M,11.8M"
+    @Option(help: "Comma-separated unit counts.") var units = "100,300,1000"
+    @Option(help: "Comma-separated firing rates (Hz per unit).") var rates = "10,30"
+    @Option(help: "Seconds between updates.") var every = 0.02
+    @Option(help: "Timed updates per case.") var updates = 500
+    @Option(help: "Worker threads (CPU backend; 1 for one core).") var threads = 1
+    @Option(help: "Device: cpu, cuda, cuda:N, opencl or opencl:N.") var device = "cpu"
+    @Flag(help: "Print JSON lines.") var json = false
+
+    func run() throws {
+        let device = try BenchDevice.make(self.device, threads: threads)
+        for name in model.split(separator: ",").map(String.init) {
+            let config = name == "11.8M" ? POYOConfig.poyo11_8M : POYOConfig.poyo1_3M
+            for u in units.split(separator: ",").compactMap({ Int($0) }) {
+                let words = (0..<u).map { "s0/unit_\($0)" }
+                let m = try POYOModel(
+                    config: config, unitVocab: try Vocabulary(words: words),
+                    sessionVocab: try Vocabulary(words: ["s0"]), device: device)
+                try m.params.initialize(seed: 1)
+                for rate in rates.split(separator: ",").compactMap({ Double($0) }) {
+                    let decoder = try StreamingDecoder(model: m, sessionID: "s0", capacity: Int(Double(u) * rate * 2))
+                    var rng = SeededRNG(seed: 9)
+                    var t = 0.0
+                    var tick = 0
+                    var times: [Double] = []
+                    times.reserveCapacity(updates)
+                    let warmup = Int((config.sequenceLength / every).rounded(.up))
+                    while times.count < updates {
+                        t += -Foundation.log(1 - rng.uniform()) / (Double(u) * rate)
+                        while Double(tick + 1) * every <= t {
+                            tick += 1
+                            let t0 = DispatchTime.now().uptimeNanoseconds
+                            _ = try decoder.decode(at: Double(tick) * every)
+                            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                            if tick > warmup && times.count < updates { times.append(dt) }
+                        }
+                        try decoder.push(unit: rng.int(below: u), time: t)
+                    }
+                    times.sort()
+                    func q(_ p: Double) -> Double { times[min(times.count - 1, Int(p * Double(times.count)))] }
+                    if json {
+                        printJSON([
+                            "kind": "stream_update", "device": device.name, "model": name, "units": u, "rate_hz": rate,
+                            "every_s": every, "updates": times.count, "p50_ms": q(0.5), "p99_ms": q(0.99),
+                            "p999_ms": q(0.999), "max_ms": times.last!, "spikes_in_window": decoder.spikesKept,
+                        ])
+                    } else {
+                        print(
+                            String(
+                                format:
+                                    "%@  %@  %5d units  %3.0f Hz  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  max %7.3f ms",
+                                device.name, name, u, rate, q(0.5), q(0.99), q(0.999), times.last!))
+                    }
+                }
+            }
+        }
+    }
+}
