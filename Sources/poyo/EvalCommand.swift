@@ -26,6 +26,11 @@ struct Eval: ParsableCommand {
             "Also score the Wiener filter beside the model, fitted on the training data the model learned from.",
             discussion: "The checkpoint's few-shot subset, if any, is drawn again from its run config."))
     var baseline = false
+    @Flag(
+        help: ArgumentHelp(
+            "Also score each sample from the window that ends at it (what a live decoder gets).",
+            discussion: "Runs the streaming decoder over the split, one update per scored sample (docs/streaming.md)."))
+    var causal = false
     @OptionGroup var deviceOptions: DeviceOptions
 
     func validate() throws {
@@ -66,6 +71,16 @@ struct Eval: ParsableCommand {
                 table(WienerOutput.title(wiener.options) + ":")
                 for line in WienerOutput.choices(wiener) { table(line) }
             }
+            let live =
+                causal ? try CausalEvaluation.evaluate(model: e.model, recordings: e.recordings, split: split) : nil
+            if let live {
+                table(
+                    "\(split.rawValue) R² per session, stitched windows and causal (the window ending at each sample):")
+                for (session, v) in r.r2.sorted(by: { $0.key < $1.key }) {
+                    table(String(format: "  %@  stitched %.4f  causal %.4f", session, v, live.r2[session] ?? .nan))
+                }
+                table(String(format: "mean R² stitched %.4f, causal %.4f (%.1f s)", r.mean, live.mean, live.seconds))
+            }
             if json {
                 var obj: [String: Any] = [
                     "split": split.rawValue, "r2_mean": r.mean, "r2": r.r2, "windows": r.windows,
@@ -73,6 +88,10 @@ struct Eval: ParsableCommand {
                     "checkpoint": checkpoint, "device": device.name, "data_settings": e.settingsSource,
                 ]
                 if let wiener = e.wiener { obj["baseline"] = WienerOutput.json(wiener) }
+                if let live {
+                    obj["causal_r2"] = live.r2
+                    obj["causal_r2_mean"] = live.mean
+                }
                 try printJSON(obj)
             }
         }

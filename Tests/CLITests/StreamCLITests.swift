@@ -31,6 +31,10 @@ import Testing
         #expect(
             replay.stderr.contains("updates; latency p50") && replay.stderr.contains("over the 1000.000 ms deadline"))
 
+        let causal = try CLI.run(["eval", "--checkpoint", run.path, "--data", data.path, "--causal", "--device", "cpu"])
+        #expect(causal.status == 0, "\(causal.stderr)")
+        #expect(causal.stdout.contains("stitched windows and causal") && causal.stdout.contains("mean R² stitched"))
+
         let session = ["--checkpoint", run.path, "--session", "synth_s00_center_out", "--device", "cpu"]
         let text = try CLI.run(["stream"] + session, input: Data("1.00 0\n1.01 3 # a comment\n\n1.305 2\n".utf8))
         #expect(text.status == 0, "\(text.stderr)")

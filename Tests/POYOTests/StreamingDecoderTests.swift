@@ -88,6 +88,27 @@ import Testing
         #expect(device.buffersCreated == created, "\(device.buffersCreated - created) buffers made after warm-up")
     }
 
+    /// `eval --causal` on one session equals scoring `forward` on the window ending at each sample.
+    @Test func causalEvaluationScoresTheWindowEndingAtEachSample() throws {
+        let data = try Small.dataset()
+        let model = try Small.model(data)
+        let r = data.recordings[0]
+        let result = try CausalEvaluation.evaluate(model: model, recordings: [r], split: .valid)
+        let (targets, _, scored) = Tokenizer.sampleTables(r)
+        let units = model.unitVocab.words.filter { $0.hasPrefix(r.sessionID + "/") }
+        var predictions: [Double] = []
+        var truth: [Double] = []
+        for (i, tau) in r.behaviourTimes.enumerated() where scored[i] && r.validDomain.contains(tau) {
+            let act = try model.forward(try model.prepare(Self.window(r, model, units: units, at: tau)))
+            predictions += try model.device.download(act.prediction).map(Double.init)
+            truth += (0..<r.behaviourDim).map { Double(targets[i * r.behaviourDim + $0]) }
+        }
+        #expect(result.samples[r.sessionID] == truth.count / r.behaviourDim && !truth.isEmpty)
+        let expected = r2Score(predictions: predictions, targets: truth, dim: r.behaviourDim)
+        let got = try #require(result.r2[r.sessionID])
+        #expect(abs(got - expected) < 1e-5, "causal R² \(got), forward on the same windows \(expected)")
+    }
+
     @Test func badPushesAreErrors() throws {
         let data = try Small.dataset()
         let model = try Small.model(data)
