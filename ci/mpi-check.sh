@@ -19,24 +19,15 @@ if ! command -v mpirun.openmpi > /dev/null || ! command -v mpirun.mpich > /dev/n
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends openmpi-bin mpich > /dev/null
 fi
 swift build --product poyo 2>&1 | tail -1
-poyo="$PWD/.build/debug/poyo"
-same="python3 $PWD/Tools/distributed/same_weights.py"
+root="$PWD"
+poyo="$root/.build/debug/poyo"
+same="python3 $root/Tools/distributed/same_weights.py"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
 export POYO_NUM_THREADS=1
 mpi="mpirun.openmpi --oversubscribe --allow-run-as-root -np 2"
-cat > tiny.yaml << 'YAML'
-model:
-  dim: 32
-  depth: 1
-  cross_heads: 1
-  self_heads: 2
-  num_latents_per_step: 4
-batch_size: 4
-eval_every: 5
-eval_batch_size: 16
-YAML
+cp "$root/ci/tiny.yaml" tiny.yaml
 "$poyo" synth --out data --sessions 2 > /dev/null 2>&1
 train="$poyo train --config tiny.yaml --data data --device cpu --steps 20 --checkpoint-every 5"
 

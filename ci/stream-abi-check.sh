@@ -11,16 +11,7 @@ swift_libs="$(dirname "$(dirname "$(command -v swift)")")/lib/swift/linux"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-cat > tiny.yaml << 'YAML'
-model:
-  dim: 32
-  depth: 1
-  cross_heads: 1
-  self_heads: 2
-  num_latents_per_step: 4
-batch_size: 4
-eval_every: 0
-YAML
+cp "$root/ci/tiny.yaml" tiny.yaml
 "$lib/poyo" synth --out data --sessions 2 > /dev/null 2>&1
 "$lib/poyo" train --config tiny.yaml --data data --device cpu --steps 3 --out run > train.log 2>&1
 cc -O1 -Wall -Werror -I "$root/Sources/POYOStream/include" -o stream_abi_test "$root/Tests/Fixtures/stream_abi_test.c" \

@@ -101,12 +101,8 @@ public func poyo_stream_decode(
         return h.fail(1, "the output buffer holds \(outLength) values, not \(d)")
     }
     do {
-        let raw = try h.decoder.decode(at: time)
-        for j in 0..<d {
-            let s = h.std.count == d ? h.std[j] : h.std.first ?? 1
-            let m = h.mean.count == d ? h.mean[j] : h.mean.first ?? 0
-            out[j] = raw[j] * s + m
-        }
+        let values = StreamingRun.behaviour(try h.decoder.decode(at: time), mean: h.mean, std: h.std)
+        for j in 0..<d { out[j] = values[j] }
         return 0
     } catch POYOError.streaming(let why) {
         return h.fail(1, why)

@@ -60,13 +60,16 @@ public final class StreamingRun {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
             latencies.append(seconds)
             if let deadline, seconds > deadline { misses += 1 }
-            let d = raw.count
-            output(
-                tick,
-                (0..<d).map { j in
-                    raw[j] * (std.count == d ? std[j] : std.first ?? 1) + (mean.count == d ? mean[j] : mean.first ?? 0)
-                })
+            output(tick, Self.behaviour(raw, mean: mean, std: std))
             nextTick = k + 1
+        }
+    }
+
+    /// A prediction in behaviour units: `raw · std + mean`, with one value or one per dimension.
+    public static func behaviour(_ raw: [Float], mean: [Float], std: [Float]) -> [Float] {
+        let d = raw.count
+        return (0..<d).map { j in
+            raw[j] * (std.count == d ? std[j] : std.first ?? 1) + (mean.count == d ? mean[j] : mean.first ?? 0)
         }
     }
 
