@@ -22,6 +22,8 @@ struct Stream: ParsableCommand {
     @Option(help: "With --replay: 1 paces the stream in real time, max streams as fast as it can.")
     var speed: String = "max"
     @Option(help: "Decode every this many seconds of stream time.") var every = 0.02
+    @Option(help: "With --replay: stream only this many seconds from the recording's first spike.")
+    var duration: Double?
     @Option(help: "An update slower than this many seconds counts as a miss.") var deadline: Double?
     @Flag(help: "Read standard input as binary records (float64 time, int32 unit), not text.") var binary = false
     @OptionGroup var deviceOptions: DeviceOptions
@@ -34,6 +36,10 @@ struct Stream: ParsableCommand {
         }
         if replay != nil && binary { throw ValidationError("--binary reads standard input; not with --replay") }
         if replay == nil && speed != "max" { throw ValidationError("--speed paces --replay only") }
+        if let duration {
+            guard duration > 0 else { throw ValidationError("--duration must be positive") }
+            guard replay != nil else { throw ValidationError("--duration limits --replay only") }
+        }
     }
 
     func run() throws {
@@ -83,7 +89,9 @@ struct Stream: ParsableCommand {
         let factor: Double? = Double(speed)
         let wallStart = DispatchTime.now().uptimeNanoseconds
         let first = spikes.times.first ?? 0
-        for (time, u) in zip(spikes.times, spikes.units) {
+        let end = duration.map { first + $0 } ?? .infinity
+        var last = -Double.infinity
+        for (time, u) in zip(spikes.times, spikes.units) where time < end {
             guard let unit = units[Int(u)] else {
                 throw POYOError.streaming(
                     "unit \(r.unitIDs[Int(u)]) of the recording is not in the checkpoint's \(r.sessionID)")
@@ -94,8 +102,9 @@ struct Stream: ParsableCommand {
                 if due > now { usleep(useconds_t(Swift.min(Double(due - now) / 1e3, 1e6))) }
             }
             try run.feed(unit: unit, time: time, output: emit)
+            last = time
         }
-        return spikes.times.last ?? -Double.infinity
+        return last
     }
 
     /// `TIME UNIT` lines; an error names the line.
