@@ -8,7 +8,8 @@ final class StreamHandle {
     let decoder: StreamingDecoder
     let mean: [Float]
     let std: [Float]
-    var lastError: [CChar] = [0]
+    /// The last failure's message, a C string owned here (freed when replaced and on close).
+    private(set) var lastError: UnsafeMutablePointer<CChar> = strdup("")
 
     init(decoder: StreamingDecoder, mean: [Float], std: [Float]) {
         self.decoder = decoder
@@ -17,9 +18,12 @@ final class StreamHandle {
     }
 
     func fail(_ code: Int32, _ message: String) -> Int32 {
-        lastError = Array(message.utf8CString)
+        free(lastError)
+        lastError = strdup(message)
         return code
     }
+
+    deinit { free(lastError) }
 }
 
 private func handle(_ p: OpaquePointer?) -> StreamHandle? {
@@ -114,5 +118,5 @@ public func poyo_stream_decode(
 @_cdecl("poyo_stream_last_error")
 public func poyo_stream_last_error(_ p: OpaquePointer?) -> UnsafePointer<CChar>? {
     guard let h = handle(p) else { return nil }
-    return h.lastError.withUnsafeBufferPointer { $0.baseAddress }
+    return UnsafePointer(h.lastError)
 }
