@@ -107,13 +107,34 @@ public final class POYOModel {
             z1, P.encoderFeedForward, dropout: drop(c.ffnDropout), outDropout: .none)
         device.axpy(1, z1, z2)
 
-        // Processor: pre-LN self-attention and FFN, each residual branch with lin-dropout.
-        var latents = [z2]
+        let (latents, processor) = try process(z2, tokens: inputs.latent, drop: drop)
+        let decoded = try decode(
+            latents[latents.count - 1], sessions: inputs.outputSession, queries: inputs.output,
+            latentTokens: inputs.latent, drop: drop)
+        let pred = decoded.prediction
+        let loss = try device.makeTensor([1], dtype: .float32)
+        device.weightedMSEForward(pred: pred, target: inputs.targets, weights: inputs.weights, loss: loss)
+
+        return Activations(
+            inputs: inputs, encoder: encoder, encoderFeedForward: encoderFFN, processor: processor,
+            latents: latents, decoder: decoded.attention, decoderFeedForward: decoded.feedForward,
+            decoded: decoded.y, prediction: pred, loss: loss)
+    }
+
+    /// The processor (docs/spec.md §3.5 step 3): pre-LN self-attention and FFN over the latents
+    /// `z` `[N_lat, d]`, each residual branch with lin-dropout. Returns `z` and every layer's output
+    /// (`[depth + 1]`) and each layer's saved state. `drop` hands out the dropouts in call order.
+    func process(_ z: Tensor, tokens: TokenSet, drop: (Float) -> DropoutSpec) throws
+        -> (latents: [Tensor], caches: [ProcessorLayerCache])
+    {
+        let c = config
+        let B = blocks
+        var latents = [z]
         var processor: [ProcessorLayerCache] = []
-        for layer in P.processor {
+        for layer in params.processor {
             let zin = latents[latents.count - 1]
             let (a, attention) = try B.selfAttention(
-                layer.attention, x: zin, tokens: inputs.latent, shape: selfShape,
+                layer.attention, x: zin, tokens: tokens, shape: selfShape,
                 dropout: drop(c.atnDropout), outDropout: drop(c.linDropout))
             device.axpy(1, zin, a)
             let (f, ffn) = try B.feedForward(
@@ -122,27 +143,30 @@ public final class POYOModel {
             processor.append(ProcessorLayerCache(attention: attention, feedForward: ffn))
             latents.append(f)
         }
+        return (latents, processor)
+    }
 
-        // Decoder: y = q_out + CrossAttn(q_out, z) (no value rotation); y += FFN(y); readout.
-        let qOut = try B.tensor(inputs.output.rows, d)  // [N_out, d]
-        device.gatherRows(
-            table: P.sessionEmbedding.value, indices: inputs.outputSession, out: qOut, accumulate: false)
-        let (y1, decoder) = try B.crossAttention(
-            P.decoder, query: qOut, context: latents[latents.count - 1], queries: inputs.output,
-            keys: inputs.latent, shape: decoderShape, dropout: drop(c.atnDropout))
+    /// The decoder and readout (docs/spec.md §3.5 steps 4–6): y = q_out + CrossAttn(q_out, z) (no
+    /// value rotation); y += FFN(y); prediction = readout(y). `sessions` `[N_out]` picks each query's
+    /// session row; `z` `[N_lat, d]` are the processed latents.
+    func decode(
+        _ z: Tensor, sessions: Tensor, queries: TokenSet, latentTokens: TokenSet, drop: (Float) -> DropoutSpec
+    ) throws -> (y: Tensor, prediction: Tensor, attention: Blocks.CrossAttentionCache, feedForward: Blocks.FFNCache) {
+        let c = config
+        let B = blocks
+        let P = params
+        let qOut = try B.tensor(queries.rows, c.dim)  // [N_out, d]
+        device.gatherRows(table: P.sessionEmbedding.value, indices: sessions, out: qOut, accumulate: false)
+        let (y1, attention) = try B.crossAttention(
+            P.decoder, query: qOut, context: z, queries: queries, keys: latentTokens, shape: decoderShape,
+            dropout: drop(c.atnDropout))
         device.axpy(1, qOut, y1)
-        let (y2, decoderFFN) = try B.feedForward(
+        let (y2, feedForward) = try B.feedForward(
             y1, P.decoderFeedForward, dropout: drop(c.ffnDropout), outDropout: .none)
         device.axpy(1, y1, y2)
-        let pred = try B.tensor(inputs.output.rows, c.dimOut)  // [N_out, dim_out]
-        B.linear(y2.matrix, rows: inputs.output.rows, P.readout, into: pred)
-        let loss = try device.makeTensor([1], dtype: .float32)
-        device.weightedMSEForward(pred: pred, target: inputs.targets, weights: inputs.weights, loss: loss)
-
-        return Activations(
-            inputs: inputs, encoder: encoder, encoderFeedForward: encoderFFN, processor: processor,
-            latents: latents, decoder: decoder, decoderFeedForward: decoderFFN, decoded: y2,
-            prediction: pred, loss: loss)
+        let pred = try B.tensor(queries.rows, c.dimOut)  // [N_out, dim_out]
+        B.linear(y2.matrix, rows: queries.rows, P.readout, into: pred)
+        return (y2, pred, attention, feedForward)
     }
 
     /// Accumulates ∂loss/∂parameter into the parameters' `grad` tensors (callers zero them first).

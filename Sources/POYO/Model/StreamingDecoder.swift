@@ -24,6 +24,9 @@ public final class StreamingDecoder {
 
     private let inner: Int  // cross_heads · dim_head: width of a key, a value, a query
     private let omega: [Double]
+    /// Scratch cos/sin `[2, P]`: a pushed spike's angles (row 0), or the window's start and end (rows 0, 1).
+    private var trigCos: [Float]
+    private var trigSin: [Float]
     private let headDim: Int
     private let heads: Int
     /// Per unit, per token kind (0 spike, 1 START, 2 END), the unrotated `[k | v]`: `[3, U, 2·inner]`.
@@ -69,6 +72,8 @@ public final class StreamingDecoder {
         headDim = c.dimHead
         inner = c.crossHeads * c.dimHead
         omega = model.omega.map(Double.init)
+        trigCos = [Float](repeating: 0, count: 2 * omega.count)
+        trigSin = [Float](repeating: 0, count: 2 * omega.count)
         let steps = Int((c.sequenceLength / c.latentStep).rounded(.down))
         let l = c.numLatentsPerStep
         latentTimes = (0..<(steps * l)).map { (Double($0 / l) + 0.5) * c.latentStep }
@@ -142,11 +147,12 @@ public final class StreamingDecoder {
         let slot = (head + count) % spikeTimes.count
         spikeTimes[slot] = time
         let width = 2 * inner
+        angles(at: time, row: 0)
         spikeKV.withUnsafeMutableBufferPointer { out in
             baseKV.withUnsafeBufferPointer { base in
                 let row = out.baseAddress! + slot * width
                 row.update(from: base.baseAddress! + unit * width, count: width)
-                rotate(row, at: time, columns: width)
+                rotate(row, cos: trigCos, sin: trigSin, columns: width)
             }
         }
         count += 1
@@ -171,29 +177,33 @@ public final class StreamingDecoder {
         staging = [Float](repeating: 0, count: (2 * units + 2 * old) * width)
     }
 
-    /// Rotates the key (and, the encoder rotating values, the value) of every head in `row` by
-    /// angle `t·ω`: pairs (2k, 2k+1) of the first half of each head (docs/spec.md §3.2).
-    private func rotate(_ row: UnsafeMutablePointer<Float>, at t: Double, columns: Int) {
+    /// Rotates the key (and, the encoder rotating values, the value) of every head in `row` by the
+    /// angles whose cos/sin are `c`/`s` (`[P]`, one per frequency): pairs (2k, 2k+1) of the first
+    /// half of each head (docs/spec.md §3.2).
+    private func rotate(
+        _ row: UnsafeMutablePointer<Float>, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>, columns: Int
+    ) {
         for k in 0..<omega.count {
-            let angle = t * omega[k]
-            let c = Float(Foundation.cos(angle))
-            let s = Float(Foundation.sin(angle))
             var h = 0
             while h < columns {
                 let x0 = row[h + 2 * k]
                 let x1 = row[h + 2 * k + 1]
-                row[h + 2 * k] = x0 * c - x1 * s
-                row[h + 2 * k + 1] = x1 * c + x0 * s
+                row[h + 2 * k] = x0 * c[k] - x1 * s[k]
+                row[h + 2 * k + 1] = x1 * c[k] + x0 * s[k]
                 h += headDim
             }
         }
     }
 
-    /// cos/sin of `times` into a rotary table on the device.
-    private func writeTable(_ table: RotaryTensors, times: [Double]) throws {
-        let (c, s) = RotaryTables.tables(times: times, omega: model.omega)
-        try model.device.write(c, to: table.cos)
-        try model.device.write(s, to: table.sin)
+    /// cos/sin of `t·ω` (`[P]` each, the angles formed in Float64 as `RotaryTables` does) into the
+    /// scratch rows `trigCos`/`trigSin` at row `row`.
+    private func angles(at t: Double, row: Int) {
+        let p = omega.count
+        for k in 0..<p {
+            let a = t * omega[k]
+            trigCos[row * p + k] = Float(Foundation.cos(a))
+            trigSin[row * p + k] = Float(Foundation.sin(a))
+        }
     }
 
     /// The model's output `[dim_out]` at `t` (normalised units, as `forward`'s predictions) from
@@ -215,16 +225,23 @@ public final class StreamingDecoder {
         // Keys and values: each unit's START (at the window's start) and END (at its end), then the
         // kept spikes before t.
         var used = 2 * units
+        angles(at: start, row: 0)
+        angles(at: t, row: 1)
+        let p = omega.count
         staging.withUnsafeMutableBufferPointer { out in
             let o = out.baseAddress!
             baseKV.withUnsafeBufferPointer { base in
-                for u in 0..<units {
-                    let startRow = o + (2 * u) * width
-                    startRow.update(from: base.baseAddress! + (units + u) * width, count: width)
-                    rotate(startRow, at: start, columns: width)
-                    let endRow = o + (2 * u + 1) * width
-                    endRow.update(from: base.baseAddress! + (2 * units + u) * width, count: width)
-                    rotate(endRow, at: t, columns: width)
+                trigCos.withUnsafeBufferPointer { c in
+                    trigSin.withUnsafeBufferPointer { s in
+                        for u in 0..<units {
+                            let startRow = o + (2 * u) * width
+                            startRow.update(from: base.baseAddress! + (units + u) * width, count: width)
+                            rotate(startRow, cos: c.baseAddress!, sin: s.baseAddress!, columns: width)
+                            let endRow = o + (2 * u + 1) * width
+                            endRow.update(from: base.baseAddress! + (2 * units + u) * width, count: width)
+                            rotate(endRow, cos: c.baseAddress! + p, sin: s.baseAddress! + p, columns: width)
+                        }
+                    }
                 }
             }
             spikeKV.withUnsafeBufferPointer { spikes in
@@ -238,15 +255,27 @@ public final class StreamingDecoder {
         }
         try dev.write(staging, to: kv)
         try dev.write([Int32(0), Int32(used)], to: keyOffsets)
-        // Latent queries at their times in this window.
+        // Latent queries at their times in this window: one cos/sin table rotates them here and
+        // serves the device ops (the inverse rotation, the processor, the decoder's keys).
         let times = latentTimes.map { start + $0 }
+        let (latentCos, latentSin) = RotaryTables.tables(times: times, omega: model.omega)
         var queries = latentQ
         queries.withUnsafeMutableBufferPointer { qp in
-            for (r, time) in times.enumerated() { rotate(qp.baseAddress! + r * inner, at: time, columns: inner) }
+            latentCos.withUnsafeBufferPointer { c in
+                latentSin.withUnsafeBufferPointer { s in
+                    for r in 0..<times.count {
+                        rotate(
+                            qp.baseAddress! + r * inner, cos: c.baseAddress! + r * p, sin: s.baseAddress! + r * p,
+                            columns: inner)
+                    }
+                }
+            }
         }
         try dev.write(queries, to: q)
-        try writeTable(latentRotary, times: times)
-        try writeTable(outputRotary, times: [t])
+        try dev.write(latentCos, to: latentRotary.cos)
+        try dev.write(latentSin, to: latentRotary.sin)
+        try dev.write(Array(trigCos[p..<(2 * p)]), to: outputRotary.cos)
+        try dev.write(Array(trigSin[p..<(2 * p)]), to: outputRotary.sin)
         let nLat = times.count
         let latents = TokenSet(rows: nLat, offsets: latentOffsets, rotary: latentRotary)
 
@@ -264,26 +293,13 @@ public final class StreamingDecoder {
         dev.axpy(1, z0, z1)
         let (z2, _) = try B.feedForward(z1, P.encoderFeedForward, dropout: .none, outDropout: .none)
         dev.axpy(1, z1, z2)
-        var z = z2
-        for layer in P.processor {
-            let (a, _) = try B.selfAttention(
-                layer.attention, x: z, tokens: latents, shape: model.selfShape, dropout: .none, outDropout: .none)
-            dev.axpy(1, z, a)
-            let (f, _) = try B.feedForward(a, layer.feedForward, dropout: .none, outDropout: .none)
-            dev.axpy(1, a, f)
-            z = f
-        }
-        let query = try B.tensor(1, c.dim)
-        dev.gatherRows(table: P.sessionEmbedding.value, indices: sessionRow, out: query, accumulate: false)
+        let noDropout: (Float) -> DropoutSpec = { _ in .none }
+        let processed = try model.process(z2, tokens: latents, drop: noDropout).latents
         let output = TokenSet(rows: 1, offsets: outputOffsets, rotary: outputRotary)
-        let (y1, _) = try B.crossAttention(
-            P.decoder, query: query, context: z, queries: output, keys: latents, shape: model.decoderShape,
-            dropout: .none)
-        dev.axpy(1, query, y1)
-        let (y2, _) = try B.feedForward(y1, P.decoderFeedForward, dropout: .none, outDropout: .none)
-        dev.axpy(1, y1, y2)
-        let prediction = try B.tensor(1, c.dimOut)
-        B.linear(y2.matrix, rows: 1, P.readout, into: prediction)
+        let prediction = try model.decode(
+            processed[processed.count - 1], sessions: sessionRow, queries: output, latentTokens: latents,
+            drop: noDropout
+        ).prediction
         return try dev.download(prediction)
     }
 }
