@@ -100,7 +100,7 @@ public final class TrainingStepper {
             throw POYOError.batch("step \(index + 1): \(weights.count) micro-batches arrived, expected \(parts.total)")
         }
         let total = weights.reduce(0, +)
-        var localLosses: [Double] = []
+        var lossTensors: [Tensor] = []  // [1] each, read once all parts are queued
         for (j, batch) in parts.batches.enumerated() {
             let part = parts.first + j
             let inputs = try model.prepare(batch)
@@ -109,10 +109,11 @@ public final class TrainingStepper {
             try model.backward(act)
             let share = total > 0 ? Float(weights[part] / total) : 0
             try accumulate(share: share, into: j, of: parts.batches.count)
-            localLosses.append(Double(try model.device.readScalar(act.loss)))
+            lossTensors.append(act.loss)
         }
         if let collective, distributed { try reduceGradients(collective) }
         midStep?(index)
+        let localLosses = try lossTensors.map { Double(try model.device.readScalar($0)) }
         let losses = try collective.map { try $0.allGather(localLosses) } ?? localLosses
         var loss = 0.0
         for (l, w) in zip(losses, weights) where total > 0 { loss += l * (w / total) }

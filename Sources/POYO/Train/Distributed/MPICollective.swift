@@ -113,11 +113,11 @@ public final class MPICollective: Collective {
             OrderedSum.sum(
                 (0..<size).map { UnsafeBufferPointer(rebasing: all[($0 * mine)..<(($0 + 1) * mine)]) }, count: mine)
         }
-        let counts = (0..<size).map(bytes)
-        let displacements = sendDisplacements
+        // Everyone's sums land where the slices came from: the same counts and displacements.
         try values.withUnsafeMutableBytes { out in
             try check(
-                poyo_mpi_allgatherv(summed, bytes(rank), out.baseAddress, counts, displacements), "gathering sums")
+                poyo_mpi_allgatherv(summed, bytes(rank), out.baseAddress, sendCounts, sendDisplacements),
+                "gathering sums")
         }
     }
 
