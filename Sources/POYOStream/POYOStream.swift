@@ -17,6 +17,19 @@ final class StreamHandle {
         self.std = std
     }
 
+    /// Runs `body`: 0 when it returns, 1 (bad input) for a streaming error, 3 for anything else,
+    /// keeping the message for `poyo_stream_last_error`.
+    func code(_ body: () throws -> Void) -> Int32 {
+        do {
+            try body()
+            return 0
+        } catch POYOError.streaming(let why) {
+            return fail(1, why)
+        } catch {
+            return fail(3, "\(error)")
+        }
+    }
+
     func fail(_ code: Int32, _ message: String) -> Int32 {
         free(lastError)
         lastError = strdup(message)
@@ -85,14 +98,7 @@ public func poyo_stream_output_count(_ p: OpaquePointer?) -> Int32 {
 @_cdecl("poyo_stream_push")
 public func poyo_stream_push(_ p: OpaquePointer?, _ unit: Int32, _ time: Double) -> Int32 {
     guard let h = handle(p) else { return 1 }
-    do {
-        try h.decoder.push(unit: Int(unit), time: time)
-        return 0
-    } catch POYOError.streaming(let why) {
-        return h.fail(1, why)
-    } catch {
-        return h.fail(3, "\(error)")
-    }
+    return h.code { try h.decoder.push(unit: Int(unit), time: time) }
 }
 
 @_cdecl("poyo_stream_decode")
@@ -104,14 +110,9 @@ public func poyo_stream_decode(
     guard let out, Int(outLength) >= d else {
         return h.fail(1, "the output buffer holds \(outLength) values, not \(d)")
     }
-    do {
+    return h.code {
         let values = StreamingRun.behaviour(try h.decoder.decode(at: time), mean: h.mean, std: h.std)
         for j in 0..<d { out[j] = values[j] }
-        return 0
-    } catch POYOError.streaming(let why) {
-        return h.fail(1, why)
-    } catch {
-        return h.fail(3, "\(error)")
     }
 }
 

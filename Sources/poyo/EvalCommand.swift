@@ -75,7 +75,8 @@ struct Eval: ParsableCommand {
                 causal ? try CausalEvaluation.evaluate(model: e.model, recordings: e.recordings, split: split) : nil
             if let live {
                 table(
-                    "\(split.rawValue) R² per session, stitched windows and causal (the window ending at each sample):")
+                    "\(split.rawValue) R² per session, stitched windows and causal "
+                        + "(the window ending at each sample):")
                 for (session, v) in r.r2.sorted(by: { $0.key < $1.key }) {
                     table(String(format: "  %@  stitched %.4f  causal %.4f", session, v, live.r2[session] ?? .nan))
                 }

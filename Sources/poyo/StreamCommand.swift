@@ -84,7 +84,8 @@ struct Stream: ParsableCommand {
 
     /// The recording's spikes in time order, paced by `--speed`; returns the last spike's time.
     func replaySpikes(_ r: Recording, into run: StreamingRun, emit: (Double, [Float]) -> Void) throws -> Double {
-        let spikes: (times: [Double], units: [Int32]) = try r.spikeSource?.allSpikes() ?? (r.spikeTimes, r.spikeUnit)
+        let all = try r.materialized()
+        let spikes = (times: all.spikeTimes, units: all.spikeUnit)
         let units = r.unitIDs.map { run.decoder.unit($0) }
         let factor: Double? = Double(speed)
         let wallStart = DispatchTime.now().uptimeNanoseconds

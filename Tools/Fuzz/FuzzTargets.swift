@@ -59,9 +59,8 @@ enum FuzzTarget: String, CaseIterable {
             return
         }
         if verbose {
-            print(
-                "recording: \(loaded.summary.format) \(loaded.recording.unitCount) units, \(loaded.recording.spikeCount) spikes"
-            )
+            let r = loaded.recording
+            print("recording: \(loaded.summary.format) \(r.unitCount) units, \(r.spikeCount) spikes")
         }
         let recording = loaded.recording
         _ = try? Inspector.inspect([path], options: options).json()

@@ -60,8 +60,8 @@ struct StreamLatency: ParsableCommand {
                     } else {
                         print(
                             String(
-                                format:
-                                    "%@  %@  %5d units  %3.0f Hz  p50 %7.3f ms  p99 %7.3f ms  p99.9 %7.3f ms  max %7.3f ms",
+                                format: "%@  %@  %5d units  %3.0f Hz  p50 %7.3f ms  p99 %7.3f ms  "
+                                    + "p99.9 %7.3f ms  max %7.3f ms",
                                 device.name, name, u, rate, q(0.5), q(0.99), q(0.999), times.last!))
                     }
                 }

@@ -26,8 +26,8 @@ public enum CausalEvaluation {
                 }
                 return u
             }
-            let spikes: (times: [Double], units: [Int32]) =
-                try r.spikeSource?.allSpikes() ?? (r.spikeTimes, r.spikeUnit)
+            let all = try r.materialized()
+            let spikes = (times: all.spikeTimes, units: all.spikeUnit)
             let (targets, _, scored) = Tokenizer.sampleTables(r)
             let domain = split.domain(r)
             let d = r.behaviourDim

@@ -115,8 +115,8 @@ public struct POYOConfig: Codable, Equatable, Sendable {
         ]
         if let (key, value) = sizes.first(where: { $0.1 > most }) {
             throw bad(
-                "\(key) \(value) is above 2^24 (dim, depth, dim_head, heads, num_latents_per_step and dim_out must be at most 2^24)"
-            )
+                "\(key) \(value) is above 2^24 "
+                    + "(dim, depth, dim_head, heads, num_latents_per_step and dim_out must be at most 2^24)")
         }
         guard sequenceLength.isFinite, tMax.isFinite, sequenceLength / latentStep <= Double(1 << 20) else {
             throw bad("sequence_length / latent_step must be finite and at most 2^20 latent steps")
