@@ -45,27 +45,30 @@ let package = Package(
             name: "Compute", dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels", "CPUKernels", "NCCLShim"]),
         // Recordings, readers/writers, synthetic data, sampling, tokenization. Host-only.
         .target(name: "POYOData", dependencies: ["_CHDF5"]),
+        // Data-parallel jobs: the processes' collective operations, over MPI opened at run time.
+        .target(name: "DataParallel", dependencies: ["MPIShim"], path: "Sources/DataParallel"),
         // The model graph, optimizers, trainer, evaluator, checkpoints.
         .target(
-            name: "POYO", dependencies: ["Compute", "POYOData", "MPIShim", .product(name: "Yams", package: "Yams")]),
+            name: "POYO",
+            dependencies: ["Compute", "POYOData", "DataParallel", .product(name: "Yams", package: "Yams")]),
         .target(name: "POYOStream", dependencies: ["POYO", "Compute"], path: "Sources/POYOStream"),
         .executableTarget(
             name: "poyo",
             dependencies: [
-                "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "POYO", "DataParallel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(
             name: "poyo-bench",
             dependencies: [
-                "POYO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "POYO", "DataParallel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Tools/PoyoBench"),
         // The fuzz targets: libFuzzer's entry under `ci/fuzz.sh` (-DFUZZING), a corpus replayer otherwise.
         .executableTarget(name: "poyo-fuzz", dependencies: ["POYO", "POYOData"], path: "Tools/Fuzz"),
 
-        .target(name: "TestSupport", dependencies: ["Compute", "POYO"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Compute", "POYO", "DataParallel"], path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["POYOData", "TestSupport"]),
-        .testTarget(name: "POYOTests", dependencies: ["POYO", "TestSupport"]),
+        .testTarget(name: "POYOTests", dependencies: ["POYO", "DataParallel", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["poyo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

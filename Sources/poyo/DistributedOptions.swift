@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataParallel
 import Foundation
 import POYO
 

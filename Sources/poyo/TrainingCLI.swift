@@ -1,5 +1,6 @@
 import ArgumentParser
 import Compute
+import DataParallel
 import Foundation
 import POYO
 

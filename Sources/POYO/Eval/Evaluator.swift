@@ -1,4 +1,5 @@
 import Compute
+import DataParallel
 import Foundation
 import POYOData
 

@@ -1,4 +1,5 @@
 import Compute
+import DataParallel
 import Foundation
 
 /// Gradient exchange between the GPUs of a job: NCCL on the devices' streams when every process

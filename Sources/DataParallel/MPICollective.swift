@@ -48,7 +48,7 @@ public final class MPICollective: Collective {
             tried.append(String(cString: poyo_mpi_error()))
         }
         guard let opened else {
-            throw POYOError.distributed(
+            throw DistributedError(
                 "no usable MPI library (\(tried.joined(separator: "; "))); install the MPI that launched this "
                     + "job (Debian: openmpi-bin) or set POYO_MPI_LIBRARY to its libmpi.so")
         }
@@ -56,7 +56,7 @@ public final class MPICollective: Collective {
         var r: Int32 = 0
         var n: Int32 = 0
         guard poyo_mpi_init(&r, &n) == 0 else {
-            throw POYOError.distributed("\(opened): \(String(cString: poyo_mpi_error()))")
+            throw DistributedError("\(opened): \(String(cString: poyo_mpi_error()))")
         }
         rank = Int(r)
         size = Int(n)
@@ -71,11 +71,11 @@ public final class MPICollective: Collective {
     deinit { _ = poyo_mpi_finalize() }
 
     private func check(_ rc: Int32, _ what: String) throws {
-        guard rc == 0 else { throw POYOError.distributed("\(what): \(String(cString: poyo_mpi_error()))") }
+        guard rc == 0 else { throw DistributedError("\(what): \(String(cString: poyo_mpi_error()))") }
     }
 
     public func allGather(_ bytes: [UInt8]) throws -> [[UInt8]] {
-        guard bytes.count <= Int(Int32.max) else { throw POYOError.distributed("allGather of \(bytes.count) bytes") }
+        guard bytes.count <= Int(Int32.max) else { throw DistributedError("allGather of \(bytes.count) bytes") }
         var counts = [Int32](repeating: 0, count: size)
         try check(poyo_mpi_allgather_int(Int32(bytes.count), &counts), "exchanging sizes")
         var displacements = [Int32](repeating: 0, count: size)
@@ -83,7 +83,7 @@ public final class MPICollective: Collective {
         for i in 0..<size {
             displacements[i] = Int32(total)
             total += Int(counts[i])
-            guard total <= Int(Int32.max) else { throw POYOError.distributed("allGather of \(total) bytes") }
+            guard total <= Int(Int32.max) else { throw DistributedError("allGather of \(total) bytes") }
         }
         var received = [UInt8](repeating: 0, count: max(total, 1))
         try check(
@@ -98,7 +98,7 @@ public final class MPICollective: Collective {
         let bounds = (0...size).map { $0 * n / size }
         let bytes = { (c: Int) in Int32((bounds[c + 1] - bounds[c]) * MemoryLayout<Float>.stride) }
         guard n * MemoryLayout<Float>.stride / max(size, 1) < Int(Int32.max) else {
-            throw POYOError.distributed("\(n) gradients are too many for one exchange")
+            throw DistributedError("\(n) gradients are too many for one exchange")
         }
         let sendCounts = (0..<size).map(bytes)
         let sendDisplacements = (0..<size).map { Int32(bounds[$0] * MemoryLayout<Float>.stride) }

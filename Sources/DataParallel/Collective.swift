@@ -31,6 +31,13 @@ extension Collective {
     }
 }
 
+/// Why a data-parallel job could not start or go on (a missing MPI, a failed exchange).
+public struct DistributedError: Error, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { "distributed: \(message)" }
+}
+
 /// The ordered sum every `sumInRankOrder` uses, so one process and many add alike.
 public enum OrderedSum {
     /// `parts` (each `count` floats) added element-wise in order: ((parts[0] + parts[1]) + parts[2]) + ….
