@@ -60,15 +60,21 @@ let package = Package(
         .executableTarget(
             name: "poyo-bench",
             dependencies: [
-                "POYO", "DataParallel", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "POYO", "DataParallel", "AllocationCounter",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ], path: "Tools/PoyoBench"),
+        // Counts each thread's heap allocations by interposing malloc & co.: linked only into the
+        // test bundle and poyo-bench, which check that a streaming update allocates nothing.
+        .target(name: "AllocationCounter", path: "Tools/AllocationCounter"),
         // The fuzz targets: libFuzzer's entry under `ci/fuzz.sh` (-DFUZZING), a corpus replayer otherwise.
         .executableTarget(name: "poyo-fuzz", dependencies: ["POYO", "POYOData"], path: "Tools/Fuzz"),
 
-        .target(name: "TestSupport", dependencies: ["Compute", "POYO", "DataParallel"], path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport", dependencies: ["Compute", "POYO", "DataParallel", "AllocationCounter"],
+            path: "Tests/TestSupport"),
         .testTarget(name: "ComputeTests", dependencies: ["Compute", "TestSupport"]),
         .testTarget(name: "DataTests", dependencies: ["POYOData", "TestSupport"]),
-        .testTarget(name: "POYOTests", dependencies: ["POYO", "DataParallel", "TestSupport"]),
+        .testTarget(name: "POYOTests", dependencies: ["POYO", "DataParallel", "TestSupport", "AllocationCounter"]),
         .testTarget(name: "CLITests", dependencies: ["poyo", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

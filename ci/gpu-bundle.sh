@@ -57,6 +57,10 @@ selftest() {
         POYO_BUNDLE_LOADER=bundled "$b/run" poyo inspect "$tmp/syn/"synth_s00_*.h5
     check "poyo-bench golden on the CPU backend" "$b/run" poyo-bench golden --device cpu
     check "poyo-bench golden on OpenCL (PoCL)" "$b/run" poyo-bench golden --device opencl
+    # The release build's streaming update allocates nothing (issue 23; the debug tests cannot see
+    # this: unoptimised Swift allocates for generic calls).
+    check "streaming updates allocate nothing (release)" "$b/run" poyo-bench stream --model 1.3M --units 100 \
+        --rates 10 --updates 50 --threads 1 --max-allocations 0
     check "poyo train, 20 steps" "$b/run" poyo train --steps 20 --batch-size 8 --out "$tmp/run20" --device cpu
     grep -q '"val_r2_mean"' "$tmp/run20/summary.json" || die "poyo train wrote no summary.json with val_r2_mean"
     check "the wrapper refuses an unknown program" bash -c "! '$b/run' sh -c true 2>/dev/null"

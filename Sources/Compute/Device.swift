@@ -108,7 +108,12 @@ public protocol Device: AnyObject, Sendable {
     /// Host → existing tensor (sizes must match).
     func write(_ values: [Float], to tensor: Tensor) throws
     func write(_ values: [Int32], to tensor: Tensor) throws
+    /// Host → elements `offset ..< offset + values.count` of a float32 tensor; the rest is left as
+    /// it was. The streaming decoder writes only the keys that changed since its last update.
+    func write(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor, offset: Int) throws
     func download(_ tensor: Tensor) throws -> [Float]
+    /// A float32 tensor → `out` (exactly `tensor.count` floats), without allocating a host array.
+    func download(_ tensor: Tensor, into out: UnsafeMutableBufferPointer<Float>) throws
     func downloadInt32(_ tensor: Tensor) throws -> [Int32]
 
     // MARK: elementwise

@@ -111,8 +111,9 @@ public func poyo_stream_decode(
         return h.fail(1, "the output buffer holds \(outLength) values, not \(d)")
     }
     return h.code {
-        let values = StreamingRun.behaviour(try h.decoder.decode(at: time), mean: h.mean, std: h.std)
-        for j in 0..<d { out[j] = values[j] }
+        let values = UnsafeMutableBufferPointer(start: out, count: d)
+        try h.decoder.decode(at: time, into: values)
+        StreamingRun.toBehaviour(values, mean: h.mean, std: h.std)
     }
 }
 

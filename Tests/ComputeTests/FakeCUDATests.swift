@@ -40,6 +40,13 @@ struct FakeCUDATests {
         #expect(throws: ComputeError.self) {
             try dev.write([Float](repeating: 1, count: 3), to: try dev.makeTensor([2], dtype: .float32))
         }
+        // A write at an offset lands at the device pointer plus its bytes; download into a buffer.
+        let t = try dev.upload(values, shape: [10, 100])
+        let part: [Float] = [1, 2, 3]
+        try part.withUnsafeBufferPointer { try dev.write($0, to: t, offset: 997) }
+        var back = [Float](repeating: 0, count: 1000)
+        try back.withUnsafeMutableBufferPointer { try dev.download(t, into: $0) }
+        #expect(Array(back[0..<997]) == Array(values[0..<997]) && Array(back[997...]) == part)
         #expect(try dev.deviceSeconds {} == 0.00025)
     }
 

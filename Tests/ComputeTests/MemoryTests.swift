@@ -42,6 +42,31 @@ struct MemoryTests {
         #expect(try dev.download(t) == [Float](repeating: 0, count: 6))
     }
 
+    @Test("a write at an offset changes only its range; download into a buffer", arguments: DeviceCase.all)
+    func partialWriteAndDownloadInto(_ dc: DeviceCase) throws {
+        let dev = try dc.make()
+        let t = try dev.upload((0..<12).map(Float.init), shape: [3, 4])
+        let part: [Float] = [-1, -2, -3, -4, -5]
+        try part.withUnsafeBufferPointer { try dev.write($0, to: t, offset: 5) }
+        try part.withUnsafeBufferPointer { try dev.write(UnsafeBufferPointer(rebasing: $0[0..<0]), to: t, offset: 12) }
+        var out = [Float](repeating: .nan, count: 12)
+        try out.withUnsafeMutableBufferPointer { try dev.download(t, into: $0) }
+        #expect(out == [0, 1, 2, 3, 4, -1, -2, -3, -4, -5, 10, 11])
+        // Past the end, a negative offset, the wrong dtype, a short buffer: errors, nothing written.
+        part.withUnsafeBufferPointer { p in
+            #expect(throws: ComputeError.self) { try dev.write(p, to: t, offset: 8) }
+            #expect(throws: ComputeError.self) { try dev.write(p, to: t, offset: -1) }
+            #expect(throws: ComputeError.self) {
+                try dev.write(p, to: try dev.makeTensor([8], dtype: .int32), offset: 0)
+            }
+        }
+        var short = [Float](repeating: 0, count: 11)
+        short.withUnsafeMutableBufferPointer { s in
+            #expect(throws: ComputeError.self) { try dev.download(t, into: s) }
+        }
+        #expect(try dev.download(t) == [0, 1, 2, 3, 4, -1, -2, -3, -4, -5, 10, 11])
+    }
+
     @Test("a tensor of another device is refused", arguments: DeviceCase.all)
     func foreignTensor(_ dc: DeviceCase) throws {
         let a = try dc.make()

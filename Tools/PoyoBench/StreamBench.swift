@@ -1,3 +1,4 @@
+import AllocationCounter
 import ArgumentParser
 import Compute
 import Foundation
@@ -19,9 +20,24 @@ struct StreamLatency: ParsableCommand {
     @Option(help: "Worker threads (CPU backend; 1 for one core).") var threads = 1
     @Option(help: "Device: cpu, cuda, cuda:N, opencl or opencl:N.") var device = "cpu"
     @Flag(help: "Print JSON lines.") var json = false
+    @Option(
+        help: ArgumentHelp(
+            "Fail (exit 1) when the timed updates and pushes average more heap allocations than this.",
+            discussion: "A release-build check: unoptimised Swift allocates for generic calls."))
+    var maxAllocations: Double?
 
     func run() throws {
         let device = try BenchDevice.make(self.device, threads: threads)
+        var over: [String] = []  // cases above --max-allocations
+        defer {
+            if !over.isEmpty {
+                let counted = poyo_allocation_counting() == 1 ? "" : " (allocations are not counted on this system)"
+                FileHandle.standardError.write(
+                    "stream: heap allocations per update above \(maxAllocations ?? 0)\(counted): \(over.joined(separator: ", "))\n"
+                        .data(using: .utf8)!)
+                Foundation.exit(1)
+            }
+        }
         for name in model.split(separator: ",").map(String.init) {
             let config = name == "11.8M" ? POYOConfig.poyo11_8M : POYOConfig.poyo1_3M
             for u in units.split(separator: ",").compactMap({ Int($0) }) {
@@ -38,31 +54,47 @@ struct StreamLatency: ParsableCommand {
                     var times: [Double] = []
                     times.reserveCapacity(updates)
                     let warmup = Int((config.sequenceLength / every).rounded(.up))
-                    while times.count < updates {
-                        t += -Foundation.log(1 - rng.uniform()) / (Double(u) * rate)
-                        while Double(tick + 1) * every <= t {
-                            tick += 1
-                            let t0 = DispatchTime.now().uptimeNanoseconds
-                            _ = try decoder.decode(at: Double(tick) * every)
-                            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
-                            if tick > warmup && times.count < updates { times.append(dt) }
+                    var out = [Float](repeating: 0, count: config.dimOut)
+                    // Heap allocations in the timed updates and in the pushes between them.
+                    var allocations: UInt64 = 0
+                    try out.withUnsafeMutableBufferPointer { out in
+                        while times.count < updates {
+                            t += -Foundation.log(1 - rng.uniform()) / (Double(u) * rate)
+                            while Double(tick + 1) * every <= t {
+                                tick += 1
+                                let a0 = poyo_allocation_count()
+                                let t0 = DispatchTime.now().uptimeNanoseconds
+                                try decoder.decode(at: Double(tick) * every, into: out)
+                                let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                                if tick > warmup && times.count < updates {
+                                    times.append(dt)
+                                    allocations += poyo_allocation_count() - a0
+                                }
+                            }
+                            let a0 = poyo_allocation_count()
+                            try decoder.push(unit: rng.int(below: u), time: t)
+                            if tick > warmup { allocations += poyo_allocation_count() - a0 }
                         }
-                        try decoder.push(unit: rng.int(below: u), time: t)
                     }
+                    let perUpdate = poyo_allocation_counting() == 1 ? Double(allocations) / Double(times.count) : .nan
                     times.sort()
+                    if let maxAllocations, !(perUpdate <= maxAllocations) {
+                        over.append(String(format: "%@ %d units %.0f Hz: %.1f", name, u, rate, perUpdate))
+                    }
                     func q(_ p: Double) -> Double { times[min(times.count - 1, Int(p * Double(times.count)))] }
                     if json {
                         printJSON([
                             "kind": "stream_update", "device": device.name, "model": name, "units": u, "rate_hz": rate,
                             "every_s": every, "updates": times.count, "p50_ms": q(0.5), "p99_ms": q(0.99),
                             "p999_ms": q(0.999), "max_ms": times.last!, "spikes_in_window": decoder.spikesKept,
+                            "allocations_per_update": perUpdate,
                         ])
                     } else {
                         print(
                             String(
                                 format: "%@  %@  %5d units  %3.0f Hz  p50 %7.3f ms  p99 %7.3f ms  "
-                                    + "p99.9 %7.3f ms  max %7.3f ms",
-                                device.name, name, u, rate, q(0.5), q(0.99), q(0.999), times.last!))
+                                    + "p99.9 %7.3f ms  max %7.3f ms  allocations/update %.1f",
+                                device.name, name, u, rate, q(0.5), q(0.99), q(0.999), times.last!, perUpdate))
                     }
                 }
             }

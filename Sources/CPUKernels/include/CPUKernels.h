@@ -30,6 +30,10 @@ void poyo_attention_backward_scores(float *p, float *dp, ptrdiff_t nq, ptrdiff_t
                                     ptrdiff_t lse_stride, const float *d, poyo_dropout dropout,
                                     ptrdiff_t row0, ptrdiff_t head, ptrdiff_t heads);
 
+// This thread's scratch buffer number `slot` (0–3) of at least `count` floats, 64-byte aligned,
+// reused by later calls on the thread (contents undefined); NULL when out of memory.
+float *poyo_scratch(int slot, size_t count);
+
 // Elementwise dropout of x[n] in place, element index = offset + i.
 void poyo_dropout_apply(float *x, ptrdiff_t n, ptrdiff_t offset, poyo_dropout dropout);
 

@@ -2,8 +2,9 @@ import CPUKernels
 import Foundation
 
 /// Varlen attention on the host: per (window, head) task, scores and probabilities live in a
-/// task-local `[nq, nk]` scratch; matrix products go to the single-threaded `sgemm` (CPUGemm.swift), the softmax,
-/// dropout and score-gradient rows to CPUKernels (`cpu_attention.c`).
+/// `[nq, nk]` scratch the thread keeps from task to task (`TaskScratch`); matrix products go to the
+/// single-threaded `sgemm` (CPUGemm.swift), the softmax, dropout and score-gradient rows to
+/// CPUKernels (`cpu_attention.c`).
 extension CPUDevice {
     /// One (window, head) task: the window's query rows `q0 ..< q0 + nq` and key rows `k0 ..< k0 + nk`.
     struct WindowHead {
@@ -49,8 +50,9 @@ extension CPUDevice {
                 }
                 return
             }
-            let s = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)
-            defer { s.deallocate() }
+            let scores = TaskScratch(slot: 0, count: nq * nk)
+            defer { scores.release() }
+            let s = scores.pointer
             // s[nq, nk] = scale · q_h k_hᵀ
             sgemm(
                 transA: false, transB: true, m: nq, n: nk, k: headDim, alpha: scale,
@@ -87,14 +89,16 @@ extension CPUDevice {
             let vH = vp + k0 * v.ld + h * headDim
             let oH = op + q0 * ldo + h * headDim
             let gH = gp + q0 * ldo + h * headDim
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)  // P, then Pd
-            let dp = UnsafeMutablePointer<Float>.allocate(capacity: nq * nk)  // dPd, then dS
-            let d = UnsafeMutablePointer<Float>.allocate(capacity: nq)  // D per query row
+            let scratch = (TaskScratch(slot: 0, count: nq * nk), TaskScratch(slot: 1, count: nq * nk))
+            let dScratch = TaskScratch(slot: 2, count: nq)
             defer {
-                p.deallocate()
-                dp.deallocate()
-                d.deallocate()
+                scratch.0.release()
+                scratch.1.release()
+                dScratch.release()
             }
+            let p = scratch.0.pointer  // P, then Pd
+            let dp = scratch.1.pointer  // dPd, then dS
+            let d = dScratch.pointer  // D per query row
             // Scores again; dPd[nq, nk] = dO · vᵀ; then P and dS row by row (CPUKernels).
             sgemm(
                 transA: false, transB: true, m: nq, n: nk, k: headDim, alpha: scale,
@@ -124,4 +128,23 @@ extension CPUDevice {
                 dp, lda: nk, qH, ldb: q.ld, beta: 1, dkp + k0 * dK.ld + h * headDim, ldc: dK.ld)
         }
     }
+}
+
+/// A thread's reusable scratch block (`poyo_scratch`, kept for the thread's life), or, when that
+/// cannot grow, a block of its own freed by `release()`.
+struct TaskScratch {
+    let pointer: UnsafeMutablePointer<Float>
+    private let owned: Bool
+
+    init(slot: Int32, count: Int) {
+        if let p = poyo_scratch(slot, count) {
+            pointer = p
+            owned = false
+        } else {
+            pointer = .allocate(capacity: count)
+            owned = true
+        }
+    }
+
+    func release() { if owned { pointer.deallocate() } }
 }

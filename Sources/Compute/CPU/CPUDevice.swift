@@ -89,6 +89,26 @@ public final class CPUDevice: Device, @unchecked Sendable {
         }
     }
 
+    public func write(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor, offset: Int) throws {
+        guard tensor.dtype == .float32 else { throw ComputeError.wrongDType(op: "write") }
+        guard offset >= 0, values.count <= tensor.count - offset else {
+            throw ComputeError.shapeMismatch(
+                op: "write", detail: "\(values.count) values at element \(offset) of \(tensor.shape)")
+        }
+        let b = try host(tensor, "write")
+        if let base = values.baseAddress { (b.floats + offset).update(from: base, count: values.count) }
+    }
+
+    public func download(_ tensor: Tensor, into out: UnsafeMutableBufferPointer<Float>) throws {
+        guard tensor.dtype == .float32 else { throw ComputeError.wrongDType(op: "download") }
+        guard out.count == tensor.count else {
+            throw ComputeError.shapeMismatch(op: "download", detail: "\(tensor.shape) into \(out.count) floats")
+        }
+        let b = try host(tensor, "download")
+        countReadback()
+        if let base = out.baseAddress { base.update(from: b.floats, count: tensor.count) }
+    }
+
     public func download(_ tensor: Tensor) throws -> [Float] {
         guard tensor.dtype == .float32 else { throw ComputeError.wrongDType(op: "download") }
         let b = try host(tensor, "download")

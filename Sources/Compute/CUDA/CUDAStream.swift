@@ -93,10 +93,11 @@ final class CUDAStream: KernelBackend {
         try driver.check(driver.cuMemsetD32Async(UInt64(memory.bits), 0, bytes / 4, stream), "cuMemsetD32Async")
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer, to memory: DeviceMemory) throws {
+    func write(_ bytes: UnsafeRawBufferPointer, to memory: DeviceMemory, at offset: Int) throws {
         try current()
         try driver.check(
-            driver.cuMemcpyHtoDAsync(UInt64(memory.bits), bytes.baseAddress, bytes.count, stream), "cuMemcpyHtoDAsync")
+            driver.cuMemcpyHtoDAsync(UInt64(memory.bits) + UInt64(offset), bytes.baseAddress, bytes.count, stream),
+            "cuMemcpyHtoDAsync")
         // Pageable host memory: the copy must finish before the caller's array can go away.
         try finish()
     }

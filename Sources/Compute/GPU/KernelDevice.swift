@@ -21,7 +21,7 @@ protocol KernelBackend: AnyObject {
     func owns(_ storage: AnyObject) -> Bool
     func zero(_ memory: DeviceMemory, bytes: Int) throws
     /// Blocking copies: they return once the data has arrived, after every earlier op.
-    func write(_ bytes: UnsafeRawBufferPointer, to memory: DeviceMemory) throws
+    func write(_ bytes: UnsafeRawBufferPointer, to memory: DeviceMemory, at offset: Int) throws
     func read(_ memory: DeviceMemory, into bytes: UnsafeMutableRawBufferPointer) throws
     /// Waits for every enqueued command.
     func finish() throws
@@ -151,7 +151,35 @@ public class KernelDevice: Device, @unchecked Sendable {
         try throwIfFailed()
         let m = try mem(tensor, "write")
         guard count > 0 else { return }
-        try values.withUnsafeBytes { try backend.write($0, to: m) }
+        try values.withUnsafeBytes { try backend.write($0, to: m, at: 0) }
+    }
+
+    public func write(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor, offset: Int) throws {
+        guard tensor.dtype == .float32 else { throw ComputeError.wrongDType(op: "write") }
+        guard offset >= 0, values.count <= tensor.count - offset else {
+            throw ComputeError.shapeMismatch(
+                op: "write", detail: "\(values.count) values at element \(offset) of \(tensor.shape)")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        try throwIfFailed()
+        let m = try mem(tensor, "write")
+        guard values.count > 0 else { return }
+        try backend.write(UnsafeRawBufferPointer(values), to: m, at: offset * 4)
+    }
+
+    public func download(_ tensor: Tensor, into out: UnsafeMutableBufferPointer<Float>) throws {
+        guard tensor.dtype == .float32 else { throw ComputeError.wrongDType(op: "download") }
+        guard out.count == tensor.count else {
+            throw ComputeError.shapeMismatch(op: "download", detail: "\(tensor.shape) into \(out.count) floats")
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        let m = try mem(tensor, "download")
+        try throwIfFailed()
+        readbacks += 1
+        guard tensor.count > 0 else { return }
+        try backend.read(m, into: UnsafeMutableRawBufferPointer(out))
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {

@@ -125,9 +125,9 @@ final class OpenCLQueue: KernelBackend {
             clEnqueueFillBuffer(queue, Self.mem(memory), &pattern, 4, 0, bytes, 0, nil, nil), "clEnqueueFillBuffer")
     }
 
-    func write(_ bytes: UnsafeRawBufferPointer, to memory: DeviceMemory) throws {
+    func write(_ bytes: UnsafeRawBufferPointer, to memory: DeviceMemory, at offset: Int) throws {
         let st = clEnqueueWriteBuffer(
-            queue, Self.mem(memory), cl_bool(CL_TRUE), 0, bytes.count, bytes.baseAddress, 0, nil, nil)
+            queue, Self.mem(memory), cl_bool(CL_TRUE), offset, bytes.count, bytes.baseAddress, 0, nil, nil)
         try OpenCLError.check(st, "clEnqueueWriteBuffer")
     }
 

@@ -67,9 +67,17 @@ public final class StreamingRun {
 
     /// A prediction in behaviour units: `raw · std + mean`, with one value or one per dimension.
     public static func behaviour(_ raw: [Float], mean: [Float], std: [Float]) -> [Float] {
-        let d = raw.count
-        return (0..<d).map { j in
-            raw[j] * (std.count == d ? std[j] : std.first ?? 1) + (mean.count == d ? mean[j] : mean.first ?? 0)
+        var values = raw
+        values.withUnsafeMutableBufferPointer { toBehaviour($0, mean: mean, std: std) }
+        return values
+    }
+
+    /// `behaviour(_:mean:std:)` in place (no allocation: the C library's decode path).
+    public static func toBehaviour(_ values: UnsafeMutableBufferPointer<Float>, mean: [Float], std: [Float]) {
+        let d = values.count
+        for j in 0..<d {
+            values[j] =
+                values[j] * (std.count == d ? std[j] : std.first ?? 1) + (mean.count == d ? mean[j] : mean.first ?? 0)
         }
     }
 

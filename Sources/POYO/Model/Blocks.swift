@@ -5,8 +5,20 @@ import Compute
 /// into input and parameter gradients.
 struct Blocks {
     let dev: Device
+    /// Where scratch tensors come from when the same graph runs again and again (the streaming
+    /// decoder); nil: new tensors from the device's pool.
+    var arena: TensorArena? = nil
 
-    func tensor(_ rows: Int, _ cols: Int) throws -> Tensor { try dev.makeTensor([rows, cols], dtype: .float32) }
+    func tensor(_ rows: Int, _ cols: Int) throws -> Tensor {
+        if let arena { return try arena.take(rows, cols) }
+        return try dev.makeTensor([rows, cols], dtype: .float32)
+    }
+
+    /// `[rows]` float32 scratch.
+    func vector(_ rows: Int) throws -> Tensor {
+        if let arena { return try arena.take(rows, nil) }
+        return try dev.makeTensor([rows], dtype: .float32)
+    }
 
     // MARK: linear: y[N, out] = x[N, in] · Wᵀ (+ b)
 
@@ -46,8 +58,8 @@ struct Blocks {
     func layerNorm(_ x: Tensor, _ p: LayerNormParameters) throws -> LayerNormCache {
         let rows = x.rows
         let out = try tensor(rows, x.columns)
-        let mean = try dev.makeTensor([rows], dtype: .float32)
-        let rstd = try dev.makeTensor([rows], dtype: .float32)
+        let mean = try vector(rows)
+        let rstd = try vector(rows)
         dev.layerNormForward(
             x: x, gamma: p.weight.value, beta: p.bias.value, out: out, mean: mean, rstd: rstd, eps: 1e-5)
         return LayerNormCache(x: x, out: out, mean: mean, rstd: rstd)

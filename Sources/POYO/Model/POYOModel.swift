@@ -127,33 +127,41 @@ public final class POYOModel {
     func process(_ z: Tensor, tokens: TokenSet, drop: (Float) -> DropoutSpec) throws
         -> (latents: [Tensor], caches: [ProcessorLayerCache])
     {
-        let c = config
         let B = blocks
         var latents = [z]
         var processor: [ProcessorLayerCache] = []
         for layer in params.processor {
-            let zin = latents[latents.count - 1]
-            let (a, attention) = try B.selfAttention(
-                layer.attention, x: zin, tokens: tokens, shape: selfShape,
-                dropout: drop(c.atnDropout), outDropout: drop(c.linDropout))
-            device.axpy(1, zin, a)
-            let (f, ffn) = try B.feedForward(
-                a, layer.feedForward, dropout: drop(c.ffnDropout), outDropout: drop(c.linDropout))
-            device.axpy(1, a, f)
-            processor.append(ProcessorLayerCache(attention: attention, feedForward: ffn))
+            let (f, cache) = try processLayer(layer, latents[latents.count - 1], tokens: tokens, drop: drop, B)
+            processor.append(cache)
             latents.append(f)
         }
         return (latents, processor)
+    }
+
+    /// One processor layer on `zin` `[N_lat, d]`: `a = zin + SelfAttn(zin)`, then `a + FFN(a)`.
+    func processLayer(
+        _ layer: ProcessorLayerParameters, _ zin: Tensor, tokens: TokenSet, drop: (Float) -> DropoutSpec, _ B: Blocks
+    ) throws -> (Tensor, ProcessorLayerCache) {
+        let c = config
+        let (a, attention) = try B.selfAttention(
+            layer.attention, x: zin, tokens: tokens, shape: selfShape,
+            dropout: drop(c.atnDropout), outDropout: drop(c.linDropout))
+        device.axpy(1, zin, a)
+        let (f, ffn) = try B.feedForward(
+            a, layer.feedForward, dropout: drop(c.ffnDropout), outDropout: drop(c.linDropout))
+        device.axpy(1, a, f)
+        return (f, ProcessorLayerCache(attention: attention, feedForward: ffn))
     }
 
     /// The decoder and readout (docs/spec.md §3.5 steps 4–6): y = q_out + CrossAttn(q_out, z) (no
     /// value rotation); y += FFN(y); prediction = readout(y). `sessions` `[N_out]` picks each query's
     /// session row; `z` `[N_lat, d]` are the processed latents.
     func decode(
-        _ z: Tensor, sessions: Tensor, queries: TokenSet, latentTokens: TokenSet, drop: (Float) -> DropoutSpec
+        _ z: Tensor, sessions: Tensor, queries: TokenSet, latentTokens: TokenSet, drop: (Float) -> DropoutSpec,
+        arena: TensorArena? = nil
     ) throws -> (y: Tensor, prediction: Tensor, attention: Blocks.CrossAttentionCache, feedForward: Blocks.FFNCache) {
         let c = config
-        let B = blocks
+        let B = Blocks(dev: device, arena: arena)
         let P = params
         let qOut = try B.tensor(queries.rows, c.dim)  // [N_out, d]
         device.gatherRows(table: P.sessionEmbedding.value, indices: sessions, out: qOut, accumulate: false)

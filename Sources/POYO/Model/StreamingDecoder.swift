@@ -24,9 +24,6 @@ public final class StreamingDecoder {
 
     private let inner: Int  // cross_heads · dim_head: width of a key, a value, a query
     private let omega: [Double]
-    /// Scratch cos/sin `[2, P]`: a pushed spike's angles (row 0), or the window's start and end (rows 0, 1).
-    private var trigCos: [Float]
-    private var trigSin: [Float]
     private let headDim: Int
     private let heads: Int
     /// Per unit, per token kind (0 spike, 1 START, 2 END), the unrotated `[k | v]`: `[3, U, 2·inner]`.
@@ -34,17 +31,31 @@ public final class StreamingDecoder {
     /// `[N_lat, inner]` unrotated encoder queries of the latents, and their times in the window.
     private var latentQ: [Float] = []
     private let latentTimes: [Double]
-    /// Spikes in the window (oldest first, from `head`): times and rotated `[k | v]` rows.
-    private var spikeTimes: [Double] = []
-    private var spikeKV: [Float] = []  // [capacity, 2·inner]
-    private var head = 0
-    private var count = 0
+
+    // The spike ring on the host. Spike number n (counting every push) lives in slot n % capacity.
+    private var spikeTimes: [Double] = []  // [capacity]
+    private var spikeKV: [Float] = []  // [capacity, 2·inner] rotated [k | v]
+    private var first = 0  // number of the oldest kept spike
+    private var pushed = 0  // spikes pushed so far
+    private var uploaded = 0  // spikes before this number are in `kv` (both copies)
     private var lastTime = -Double.infinity
 
+    // Host scratch, sized once: nothing is allocated per update.
+    private var edgeKV: [Float]  // [2·U, 2·inner] the START and END rows of this update
+    private var queries: [Float]  // [N_lat, inner] rotated latent queries
+    private var latentCos: [Float]  // [N_lat, P]
+    private var latentSin: [Float]
+    private var edgeCos: [Float]  // [2, P]: the window's start (row 0) and end (row 1)
+    private var edgeSin: [Float]
+    private var keyWindow: [Int32] = [0, 0]
+
     // Device tensors kept between updates (allocated once, or when the spike capacity grows).
-    private var kv: Tensor  // [2·U + capacity, 2·inner]
-    private var staging: [Float]  // host copy of kv
-    private let keyOffsets: Tensor  // [2] Int32: 0, keys in use
+    /// Keys and values `[2·U + 2·capacity, 2·inner]`: rows `2·U + s` and `2·U + s + capacity` both hold
+    /// the spike in slot s, so the kept spikes, read from the oldest one's first copy, are always
+    /// consecutive rows. Each update writes its START and END rows into the 2·U rows just before
+    /// them (free slots' rows, or the margin at the top), so one key range covers the whole window.
+    private var kv: Tensor
+    private let keyOffsets: Tensor  // [2] Int32: the window's first and last key row
     private let latentOffsets: Tensor  // [2] Int32: 0, N_lat
     private let outputOffsets: Tensor  // [2] Int32: 0, 1
     private let q: Tensor  // [N_lat, inner]
@@ -52,6 +63,8 @@ public final class StreamingDecoder {
     private let latentRotary: RotaryTensors  // [N_lat, P]
     private let outputRotary: RotaryTensors  // [1, P]
     private let sessionRow: Tensor  // [1] Int32
+    /// The update's scratch tensors, the same ones every update.
+    private let arena: TensorArena
 
     /// A decoder of `model` for session `sessionID` (one of the checkpoint's sessions), keeping room
     /// for `capacity` spikes in the window before it grows (growing allocates once).
@@ -72,34 +85,41 @@ public final class StreamingDecoder {
         headDim = c.dimHead
         inner = c.crossHeads * c.dimHead
         omega = model.omega.map(Double.init)
-        trigCos = [Float](repeating: 0, count: 2 * omega.count)
-        trigSin = [Float](repeating: 0, count: 2 * omega.count)
         let steps = Int((c.sequenceLength / c.latentStep).rounded(.down))
         let l = c.numLatentsPerStep
         latentTimes = (0..<(steps * l)).map { (Double($0 / l) + 0.5) * c.latentStep }
         let dev = model.device
         let nLat = latentTimes.count
         let units = unitIDs.count
-        let capacity = max(capacity, 16)
-        spikeTimes = [Double](repeating: 0, count: capacity)
-        spikeKV = [Float](repeating: 0, count: capacity * 2 * inner)
-        kv = try dev.makeTensor([2 * units + capacity, 2 * inner], dtype: .float32)
-        staging = [Float](repeating: 0, count: (2 * units + capacity) * 2 * inner)
+        let p = omega.count
+        let slots = Self.slots(for: max(capacity, 16), units: units)
+        spikeTimes = [Double](repeating: 0, count: slots)
+        spikeKV = [Float](repeating: 0, count: slots * 2 * inner)
+        edgeKV = [Float](repeating: 0, count: 2 * units * 2 * inner)
+        queries = [Float](repeating: 0, count: nLat * inner)
+        latentCos = [Float](repeating: 0, count: nLat * p)
+        latentSin = [Float](repeating: 0, count: nLat * p)
+        edgeCos = [Float](repeating: 0, count: 2 * p)
+        edgeSin = [Float](repeating: 0, count: 2 * p)
+        kv = try dev.makeTensor([2 * units + 2 * slots, 2 * inner], dtype: .float32)
         keyOffsets = try dev.upload([Int32(0), 0], shape: [2])
         latentOffsets = try dev.upload([Int32(0), Int32(nLat)], shape: [2])
         outputOffsets = try dev.upload([Int32(0), 1], shape: [2])
         q = try dev.makeTensor([nLat, inner], dtype: .float32)
-        let p = omega.count
         latentRotary = RotaryTensors(
             cos: try dev.makeTensor([nLat, p], dtype: .float32), sin: try dev.makeTensor([nLat, p], dtype: .float32))
         outputRotary = RotaryTensors(
             cos: try dev.makeTensor([1, p], dtype: .float32), sin: try dev.makeTensor([1, p], dtype: .float32))
         sessionRow = try dev.upload([Int32(row)], shape: [1])
+        arena = TensorArena(device: dev)
         z0 = try dev.makeTensor([nLat, c.dim], dtype: .float32)
         let latentIndex = try dev.upload((0..<nLat).map { Int32($0 % l) }, shape: [nLat])
         dev.gatherRows(table: model.params.latentEmbedding.value, indices: latentIndex, out: z0, accumulate: false)
         try precompute(unitRows: unitIDs.map { Int32(model.unitVocab.row(of: $0)!) })
     }
+
+    /// Ring slots for `spikes` kept spikes: the window's START and END rows take 2·U free slots' rows.
+    private static func slots(for spikes: Int, units: Int) -> Int { spikes + 2 * units }
 
     /// The rows that never change: each unit's `[k | v]` as a spike, START and END token, and the
     /// latents' encoder queries, all before rotation.
@@ -126,7 +146,7 @@ public final class StreamingDecoder {
     }
 
     /// Spikes kept (those not yet evicted by a `decode`).
-    public var spikesKept: Int { count }
+    public var spikesKept: Int { pushed - first }
 
     /// The unit number of `id` (one of `unitIDs`), for `push`.
     public func unit(_ id: String) -> Int? { unitIDs.firstIndex(of: id) }
@@ -142,39 +162,43 @@ public final class StreamingDecoder {
             throw POYOError.streaming("spike at \(time) s arrived after one at \(lastTime) s (out of order)")
         }
         lastTime = time
-        let capacity = spikeTimes.count
-        if count == capacity { try grow() }
-        let slot = (head + count) % spikeTimes.count
+        if Self.slots(for: pushed - first + 1, units: unitIDs.count) > spikeTimes.count { try grow() }
+        let slot = pushed % spikeTimes.count
         spikeTimes[slot] = time
         let width = 2 * inner
-        angles(at: time, row: 0)
         spikeKV.withUnsafeMutableBufferPointer { out in
             baseKV.withUnsafeBufferPointer { base in
-                let row = out.baseAddress! + slot * width
-                row.update(from: base.baseAddress! + unit * width, count: width)
-                rotate(row, cos: trigCos, sin: trigSin, columns: width)
+                edgeCos.withUnsafeMutableBufferPointer { c in
+                    edgeSin.withUnsafeMutableBufferPointer { s in
+                        angles(at: time, cos: c.baseAddress!, sin: s.baseAddress!)
+                        let row = out.baseAddress! + slot * width
+                        row.update(from: base.baseAddress! + unit * width, count: width)
+                        rotate(row, cos: c.baseAddress!, sin: s.baseAddress!, columns: width)
+                    }
+                }
             }
         }
-        count += 1
+        pushed += 1
     }
 
-    /// Doubles the spike ring (the only allocation after creation, while the stream gets denser).
+    /// Doubles the spike ring (the only allocation after creation, while the stream gets denser);
+    /// every kept spike is written to the device again at the next update.
     private func grow() throws {
         let old = spikeTimes.count
+        let slots = 2 * old
         let width = 2 * inner
-        var times = [Double](repeating: 0, count: 2 * old)
-        var rows = [Float](repeating: 0, count: 2 * old * width)
-        for i in 0..<count {
-            let slot = (head + i) % old
-            times[i] = spikeTimes[slot]
-            for j in 0..<width { rows[i * width + j] = spikeKV[slot * width + j] }
+        var times = [Double](repeating: 0, count: slots)
+        var rows = [Float](repeating: 0, count: slots * width)
+        for n in first..<pushed {
+            let from = n % old
+            let to = n % slots
+            times[to] = spikeTimes[from]
+            for j in 0..<width { rows[to * width + j] = spikeKV[from * width + j] }
         }
         spikeTimes = times
         spikeKV = rows
-        head = 0
-        let units = unitIDs.count
-        kv = try model.device.makeTensor([2 * units + 2 * old, width], dtype: .float32)
-        staging = [Float](repeating: 0, count: (2 * units + 2 * old) * width)
+        uploaded = first
+        kv = try model.device.makeTensor([2 * unitIDs.count + 2 * slots, width], dtype: .float32)
     }
 
     /// Rotates the key (and, the encoder rotating values, the value) of every head in `row` by the
@@ -195,14 +219,30 @@ public final class StreamingDecoder {
         }
     }
 
-    /// cos/sin of `t·ω` (`[P]` each, the angles formed in Float64 as `RotaryTables` does) into the
-    /// scratch rows `trigCos`/`trigSin` at row `row`.
-    private func angles(at t: Double, row: Int) {
-        let p = omega.count
-        for k in 0..<p {
+    /// cos/sin of `t·ω` (`[P]` each, the angles formed in Float64 as `RotaryTables` does).
+    private func angles(at t: Double, cos c: UnsafeMutablePointer<Float>, sin s: UnsafeMutablePointer<Float>) {
+        for k in 0..<omega.count {
             let a = t * omega[k]
-            trigCos[row * p + k] = Float(Foundation.cos(a))
-            trigSin[row * p + k] = Float(Foundation.sin(a))
+            c[k] = Float(Foundation.cos(a))
+            s[k] = Float(Foundation.sin(a))
+        }
+    }
+
+    /// Writes the kept spikes not yet on the device (both copies of each), in runs of consecutive slots.
+    private func uploadSpikes() throws {
+        let slots = spikeTimes.count
+        let width = 2 * inner
+        let top = 2 * unitIDs.count  // rows above the ring
+        if uploaded < first { uploaded = first }
+        try spikeKV.withUnsafeBufferPointer { rows in
+            while uploaded < pushed {
+                let slot = uploaded % slots
+                let run = min(pushed - uploaded, slots - slot)
+                let values = UnsafeBufferPointer(rebasing: rows[(slot * width)..<((slot + run) * width)])
+                try model.device.write(values, to: kv, offset: (top + slot) * width)
+                try model.device.write(values, to: kv, offset: (top + slot + slots) * width)
+                uploaded += run
+            }
         }
     }
 
@@ -210,63 +250,72 @@ public final class StreamingDecoder {
     /// the spikes in `[t − window, t)`. Spikes before `t − window` are dropped for good; those at or
     /// after `t` stay for later updates. `t` must not go back before a dropped spike's window.
     public func decode(at t: Double) throws -> [Float] {
+        var out = [Float](repeating: 0, count: model.config.dimOut)
+        try out.withUnsafeMutableBufferPointer { try decode(at: t, into: $0) }
+        return out
+    }
+
+    /// `decode(at:)` into `out` (`dim_out` floats). After the first updates it allocates nothing.
+    public func decode(at t: Double, into out: UnsafeMutableBufferPointer<Float>) throws {
         guard t.isFinite else { throw POYOError.streaming("decode time \(t) is not finite") }
-        let start = t - window
-        while count > 0 && spikeTimes[head] < start {
-            head = (head + 1) % spikeTimes.count
-            count -= 1
+        guard out.count == model.config.dimOut else {
+            throw POYOError.streaming("the output buffer holds \(out.count) values, not \(model.config.dimOut)")
         }
+        let start = t - window
+        let slots = spikeTimes.count
+        while first < pushed && spikeTimes[first % slots] < start { first += 1 }
+        // Spikes at or after t wait for a later update: the window's spikes are a prefix of the kept ones.
+        var used = pushed - first
+        while used > 0 && spikeTimes[(first + used - 1) % slots] >= t { used -= 1 }
+        try uploadSpikes()
+
         let dev = model.device
         let c = model.config
-        let B = model.blocks
+        arena.reset()
+        let B = Blocks(dev: dev, arena: arena)
         let P = model.params
         let units = unitIDs.count
         let width = 2 * inner
-        // Keys and values: each unit's START (at the window's start) and END (at its end), then the
-        // kept spikes before t.
-        var used = 2 * units
-        angles(at: start, row: 0)
-        angles(at: t, row: 1)
         let p = omega.count
-        staging.withUnsafeMutableBufferPointer { out in
-            let o = out.baseAddress!
-            baseKV.withUnsafeBufferPointer { base in
-                trigCos.withUnsafeBufferPointer { c in
-                    trigSin.withUnsafeBufferPointer { s in
+        // Each unit's START (at the window's start) and END (at its end), in the 2·U rows just above
+        // the oldest kept spike's row.
+        let head = first % slots
+        edgeCos.withUnsafeMutableBufferPointer { cb in
+            edgeSin.withUnsafeMutableBufferPointer { sb in
+                let (cs, sn) = (cb.baseAddress!, sb.baseAddress!)
+                angles(at: start, cos: cs, sin: sn)
+                angles(at: t, cos: cs + p, sin: sn + p)
+                edgeKV.withUnsafeMutableBufferPointer { o in
+                    baseKV.withUnsafeBufferPointer { base in
                         for u in 0..<units {
-                            let startRow = o + (2 * u) * width
+                            let startRow = o.baseAddress! + (2 * u) * width
                             startRow.update(from: base.baseAddress! + (units + u) * width, count: width)
-                            rotate(startRow, cos: c.baseAddress!, sin: s.baseAddress!, columns: width)
-                            let endRow = o + (2 * u + 1) * width
+                            rotate(startRow, cos: cs, sin: sn, columns: width)
+                            let endRow = o.baseAddress! + (2 * u + 1) * width
                             endRow.update(from: base.baseAddress! + (2 * units + u) * width, count: width)
-                            rotate(endRow, cos: c.baseAddress! + p, sin: s.baseAddress! + p, columns: width)
+                            rotate(endRow, cos: cs + p, sin: sn + p, columns: width)
                         }
                     }
                 }
             }
-            spikeKV.withUnsafeBufferPointer { spikes in
-                for i in 0..<count {
-                    let slot = (head + i) % spikeTimes.count
-                    guard spikeTimes[slot] < t else { break }
-                    (o + used * width).update(from: spikes.baseAddress! + slot * width, count: width)
-                    used += 1
-                }
-            }
         }
-        try dev.write(staging, to: kv)
-        try dev.write([Int32(0), Int32(used)], to: keyOffsets)
+        try edgeKV.withUnsafeBufferPointer { try dev.write($0, to: kv, offset: head * width) }
+        keyWindow[0] = Int32(head)
+        keyWindow[1] = Int32(head + 2 * units + used)
+        try dev.write(keyWindow, to: keyOffsets)
         // Latent queries at their times in this window: one cos/sin table rotates them here and
         // serves the device ops (the inverse rotation, the processor, the decoder's keys).
-        let times = latentTimes.map { start + $0 }
-        let (latentCos, latentSin) = RotaryTables.tables(times: times, omega: model.omega)
-        var queries = latentQ
-        queries.withUnsafeMutableBufferPointer { qp in
-            latentCos.withUnsafeBufferPointer { c in
-                latentSin.withUnsafeBufferPointer { s in
-                    for r in 0..<times.count {
-                        rotate(
-                            qp.baseAddress! + r * inner, cos: c.baseAddress! + r * p, sin: s.baseAddress! + r * p,
-                            columns: inner)
+        let nLat = latentTimes.count
+        latentCos.withUnsafeMutableBufferPointer { cb in
+            latentSin.withUnsafeMutableBufferPointer { sb in
+                queries.withUnsafeMutableBufferPointer { qp in
+                    latentQ.withUnsafeBufferPointer { base in
+                        qp.baseAddress!.update(from: base.baseAddress!, count: nLat * inner)
+                    }
+                    for r in 0..<nLat {
+                        let (cr, sr) = (cb.baseAddress! + r * p, sb.baseAddress! + r * p)
+                        angles(at: start + latentTimes[r], cos: cr, sin: sr)
+                        rotate(qp.baseAddress! + r * inner, cos: cr, sin: sr, columns: inner)
                     }
                 }
             }
@@ -274,32 +323,35 @@ public final class StreamingDecoder {
         try dev.write(queries, to: q)
         try dev.write(latentCos, to: latentRotary.cos)
         try dev.write(latentSin, to: latentRotary.sin)
-        try dev.write(Array(trigCos[p..<(2 * p)]), to: outputRotary.cos)
-        try dev.write(Array(trigSin[p..<(2 * p)]), to: outputRotary.sin)
-        let nLat = times.count
+        try edgeCos.withUnsafeBufferPointer {
+            try dev.write(UnsafeBufferPointer(rebasing: $0[p...]), to: outputRotary.cos, offset: 0)
+        }
+        try edgeSin.withUnsafeBufferPointer {
+            try dev.write(UnsafeBufferPointer(rebasing: $0[p...]), to: outputRotary.sin, offset: 0)
+        }
         let latents = TokenSet(rows: nLat, offsets: latentOffsets, rotary: latentRotary)
 
-        // Encoder attention over the kept keys, then as `forward` (docs/spec.md §3.5).
+        // Encoder attention over the window's keys, then as `forward` (docs/spec.md §3.5).
         let shape = model.crossShape
-        let out = try B.tensor(nLat, inner)
+        let attended = try B.tensor(nLat, inner)
         let lse = try B.tensor(nLat, heads)
         dev.attentionForward(
-            q: q.matrix, k: kv.columns(0, inner), v: kv.columns(inner, inner), out: out, lse: lse,
+            q: q.matrix, k: kv.columns(0, inner), v: kv.columns(inner, inner), out: attended, lse: lse,
             queryOffsets: latentOffsets, keyOffsets: keyOffsets, heads: heads, headDim: headDim,
             scale: shape.scale, dropout: .none)
-        B.rotate(out.matrix, latents, shape, inverse: true)
+        B.rotate(attended.matrix, latents, shape, inverse: true)
         let z1 = try B.tensor(nLat, c.dim)
-        B.linear(out.matrix, rows: nLat, P.encoder.toOut, into: z1)
+        B.linear(attended.matrix, rows: nLat, P.encoder.toOut, into: z1)
         dev.axpy(1, z0, z1)
         let (z2, _) = try B.feedForward(z1, P.encoderFeedForward, dropout: .none, outDropout: .none)
         dev.axpy(1, z1, z2)
         let noDropout: (Float) -> DropoutSpec = { _ in .none }
-        let processed = try model.process(z2, tokens: latents, drop: noDropout).latents
+        var z = z2
+        for layer in P.processor { z = try model.processLayer(layer, z, tokens: latents, drop: noDropout, B).0 }
         let output = TokenSet(rows: 1, offsets: outputOffsets, rotary: outputRotary)
         let prediction = try model.decode(
-            processed[processed.count - 1], sessions: sessionRow, queries: output, latentTokens: latents,
-            drop: noDropout
+            z, sessions: sessionRow, queries: output, latentTokens: latents, drop: noDropout, arena: arena
         ).prediction
-        return try dev.download(prediction)
+        try dev.download(prediction, into: out)
     }
 }
