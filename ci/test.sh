@@ -10,7 +10,10 @@ echo "lint: swift-format clean"
 export POCL_CACHE_DIR="${POCL_CACHE_DIR:-$PWD/.build/pocl-cache}"
 # Our own OpenCL program-binary cache, also kept with the build.
 export POYO_KERNEL_CACHE="${POYO_KERNEL_CACHE:-$PWD/.build/kernel-cache}"
-mkdir -p "$POCL_CACHE_DIR" "$POYO_KERNEL_CACHE"
+# The recording index cache (RecordingIndexCache): the tests' many temporary files are indexed in
+# the build folder, not in the user's cache.
+export POYO_INDEX_CACHE="${POYO_INDEX_CACHE:-$PWD/.build/index-cache}"
+mkdir -p "$POCL_CACHE_DIR" "$POYO_KERNEL_CACHE" "$POYO_INDEX_CACHE"
 # NVRTC from NVIDIA's wheel, where ci/cuda-compile-check.sh fetched it (.ci/run does so first): the
 # CUDA tests then compile every kernel family through the backend's own NVRTC code path.
 if [ -z "${POYO_LIBNVRTC:-}" ]; then

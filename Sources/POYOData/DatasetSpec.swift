@@ -108,12 +108,15 @@ public struct DatasetSpec: Sendable, Equatable {
         guard !recordings.isEmpty else {
             throw DataError.io(path: baseDirectory?.path ?? ".", reason: "the dataset lists no recordings")
         }
-        var loaded: [LoadedRecording] = []
+        let started = Date()
+        var jobs: [(url: URL, options: ReaderOptions)] = []
         for spec in recordings {
             let options = spec.readerOptions(base: base)
-            for url in try files(spec) { loaded.append(try RecordingReader.load(url, options: options)) }
+            for url in try files(spec) { jobs.append((url, options)) }
         }
-        return try Dataset(loaded: loaded)
+        var data = try Dataset(loaded: try RecordingReader.loadAll(jobs))
+        data.openSeconds = Date().timeIntervalSince(started)
+        return data
     }
 }
 

@@ -94,6 +94,9 @@ public struct ReaderOptions: Sendable, Codable {
     public var isolate = true
     /// Limit for that child; `nil`: `Isolation.defaultTimeout`.
     public var timeout: Double?
+    /// Where the child's result is kept for the next start (`RecordingIndexCache`); used only
+    /// with `isolate`.
+    public var indexCache: IndexCacheChoice = .automatic
 
     public init() {}
 }
@@ -178,6 +181,8 @@ public struct LoadedRecording: Sendable {
     public var warnings: [DataWarning]
     public var summary: RecordingSummary
     public var file: URL
+    /// Whether the index came from `RecordingIndexCache` (no reader child ran).
+    public var fromIndexCache = false
 }
 
 /// Reads one recording file of either format: detects the format, runs the read in an isolated
@@ -201,6 +206,20 @@ public enum RecordingReader {
             var st = stat()
             guard stat(path, &st) == 0 else { throw DataError.unreachable(path) }
             let timeout = options.timeout ?? Isolation.defaultTimeout(fileBytes: Int(st.st_size))
+            let cache = RecordingIndexCache.folder(options.indexCache)
+            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+            let key = RecordingIndexCache.key(options)
+            if let cache {
+                var stale = false
+                if let payload = RecordingIndexCache.lookup(folder: cache, path: absolute, key: key, stale: &stale),
+                    var loaded = try? RecordingTransfer.decode(payload, url: url)
+                {
+                    loaded.fromIndexCache = true
+                    return loaded
+                }
+            }
+            // Taken before the read: an entry is kept only if the file did not change meanwhile.
+            let identity = cache == nil ? nil : RecordingIndexCache.Identity(path: path)
             // The child reads the file; this process only decodes the result (and later reads
             // spike windows with pread), so libhdf5 never parses an untrusted file here.
             var outcome = try Isolation.run(file: path, timeout: timeout, job: .read(path: path, options: options))
@@ -211,11 +230,26 @@ public enum RecordingReader {
             }
             outcome = Isolation.Outcome()
             let loaded = try RecordingTransfer.decode(result, url: url)
+            if let cache, let identity {
+                RecordingIndexCache.store(folder: cache, path: absolute, key: key, identity: identity, payload: result)
+            }
             result = []
             returnFreedMemory()  // the transfer buffers
             return loaded
         }
         return try loadInProcess(url, options, detected: &detected)
+    }
+
+    /// Loads many files, `workers` at a time (default: one per core, at most 8), each as `load`
+    /// does (a reader child per file unless its index is cached). Results come in the order given;
+    /// when files fail, the first failing one (in that order) is reported, and no file after it
+    /// is started.
+    public static func loadAll(_ files: [(url: URL, options: ReaderOptions)], workers: Int? = nil) throws
+        -> [LoadedRecording]
+    {
+        let count = workers ?? min(8, ProcessInfo.processInfo.activeProcessorCount)
+        return try ParallelMap.run(files.count, workers: count) { i in try load(files[i].url, options: files[i].options)
+        }
     }
 
     static func loadInProcess(_ url: URL, _ options: ReaderOptions, detected: inout RecordingFormat?) throws

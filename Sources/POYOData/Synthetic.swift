@@ -20,8 +20,32 @@ public struct SyntheticConfig: Sendable {
     public var velocityStd: Float = 20
     /// Slow velocity noise (cm/s, AR(1) with 0.1 s time constant) on top of the planned movement.
     public var velocityNoise = 1.0
+    /// Session length in minutes instead of `trialsPerSession` trials: trials are added while they
+    /// end before it.
+    public var minutes: Double?
+    /// Sessions differ in more than their draws (a pretraining corpus, issue 24): each session
+    /// takes its own unit count, rates, gains, lead time, noise, reach distance and target count
+    /// (`drawnForSession`). Off: every session shares these settings (the default dataset).
+    public var varied = false
 
     public init() {}
+
+    /// This session's settings when `varied`: drawn from `rng` around these ones (docs/synthetic.md).
+    func drawnForSession(_ rng: inout SeededRNG) -> SyntheticConfig {
+        var c = self
+        let low = rng.int(below: 3) == 0 ? 15 : 30 + rng.int(below: 40)  // some sessions with few units
+        c.unitRange = low...(low + 20 + rng.int(below: 140))
+        let rate = rng.uniform(0.5, 2.0)
+        c.baselineRange = (baselineRange.lowerBound * rate)...(baselineRange.upperBound * rate)
+        let gain = rng.uniform(0.5, 1.5)
+        c.gainRange = (gainRange.lowerBound * gain)...(gainRange.upperBound * gain)
+        c.leadTime = rng.uniform(0.04, 0.2)
+        c.velocityNoise = rng.uniform(0.5, 2.5)
+        c.reachDistance = rng.uniform(6, 14)
+        c.targetCount = [4, 8, 8, 16][rng.int(below: 4)]
+        c.varied = false
+        return c
+    }
 }
 
 /// A deterministic synthetic center-out reaching dataset in the brainsets layout.
@@ -37,30 +61,45 @@ public enum SyntheticDataset {
         sessions: Int = defaultSessions, heldOut: Int = defaultHeldOut, seed: UInt64,
         config: SyntheticConfig = SyntheticConfig()
     ) -> [Recording] {
+        (0..<max(0, sessions + heldOut)).map { s in session(s, sessions: sessions, seed: seed, config: config) }
+    }
+
+    /// The session id of session number `s`.
+    public static func sessionID(_ s: Int) -> String { "synth_s" + (s < 10 ? "0" : "") + String(s) + "_center_out" }
+
+    /// Session number `s` of `generate`, on its own: the first `sessions` train, the rest are held out.
+    static func session(_ s: Int, sessions: Int, seed: UInt64, config: SyntheticConfig) -> Recording {
         let root = SeededRNG(seed: seed)
-        return (0..<max(0, sessions + heldOut)).map { s in
-            var rng = root.derived(UInt64(s) + 1)
-            let isHeldOut = s >= sessions
-            let subject = isHeldOut ? "synth_monkey_t" : (s % 2 == 0 ? "synth_monkey_c" : "synth_monkey_m")
-            let id = "synth_s" + (s < 10 ? "0" : "") + String(s) + "_center_out"
-            return session(id: id, subject: subject, heldOut: isHeldOut, config: config, rng: &rng)
+        var rng = root.derived(UInt64(s) + 1)
+        var c = config
+        if config.varied {
+            // A stream of its own, so the draws below stay those of the unvaried session.
+            var settings = root.derived(0x7661_7269_6564_0000 | UInt64(s))
+            c = config.drawnForSession(&settings)
         }
+        let isHeldOut = s >= sessions
+        let subject = isHeldOut ? "synth_monkey_t" : (s % 2 == 0 ? "synth_monkey_c" : "synth_monkey_m")
+        return session(id: sessionID(s), subject: subject, heldOut: isHeldOut, config: c, rng: &rng)
     }
 
     /// Writes one `<session id>.h5` per session into `dir` (created if needed); returns their URLs.
+    /// Sessions are made and written `workers` at a time (default: one per core), each dropped
+    /// once written, so a thousand sessions need no more memory than a few.
     @discardableResult
     public static func write(
         to dir: URL, sessions: Int = defaultSessions, heldOut: Int = defaultHeldOut,
-        seed: UInt64, config: SyntheticConfig = SyntheticConfig()
+        seed: UInt64, config: SyntheticConfig = SyntheticConfig(), workers: Int? = nil
     ) throws -> [URL] {
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         } catch {
             throw DataError.io(path: dir.path, reason: "cannot create directory (\(error.localizedDescription))")
         }
-        return try generate(sessions: sessions, heldOut: heldOut, seed: seed, config: config).map { r in
-            let url = dir.appendingPathComponent(r.sessionID + ".h5")
-            try BrainsetsWriter.write(r, to: url)
+        let total = max(0, sessions + heldOut)
+        let count = workers ?? ProcessInfo.processInfo.activeProcessorCount
+        return try ParallelMap.run(total, workers: count) { s in
+            let url = dir.appendingPathComponent(sessionID(s) + ".h5")
+            try BrainsetsWriter.write(session(s, sessions: sessions, seed: seed, config: config), to: url)
             return url
         }
     }
@@ -136,7 +175,10 @@ public enum SyntheticDataset {
     static func planTrials(config c: SyntheticConfig, rng: inout SeededRNG) -> TrialPlan {
         var p = TrialPlan()
         var t = 0.5
-        for _ in 0..<c.trialsPerSession {
+        // A trial takes at most 3.2 s (hold, reach, pause, back, gap): with `minutes`, trials are
+        // added while one more surely ends within the session.
+        let limit = c.minutes.map { $0 * 60 - 0.5 - 3.2 }
+        while limit.map({ t <= $0 }) ?? (p.trials.count < c.trialsPerSession) {
             let t1 = t + rng.uniform(0.5, 1.0)  // hold
             let t2 = t1 + rng.uniform(0.5, 0.8)  // reach
             let back = t2 + rng.uniform(0.1, 0.3)  // pause at the target

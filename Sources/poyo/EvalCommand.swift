@@ -65,7 +65,9 @@ struct Eval: ParsableCommand {
             // With --json, stdout carries only the JSON object; the table goes to stderr.
             let table = json ? note : { print($0) }
             let title = "\(split.rawValue) R² per session" + (baseline ? " (POYO, Wiener filter):" : ":")
-            for line in r2Table(title: title, r2: r.r2, wiener: e.wiener?.r2) { table(line) }
+            for line in r2Table(title: title, r2: r.r2, wiener: e.wiener?.r2, fullTable: "the --json output") {
+                table(line)
+            }
             table(String(format: "mean R² %.4f (%ld windows, %.1f s)", r.mean, r.windows, r.seconds))
             if let wiener = e.wiener {
                 table(WienerOutput.title(wiener.options) + ":")
@@ -77,7 +79,8 @@ struct Eval: ParsableCommand {
                 table(
                     "\(split.rawValue) R² per session, stitched windows and causal "
                         + "(the window ending at each sample):")
-                for (session, v) in r.r2.sorted(by: { $0.key < $1.key }) {
+                // Past 20 sessions only the means (every session's figures are in --json).
+                for (session, v) in r.r2.sorted(by: { $0.key < $1.key }) where r.r2.count <= 20 {
                     table(String(format: "  %@  stitched %.4f  causal %.4f", session, v, live.r2[session] ?? .nan))
                 }
                 table(String(format: "mean R² stitched %.4f, causal %.4f (%.1f s)", r.mean, live.mean, live.seconds))

@@ -46,7 +46,8 @@ enum TrainingCLI {
                 wiener == nil
                 ? "validation R² per session:"
                 : "validation R² per session (POYO, Wiener filter on the same training data):"
-            for line in r2Table(title: title, r2: v.r2, wiener: wiener?.r2) { print(line) }
+            let full = URL(fileURLWithPath: dir).appendingPathComponent("summary.json").path
+            for line in r2Table(title: title, r2: v.r2, wiener: wiener?.r2, fullTable: full) { print(line) }
             var line = String(format: "mean R² %.4f after %ld steps", v.mean, session.options.steps)
             if let best = session.best, best.step != session.options.steps {
                 line += String(format: " (best %.4f at step %ld)", best.r2, best.step)

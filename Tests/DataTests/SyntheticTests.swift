@@ -140,3 +140,52 @@ private func solveSymmetric(_ a: [Double], _ b: [Double], n: Int, columns: Int) 
     }
     return x
 }
+
+/// The corpus options of `poyo synth` (issue 24): session length, varied sessions, parallel writing.
+@Suite struct SyntheticScaleTests {
+    /// The default dataset is what every documented figure was measured on: it must not move.
+    @Test func theDefaultDatasetIsUnchanged() {
+        let r = SyntheticDataset.generate(seed: 42)
+        #expect(r.map(\.unitCount) == [62, 44, 42, 45, 57])
+        #expect(r.map(\.heldOut) == [false, false, false, false, true])
+        #expect(r.allSatisfy { $0.domain.ends.last! >= 375 && $0.domain.ends.last! <= 380.1 })
+    }
+
+    @Test func minutesSetTheSessionLength() {
+        var c = smallSyntheticConfig()
+        c.minutes = 2
+        for r in SyntheticDataset.generate(sessions: 3, heldOut: 0, seed: 5, config: c) {
+            #expect(
+                r.domain.ends.last! > 120 - 4.5 && r.domain.ends.last! <= 120, "session of \(r.domain.ends.last!) s")
+            #expect(r.trials.count >= 40)
+        }
+    }
+
+    @Test func variedSessionsDifferAndTheHeldOutOneStaysHeldOut() {
+        var c = SyntheticConfig()
+        c.minutes = 1
+        c.varied = true
+        let varied = SyntheticDataset.generate(sessions: 16, heldOut: 1, seed: 9, config: c)
+        c.varied = false
+        let plain = SyntheticDataset.generate(sessions: 16, heldOut: 1, seed: 9, config: c)
+        let units = varied.map(\.unitCount)
+        #expect(units.min()! < 40 && units.max()! > 64, "unit counts \(units)")
+        let rates = varied.map { Double($0.spikeCount) / $0.domain.ends.last! / Double($0.unitCount) }
+        #expect(rates.max()! > 2 * rates.min()!, "mean rates \(rates)")
+        #expect(varied.map(\.heldOut) == plain.map(\.heldOut) && varied.last!.heldOut)
+        #expect(plain.map(\.unitCount).allSatisfy { (40...64).contains($0) })
+    }
+
+    @Test func parallelWritingGivesTheSameFiles() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var c = smallSyntheticConfig(trials: 4)
+        c.varied = true
+        let one = try SyntheticDataset.write(
+            to: dir.appendingPathComponent("one"), sessions: 5, heldOut: 1, seed: 4, config: c, workers: 1)
+        let three = try SyntheticDataset.write(
+            to: dir.appendingPathComponent("three"), sessions: 5, heldOut: 1, seed: 4, config: c, workers: 3)
+        #expect(one.map(\.lastPathComponent) == three.map(\.lastPathComponent))
+        for (a, b) in zip(one, three) { #expect(try Data(contentsOf: a) == Data(contentsOf: b)) }
+    }
+}

@@ -27,11 +27,15 @@ struct StreamLatency: ParsableCommand {
     var maxAllocations: Double?
 
     func run() throws {
+        // The counter must see this thread's allocations (making a device allocates), or every
+        // count below would be a vacuous 0.
+        let before = poyo_allocation_count()
         let device = try BenchDevice.make(self.device, threads: threads)
+        let counting = poyo_allocation_counting() == 1 && poyo_allocation_count() > before
         var over: [String] = []  // cases above --max-allocations
         defer {
             if !over.isEmpty {
-                let counted = poyo_allocation_counting() == 1 ? "" : " (allocations are not counted on this system)"
+                let counted = counting ? "" : " (allocations are not counted in this build)"
                 FileHandle.standardError.write(
                     "stream: heap allocations per update above \(maxAllocations ?? 0)\(counted): \(over.joined(separator: ", "))\n"
                         .data(using: .utf8)!)
@@ -76,7 +80,7 @@ struct StreamLatency: ParsableCommand {
                             if tick > warmup { allocations += poyo_allocation_count() - a0 }
                         }
                     }
-                    let perUpdate = poyo_allocation_counting() == 1 ? Double(allocations) / Double(times.count) : .nan
+                    let perUpdate = counting ? Double(allocations) / Double(times.count) : .nan
                     times.sort()
                     if let maxAllocations, !(perUpdate <= maxAllocations) {
                         over.append(String(format: "%@ %d units %.0f Hz: %.1f", name, u, rate, perUpdate))

@@ -17,7 +17,8 @@ public struct TrainOptions: Equatable, Sendable {
     /// Validation every this many steps (and at the end); 0 = only at the end.
     public var evalEvery = 250
     /// Checkpoint and train state every this many steps (`checkpoint_every`, `--checkpoint-every`);
-    /// nil: at every validation, or every tenth of the run when validation runs only at the end.
+    /// nil: at every validation, or every tenth of the run (at least 100 steps apart) when validation
+    /// runs only at the end.
     /// Also at the end and on a graceful stop. Changes no result, so a resume may change it.
     public var checkpointEvery: Int?
     /// `epochs:` (torch_brain): the run's length in epochs; resolved when the data is known to
@@ -46,7 +47,9 @@ public struct TrainOptions: Equatable, Sendable {
     public var maxLR: Double { maxLROverride ?? baseLR * Double(batchSize) }
 
     /// The checkpoint cadence in force (see `checkpointEvery`).
-    public var checkpointInterval: Int { checkpointEvery ?? (evalEvery > 0 ? evalEvery : max(1, steps / 10)) }
+    /// Without validation (`eval_every: 0`) a tenth of the run, but never more often than every 100
+    /// steps: a short run is not saved at every step.
+    public var checkpointInterval: Int { checkpointEvery ?? (evalEvery > 0 ? evalEvery : max(100, steps / 10)) }
 
     public func validate() throws {
         guard steps > 0 else { throw POYOError.invalidConfig("training: steps must be positive") }

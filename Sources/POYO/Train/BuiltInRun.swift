@@ -37,13 +37,8 @@ extension TrainOptions {
 
 /// The built-in synthetic dataset, generated once into the cache folder and reused.
 public enum SyntheticCache {
-    /// `$POYO_CACHE_DIR`, else `$XDG_CACHE_HOME/poyo`, else `~/.cache/poyo`.
-    public static var root: URL {
-        let env = ProcessInfo.processInfo.environment
-        if let d = env["POYO_CACHE_DIR"], !d.isEmpty { return URL(fileURLWithPath: d) }
-        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return URL(fileURLWithPath: x).appendingPathComponent("poyo") }
-        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/poyo")
-    }
+    /// `$POYO_CACHE_DIR`, else `$XDG_CACHE_HOME/poyo`, else `~/.cache/poyo` (`CacheFolder`).
+    public static var root: URL { CacheFolder.root }
 
     /// The dataset's folder, written first if absent; `note` hears what happened.
     public static func ensure(seed: UInt64, note: (String) -> Void) throws -> URL {

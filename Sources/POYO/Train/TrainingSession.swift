@@ -12,6 +12,9 @@ public struct StepReport: Sendable {
     public var msPerStep: Double
     public var tokensPerSecond: Double
     public var epoch: Int
+    /// Of `msPerStep`, the time before the step could compute: waiting for its prefetched batch
+    /// (or tokenising it here) and drawing the next step's windows.
+    public var dataWaitMs: Double = 0
 }
 
 /// What a run reports while it goes; the CLI prints it, tests record it. Every method has an empty
@@ -74,6 +77,8 @@ public final class TrainingSession {
     private var position: SamplerPosition
     /// The next step's batch, tokenised on a background thread while this step computes.
     private var prefetched: PrefetchedBatch?
+    /// Milliseconds in this process's steps, and the part of them spent on data (`dataWaitMs`).
+    public private(set) var stepTime: (steps: Int, total: Double, data: Double) = (0, 0, 0)
     /// Tokenise the next batch while a step runs (off: every batch on the training thread).
     public var prefetchesBatches = true
     private var epoch: Int { position.epoch }
@@ -96,6 +101,7 @@ public final class TrainingSession {
         try config.train.validate()
         self.device = device
         self.dataDescription = dataDescription
+        if let opened = all.openingReport { note("data: " + opened) }
         for w in all.warnings { note(w.description) }
         for line in all.settingsReport() { note(line.hasPrefix("warning:") ? line : "data: " + line) }
         let seeds = RunSeeds(root: config.train.seed)
@@ -301,6 +307,7 @@ public final class TrainingSession {
     public func step() throws -> StepReport {
         let t0 = DispatchTime.now().uptimeNanoseconds
         let parts = try nextParts()
+        let dataMs = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
         if let finetune = config.finetune {
             // The trainable set changes once (full mode's unfreezing): rebuilt only then.
             let unfrozen = completedSteps >= finetune.unfreezeStep(totalSteps: options.steps)
@@ -313,9 +320,12 @@ public final class TrainingSession {
         let (loss, lr) = try stepper.step(parts, index: completedSteps)
         completedSteps += 1
         let ms = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+        stepTime.steps += 1
+        stepTime.total += ms
+        stepTime.data += dataMs
         return StepReport(
             step: completedSteps, totalSteps: options.steps, loss: loss, lr: lr, msPerStep: ms,
-            tokensPerSecond: Double(parts.inputCount) / (ms / 1000), epoch: max(epoch, 1))
+            tokensPerSecond: Double(parts.inputCount) / (ms / 1000), epoch: max(epoch, 1), dataWaitMs: dataMs)
     }
 
     public func validate(split: Split = .valid) throws -> EvaluationResult {
@@ -361,11 +371,25 @@ public final class TrainingSession {
                 try save(seconds: Date().timeIntervalSince(t0))
                 observer?.saved(step: n, folder: folder.url)
             }
-            if stop { return .stopped(step: n) }
+            if stop {
+                reportDataWait(observer)
+                return .stopped(step: n)
+            }
         }
+        reportDataWait(observer)
         guard let v = last else { return .finished(nil) }
         try folder.writeSummary(summary(v, seconds: earlierSeconds + Date().timeIntervalSince(t0)))
         return .finished(v)
+    }
+
+    /// "data wait: 1.2 % of step time …" over this process's steps.
+    private func reportDataWait(_ observer: TrainingObserver?) {
+        guard stepTime.steps > 0, stepTime.total > 0 else { return }
+        observer?.note(
+            String(
+                format: "data wait: %.1f %% of step time (%.1f ms of %.1f ms per step, %ld steps)",
+                100 * stepTime.data / stepTime.total, stepTime.data / Double(stepTime.steps),
+                stepTime.total / Double(stepTime.steps), stepTime.steps))
     }
 
     func summary(_ v: EvaluationResult, seconds: Double) -> [String: Any] {
@@ -374,6 +398,7 @@ public final class TrainingSession {
             "steps": options.steps, "seconds": seconds,
             "device": device.name, "seed": options.seed, "parameters": model.params.count,
             "data": dataDescription, "checkpoint": folder.checkpointPath,
+            "data_wait_share": stepTime.total > 0 ? stepTime.data / stepTime.total : 0,
         ]
         if let best {
             s["best_val_r2"] = best.r2
