@@ -148,15 +148,20 @@ public struct Dataset: Sendable {
     public func settingsReport() -> [String] {
         guard !settings.isEmpty else { return [] }
         // Sessions without a preset are grouped by why (no match, or a preset they cannot take).
+        // A note that names its own session ("no preset matches session 'x'") is grouped with the
+        // same note of other sessions: a thousand sessions make one line, not a thousand.
+        func general(_ id: String) -> String {
+            (presetNotes[id] ?? "").replacingOccurrences(of: "'\(id)'", with: "'…'")
+        }
         var groups: [String: [String]] = [:]
         for r in recordings {
-            let key = settings[r.sessionID]?.preset ?? "\u{0}" + (presetNotes[r.sessionID] ?? "")
+            let key = (settings[r.sessionID]?.preset ?? "\u{0}") + "\u{1}" + general(r.sessionID)
             groups[key, default: []].append(r.sessionID)
         }
         return groups.sorted { $0.key < $1.key }.map { key, sessions in
             let shown = sessions.prefix(3).joined(separator: ", ") + (sessions.count > 3 ? ", …" : "")
-            let why = presetNotes[sessions[0]] ?? ""
-            let preset = key.hasPrefix("\u{0}") ? "" : key
+            let why = sessions.count == 1 ? presetNotes[sessions[0]] ?? "" : general(sessions[0])
+            let preset = key.hasPrefix("\u{0}") ? "" : String(key.prefix { $0 != "\u{1}" })
             if preset.isEmpty {
                 return "no preset for \(sessions.count) session(s) (\(shown)): \(why)"
             }

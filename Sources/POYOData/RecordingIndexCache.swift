@@ -16,7 +16,7 @@ import Foundation
 /// (`CacheFolder.root`).
 public enum RecordingIndexCache {
     /// Bumped whenever `RecordingTransfer`'s bytes or this file's layout change.
-    static let version: UInt64 = 1
+    static let version: UInt64 = 2
     private static let magic = Array("POYOIDX\n".utf8)
     /// Entries above this size (spikes of chunked or compressed files travel whole) are not kept.
     static let maxPayloadBytes = 256 << 20
@@ -40,7 +40,7 @@ public enum RecordingIndexCache {
         var modifiedSeconds: Int64
         var modifiedNanoseconds: Int64
         var inode: UInt64
-        var edgesHash: UInt64  // FNV-1a of the first and last 64 KiB
+        var edgesHash: UInt64  // `Checksum64` of the first and last 64 KiB
 
         init?(path: String) {
             var st = stat()
@@ -61,14 +61,14 @@ public enum RecordingIndexCache {
             self.edgesHash = edgesHash
         }
 
-        /// FNV-1a of the whole file up to 128 KiB, else of its first and last 64 KiB.
+        /// `Checksum64` of the whole file up to 128 KiB, else of its first and last 64 KiB.
         private static func edges(path: String, size: Int) -> UInt64? {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return nil }
             defer { close(fd) }
             let span = 1 << 16
             let ranges = size <= 2 * span ? [(0, size)] : [(0, span), (size - span, span)]
-            var h = FNV1a()
+            var h = Checksum64()
             for (offset, count) in ranges {
                 var bytes = [UInt8](repeating: 0, count: count)
                 var got = 0
@@ -88,7 +88,7 @@ public enum RecordingIndexCache {
 
     /// The entry's file for `path` read with `key` (the reader settings that shape the result).
     static func entryURL(folder: URL, path: String, key: String) -> URL {
-        var h = FNV1a()
+        var h = Checksum64()
         h.add(Array(path.utf8)[...])
         h.add([0][...])
         h.add(Array(key.utf8)[...])
@@ -112,8 +112,8 @@ public enum RecordingIndexCache {
     /// `stale` is set when an entry exists but no longer matches the file.
     static func lookup(folder: URL, path: String, key: String, stale: inout Bool) -> [UInt8]? {
         let url = entryURL(folder: folder, path: path, key: key)
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        var r = ByteReader(bytes: [UInt8](data), file: url.path)
+        guard let bytes = readWhole(url.path) else { return nil }
+        var r = ByteReader(bytes: bytes, file: url.path)
         do {
             guard Array(try r.take(magic.count)) == magic, try r.u64() == version else { return nil }
             guard try r.string() == path, try r.string() == key else { return nil }
@@ -122,7 +122,7 @@ public enum RecordingIndexCache {
                 modifiedNanoseconds: Int64(bitPattern: try r.u64()), inode: try r.u64(), edgesHash: try r.u64())
             let sum = try r.u64()
             let payload = try r.raw(UInt8.self)
-            var h = FNV1a()
+            var h = Checksum64()
             h.add(payload[...])
             guard h.value == sum, r.at == r.bytes.count else { return nil }
             guard Identity(path: path) == stored else {
@@ -133,6 +133,30 @@ public enum RecordingIndexCache {
         } catch {
             return nil
         }
+    }
+
+    /// A whole file read straight into one array (no `Data` in between: entries of a thousand
+    /// files are a gigabyte, and every extra copy is page faults); nil when it cannot be read.
+    static func readWhole(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size >= 0, st.st_size < Int(Int32.max) else { return nil }
+        let size = Int(st.st_size)
+        var complete = true
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var got = 0
+            while got < size {
+                let n = read(fd, buffer.baseAddress! + got, size - got)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { break }
+                got += n
+            }
+            complete = got == size
+            count = got
+        }
+        return complete ? bytes : nil
     }
 
     /// Keeps `payload` for `path` (read with `key`; the file's identity taken before the read).
@@ -151,7 +175,7 @@ public enum RecordingIndexCache {
         w.u64(UInt64(bitPattern: identity.modifiedNanoseconds))
         w.u64(identity.inode)
         w.u64(identity.edgesHash)
-        var h = FNV1a()
+        var h = Checksum64()
         h.add(payload[...])
         w.u64(h.value)
         w.raw(payload)
@@ -183,16 +207,25 @@ public enum CacheFolder {
     }
 }
 
-/// 64-bit FNV-1a: a fast checksum against torn or altered cache entries (not against an attacker:
-/// an entry only ever points the reader at byte ranges of the file it names, which it checks).
-struct FNV1a {
+/// A 64-bit checksum against torn or altered cache entries (not against an attacker: an entry only
+/// ever points the reader at byte ranges of the file it names, which it checks). FNV-1a's
+/// multiply-xor over 8-byte words, then the bytes left over: several times faster than byte-wise
+/// FNV-1a on the megabyte entries of a thousand files.
+struct Checksum64 {
     private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
 
     mutating func add(_ bytes: ArraySlice<UInt8>) {
         var v = value
-        for b in bytes {
-            v ^= UInt64(b)
-            v = v &* 0x100_0000_01b3
+        bytes.withUnsafeBytes { raw in
+            let words = raw.count / 8
+            for i in 0..<words {
+                v ^= UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))
+                v = (v &* 0x100_0000_01b3) ^ (v >> 29)
+            }
+            for i in (8 * words)..<raw.count {
+                v ^= UInt64(raw[i])
+                v = v &* 0x100_0000_01b3
+            }
         }
         value = v
     }

@@ -201,6 +201,14 @@ public enum RecordingReader {
     public static func load(_ url: URL, options: ReaderOptions, detected: inout RecordingFormat?) throws
         -> LoadedRecording
     {
+        try load(url, options: options, detected: &detected, trim: true)
+    }
+
+    /// `trim`: give the transfer buffers' pages back to the system at once (`loadAll` does it once
+    /// for all files instead: `malloc_trim` walks the whole heap, so per file it grew as N²).
+    static func load(_ url: URL, options: ReaderOptions, detected: inout RecordingFormat?, trim: Bool) throws
+        -> LoadedRecording
+    {
         let path = url.path
         if options.isolate && Isolation.isSupported && !Isolation.inProbeChild {
             var st = stat()
@@ -234,7 +242,7 @@ public enum RecordingReader {
                 RecordingIndexCache.store(folder: cache, path: absolute, key: key, identity: identity, payload: result)
             }
             result = []
-            returnFreedMemory()  // the transfer buffers
+            if trim { returnFreedMemory() }  // the transfer buffers
             return loaded
         }
         return try loadInProcess(url, options, detected: &detected)
@@ -248,7 +256,10 @@ public enum RecordingReader {
         -> [LoadedRecording]
     {
         let count = workers ?? min(8, ProcessInfo.processInfo.activeProcessorCount)
-        return try ParallelMap.run(files.count, workers: count) { i in try load(files[i].url, options: files[i].options)
+        defer { returnFreedMemory() }
+        return try ParallelMap.run(files.count, workers: count) { i in
+            var detected: RecordingFormat?
+            return try load(files[i].url, options: files[i].options, detected: &detected, trim: false)
         }
     }
 

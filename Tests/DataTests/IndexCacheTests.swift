@@ -13,6 +13,13 @@ import Testing
         return o
     }
 
+    /// `file` read by a reader child, without the cache.
+    func uncachedRead(_ file: URL) throws -> LoadedRecording {
+        var o = ReaderOptions()
+        o.indexCache = .off
+        return try RecordingReader.load(file, options: o)
+    }
+
     /// What a read gave, for comparing a cached open with a fresh one.
     func facts(_ l: LoadedRecording) -> [String] {
         let r = l.recording
@@ -33,14 +40,7 @@ import Testing
         let replacement = try SyntheticDataset.write(
             to: other, sessions: 1, heldOut: 0, seed: 8, config: smallSyntheticConfig(trials: 7))
         let file = files[0]
-        let uncached = facts(
-            try RecordingReader.load(
-                file,
-                options: {
-                    var o = ReaderOptions()
-                    o.indexCache = .off
-                    return o
-                }()))
+        let uncached = facts(try uncachedRead(file))
 
         let first = try RecordingReader.load(file, options: options(cache))
         let firstCached = first.fromIndexCache
@@ -65,14 +65,7 @@ import Testing
         try FileManager.default.copyItem(at: replacement[0], to: file)
         var times = [st.st_atim, st.st_mtim]
         #expect(utimensat(AT_FDCWD, file.path, &times, 0) == 0)
-        let fresh = facts(
-            try RecordingReader.load(
-                file,
-                options: {
-                    var o = ReaderOptions()
-                    o.indexCache = .off
-                    return o
-                }()))
+        let fresh = facts(try uncachedRead(file))
         #expect(fresh != uncached)
         let third = try RecordingReader.load(file, options: options(cache))
         let thirdCached = third.fromIndexCache
