@@ -24,6 +24,36 @@ import Testing
         #expect(files == ["synth_s00_center_out.h5", "synth_s01_center_out.h5", "synth_s02_center_out.h5"])
     }
 
+    /// Many sessions (issue 24): the R² table becomes a summary past 20 sessions (every figure
+    /// still in summary.json), the opening is reported once, the "no preset" notes make one line,
+    /// and `eval_every: 0` on a short run does not save at every step.
+    @Test func manySessionsPrintASummary() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let data = dir.appendingPathComponent("data")
+        let s = try CLI.run(["synth", "--out", data.path, "--sessions", "22", "--minutes", "0.5", "--varied"])
+        #expect(s.status == 0, "\(s.stderr)")
+        #expect(s.stderr.contains("synth: 23 sessions"))
+        let cfg = dir.appendingPathComponent("tiny.yaml")
+        try tinyConfigYAML.write(to: cfg, atomically: true, encoding: .utf8)
+        let run = dir.appendingPathComponent("run")
+        let t = try CLI.run(
+            ["train", "--config", cfg.path, "--data", data.path, "--out", run.path, "--steps", "2", "--device", "cpu"],
+            environment: ["POYO_INDEX_CACHE": dir.appendingPathComponent("index").path])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(t.stdout.contains("  22 sessions: mean "), "\(t.stdout)")
+        #expect(t.stdout.contains("  the five worst:") && t.stdout.contains("  the five best:"))
+        #expect(t.stdout.components(separatedBy: "\n").filter { $0.hasPrefix("    synth_s") }.count == 10)
+        #expect(t.stderr.contains("data: opened 23 recordings in "))
+        #expect(t.stderr.components(separatedBy: "\n").filter { $0.contains("no preset for") }.count == 1)
+        #expect(t.stderr.contains("(checkpoint and train state every 100 steps)"))
+        #expect(t.stderr.contains("data wait: "))
+        let summary = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: run.appendingPathComponent("summary.json")))
+        let r2 = try #require((summary as? [String: Any])?["val_r2"] as? [String: Double])
+        #expect(r2.count == 22)
+    }
+
     @Test func trainThenEvalReproducesValidation() throws {
         let data = try smallDataset()
         let out = try makeTempDirectory()
