@@ -135,10 +135,11 @@ public struct Tokenizer: Sendable {
         var target = [Float](repeating: 0, count: n * d)
         var weight = [Float](repeating: 1, count: n)
         var scored = [Bool](repeating: r.evalIntervals == nil, count: n)
+        // Interval by interval over the (sorted) sample times rather than a search per sample: at a
+        // thousand sessions, a search per sample and set was a second of every start (issue 24).
+        for w in r.lossWeights { forEachSample(of: r, in: w.intervals) { weight[$0] *= w.weight } }
+        if let e = r.evalIntervals { forEachSample(of: r, in: e) { scored[$0] = true } }
         for i in 0..<n {
-            let t = r.behaviourTimes[i]
-            for w in r.lossWeights where w.intervals.contains(t) { weight[i] *= w.weight }
-            if let e = r.evalIntervals { scored[i] = e.contains(t) }
             var finite = true
             for k in 0..<d {
                 let v = (r.behaviour[i * d + k] - r.normalizationMean[k]) / r.normalizationStd[k]
@@ -154,6 +155,16 @@ public struct Tokenizer: Sendable {
             }
         }
         return (target, weight, scored)
+    }
+
+    /// Calls `body` with the index of every behaviour sample of `r` inside `set`, once each (a
+    /// sample in two overlapping intervals of an unsorted set still counts once).
+    static func forEachSample(of r: Recording, in set: Intervals, _ body: (Int) -> Void) {
+        guard set.isSortedDisjoint else {
+            for i in r.behaviourTimes.indices where set.contains(r.behaviourTimes[i]) { body(i) }
+            return
+        }
+        for iv in set { for i in r.sampleRange(from: iv.start, to: iv.end) { body(i) } }
     }
 
     /// Packs `windows` into one batch; `evalKeys` adds stitching keys for evaluation.

@@ -46,6 +46,35 @@ import Testing
         }
     }
 
+    /// `eval_sessions`: validations before the last step score the same seeded sample of sessions,
+    /// the last scores them all, and the best model is chosen on the sample's R² (issue 24).
+    @Test func evalSessionsScoresASampleUntilTheEnd() throws {
+        let data = try Small.dataset()
+        var o = Self.options(steps: 7)
+        o.evalSessions = 1
+        let s = try Small.session(data, options: o)
+        let sample = try #require(s.evalSample)
+        #expect(sample.count == 1)
+        final class Sessions: TrainingObserver {
+            var scored: [[String]] = []
+            func validated(_ v: EvaluationResult, step: Int, isBest: Bool) { scored.append(v.r2.keys.sorted()) }
+        }
+        let seen = Sessions()
+        guard case .finished(let last?) = try s.run(observer: seen) else {
+            Issue.record("expected a finished run")
+            return
+        }
+        let sampled = s.tokenizer.recordings[Int(sample.first!)].sessionID
+        let all = s.tokenizer.recordings.map(\.sessionID).sorted()
+        #expect(all.count > 1)
+        #expect(seen.scored == [[sampled], [sampled], all])
+        // The best is chosen on the sampled session's R², the last validation's included.
+        #expect(s.selectionR2(last) == last.r2[sampled])
+        // The same sample after a restart with the same seed.
+        let again = try Small.session(data, options: o)
+        #expect(again.evalSample == sample)
+    }
+
     /// A run stopped after 4 steps and restored into a new session continues with exactly the
     /// losses of an uninterrupted run.
     @Test func stopAndRestoreContinuesExactly() throws {

@@ -20,6 +20,7 @@ extension ConfigFile {
         }
         if let s = shortIntervals { out.append("short_intervals: \(s.rawValue)") }
         out.append("eval_batch_size: \(train.evalBatchSize)")
+        if let n = train.evalSessions { out.append("eval_sessions: \(n)") }
         out.append("optimizer: \(train.optimizer.rawValue)")
         out.append("optim:")
         out.append("  base_lr: \(Self.real(train.baseLR))")

@@ -118,6 +118,7 @@ public struct ConfigFile: Equatable {
             case "train_fraction": cfg.train.fewShot = .fraction(try r.number(v, k))
             case "finetune": cfg.finetune = try r.finetune(v)
             case "eval_batch_size": if !(v is NSNull) { cfg.train.evalBatchSize = try r.integer(v, k) }
+            case "eval_sessions": if !(v is NSNull) { cfg.train.evalSessions = try r.integer(v, k) }
             case "optimizer":
                 guard let s = v as? String, let o = TrainOptions.OptimizerKind(rawValue: s.lowercased()) else {
                     throw r.bad("'optimizer' must be lamb or adamw")

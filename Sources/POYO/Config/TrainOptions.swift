@@ -31,6 +31,10 @@ public struct TrainOptions: Equatable, Sendable {
     /// `--train-trials`, `--train-fraction`); nil: every training trial.
     public var fewShot: FewShot?
     public var evalBatchSize = 32
+    /// `eval_sessions:`: validation during the run scores this many sessions, the same seeded sample
+    /// each time (the best model is chosen on it); the validation at the end scores every session.
+    /// nil: every session each time.
+    public var evalSessions: Int?
     /// Micro-batches per optimizer step (`grad_accum`, `--grad-accum`): the global batch of
     /// `batchSize` windows is split into this many contiguous parts, each run forward and backward
     /// on its own, and their gradients are summed in part order, each weighted by its share of
@@ -64,6 +68,9 @@ public struct TrainOptions: Equatable, Sendable {
             throw POYOError.invalidConfig("training: lr_decay_start must be in (0, 1]")
         }
         guard evalEvery >= 0 else { throw POYOError.invalidConfig("training: eval_every must be >= 0") }
+        if let n = evalSessions, n <= 0 {
+            throw POYOError.invalidConfig("training: eval_sessions must be positive, found \(n)")
+        }
         if let c = checkpointEvery, c <= 0 {
             throw POYOError.invalidConfig("training: checkpoint_every must be positive")
         }
@@ -81,6 +88,7 @@ public struct TrainOptions: Equatable, Sendable {
             "eval_every": evalEvery, "eval_batch_size": evalBatchSize, "optimizer": optimizer.rawValue,
         ]
         if gradAccum != 1 { d["grad_accum"] = gradAccum }
+        if let evalSessions { d["eval_sessions"] = evalSessions }
         if let u = unitDropout {
             d["unit_dropout"] = [
                 "min_units": u.minUnits, "mode_units": u.modeUnits, "max_units": u.maxUnits, "peak": u.peak,

@@ -37,11 +37,11 @@ public enum Evaluator {
     /// Runs the model without dropout over every window of `split` in `tokenizer.recordings`.
     public static func evaluate(
         model: POYOModel, tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
-        shortIntervals: ShortIntervals = .around, collective: Collective? = nil
+        shortIntervals: ShortIntervals = .around, collective: Collective? = nil, only: Set<Int32>? = nil
     ) throws -> EvaluationResult {
         try evaluate(
             tokenizer: tokenizer, split: split, batchSize: batchSize, keepSamples: keepSamples,
-            shortIntervals: shortIntervals, collective: collective
+            shortIntervals: shortIntervals, collective: collective, only: only
         ) { batch in
             let act = try model.forward(try model.prepare(batch))
             return try model.device.download(act.prediction)
@@ -83,13 +83,18 @@ public enum Evaluator {
     /// or fewer than others; the single collective call at the end cannot leave any waiting.
     public static func evaluate(
         tokenizer: Tokenizer, split: Split, batchSize: Int, keepSamples: Bool = false,
-        shortIntervals: ShortIntervals = .around, collective: Collective? = nil, predict: (Batch) throws -> [Float]
+        shortIntervals: ShortIntervals = .around, collective: Collective? = nil, only: Set<Int32>? = nil,
+        predict: (Batch) throws -> [Float]
     ) throws -> EvaluationResult {
         let t0 = Date()
         let recs = tokenizer.recordings
         let sampler = try sampler(
             recs, split: split, window: tokenizer.config.sequenceLength, shortIntervals: shortIntervals)
-        guard !sampler.windows.isEmpty else {
+        // `only`: the recordings scored (a sample of the sessions); nil: all of them.
+        let windows =
+            only.map { keep in sampler.windows.filter { keep.contains(Int32($0.recording)) } } ?? sampler.windows
+        let scoredRecordings = recs.indices.filter { only?.contains(Int32($0)) ?? true }
+        guard !windows.isEmpty else {
             throw POYOError.batch(
                 "no \(split.rawValue) windows of \(tokenizer.config.sequenceLength) s in "
                     + "\(recs.map(\.sessionID).joined(separator: ", "))"
@@ -101,8 +106,8 @@ public enum Evaluator {
         var shard = ShardedResults()
         var at = 0
         var index = 0
-        while at < sampler.windows.count {
-            let chunk = sampler.windows[at..<min(at + batchSize, sampler.windows.count)]
+        while at < windows.count {
+            let chunk = windows[at..<min(at + batchSize, windows.count)]
             at += chunk.count
             index += 1
             guard (index - 1) % processes == rank else { continue }
@@ -125,16 +130,22 @@ public enum Evaluator {
             }
         }
         let report = stitcher.r2()
-        let bySession = report.bySession(recs.map(\.sessionID))
+        var bySession = report.bySession(recs.map(\.sessionID))
+        if only != nil {
+            let names = Set(scoredRecordings.map { recs[$0].sessionID })
+            bySession = bySession.filter { names.contains($0.key) }
+        }
         var samples: [String: [StitchedSample]] = [:]
         var scored: [String: Int] = [:]
-        for (i, r) in recs.enumerated() {
+        for i in scoredRecordings {
+            let r = recs[i]
             scored[r.sessionID] = stitcher.scoredCount(recording: Int32(i))
             if keepSamples { samples[r.sessionID] = stitcher.samples(recording: Int32(i)) }
         }
         return EvaluationResult(
-            r2: bySession, mean: report.mean, windows: sampler.windows.count,
+            r2: bySession, mean: report.mean, windows: windows.count,
             seconds: Date().timeIntervalSince(t0), samples: samples, scoredSamples: scored,
-            coverage: Dictionary(uniqueKeysWithValues: zip(recs.map(\.sessionID), sampler.coverage)))
+            coverage: Dictionary(
+                uniqueKeysWithValues: scoredRecordings.map { (recs[$0].sessionID, sampler.coverage[$0]) }))
     }
 }

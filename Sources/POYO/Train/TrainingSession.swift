@@ -52,6 +52,9 @@ public final class TrainingSession {
     public let folder: RunFolder
     public let model: POYOModel
     public let tokenizer: Tokenizer
+    /// `eval_sessions`: the recordings the validations before the last step score (a seeded sample,
+    /// the same at every validation and after a resume); nil: all of them.
+    public let evalSample: Set<Int32>?
     public let stepper: TrainingStepper
     /// Where the data came from (a folder or the dataset list), for logs and the summary.
     public let dataDescription: String
@@ -158,6 +161,13 @@ public final class TrainingSession {
             sessionVocabulary: model.sessionVocab,
             config: TokenizerConfig(model: model.config))
         sampler = Self.trainingSampler(config, recordings: recordings)
+        if let n = config.train.evalSessions, n < recordings.count {
+            var rng = SeededRNG(seed: seeds.root ^ 0xE7A1_5E55_1045)
+            evalSample = Set(rng.permutation(recordings.count).prefix(n).map { Int32($0) })
+            note("validation: \(n) of \(recordings.count) sessions (eval_sessions) until the last step, then all")
+        } else {
+            evalSample = nil
+        }
         // Say what the windows will use of each split (issue 14): nothing is skipped silently.
         let window = model.config.sequenceLength
         let sessions = recordings.map(\.sessionID)
@@ -328,10 +338,20 @@ public final class TrainingSession {
             tokensPerSecond: Double(parts.inputCount) / (ms / 1000), epoch: max(epoch, 1), dataWaitMs: dataMs)
     }
 
-    public func validate(split: Split = .valid) throws -> EvaluationResult {
+    /// `sampled`: only the `eval_sessions` sample (when there is one).
+    public func validate(split: Split = .valid, sampled: Bool = false) throws -> EvaluationResult {
         try Evaluator.evaluate(
             model: model, tokenizer: tokenizer, split: split, batchSize: options.evalBatchSize,
-            shortIntervals: config.shortIntervalRule, collective: stepper.collective)
+            shortIntervals: config.shortIntervalRule, collective: stepper.collective, only: sampled ? evalSample : nil)
+    }
+
+    /// The figure the best model is chosen on: the mean R² over the `eval_sessions` sample when
+    /// there is one (also at the last validation, which scores every session), else the mean.
+    public func selectionR2(_ v: EvaluationResult) -> Double {
+        guard let evalSample else { return v.mean }
+        let names = Set(evalSample.map { tokenizer.recordings[Int($0)].sessionID })
+        let values = v.r2.filter { names.contains($0.key) }.map(\.value)
+        return values.isEmpty ? v.mean : values.reduce(0, +) / Double(values.count)
     }
 
     /// Steps to the end: validation every `eval_every` steps and at the end (the best model to
@@ -353,12 +373,13 @@ public final class TrainingSession {
             let n = completedSteps
             var val: Double?
             if n == total || (options.evalEvery > 0 && n % options.evalEvery == 0) {
-                let v = try validate()
+                let v = try validate(sampled: n != total)
                 last = v
                 val = v.mean
-                let isBest = best.map { v.mean > $0.r2 } ?? true
+                let chosen = selectionR2(v)
+                let isBest = best.map { chosen > $0.r2 } ?? true
                 if isBest {
-                    best = (v.mean, n)
+                    best = (chosen, n)
                     if folder.writes {
                         try Checkpoint.save(model, to: folder.bestPath, extra: checkpointMetadata(valR2: v.mean))
                     }
