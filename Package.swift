@@ -42,7 +42,8 @@ let package = Package(
         // NCCL opened at run time, for gradient exchange between GPUs.
         .target(name: "NCCLShim", path: "Sources/NCCLShim", linkerSettings: [.linkedLibrary("dl")]),
         .target(
-            name: "Compute", dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels", "CPUKernels", "NCCLShim"]),
+            name: "Compute",
+            dependencies: ["_CBLAS", "_COpenCL", "_CCLBlast", "POYOKernels", "CPUKernels", "NCCLShim"]),
         // Recordings, readers/writers, synthetic data, sampling, tokenization. Host-only.
         .target(name: "POYOData", dependencies: ["_CHDF5"]),
         // Data-parallel jobs: the processes' collective operations, over MPI opened at run time.

@@ -89,7 +89,7 @@ public struct Dataset: Sendable {
         indexCacheHits = loaded.filter(\.fromIndexCache).count
     }
 
-    /// "opened 1000 recordings in 4.2 s (998 indexes from the cache)", for files read by the loaders.
+    /// "opened 1000 recordings in 4.2 s, 998 indexes from the cache", for files read by the loaders.
     public var openingReport: String? {
         guard let openSeconds, !files.isEmpty else { return nil }
         let cached =

@@ -216,7 +216,7 @@ public enum RecordingReader {
             let timeout = options.timeout ?? Isolation.defaultTimeout(fileBytes: Int(st.st_size))
             let cache = RecordingIndexCache.folder(options.indexCache)
             let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-            let key = RecordingIndexCache.key(options)
+            let key = cache == nil ? "" : RecordingIndexCache.key(options)
             if let cache {
                 var stale = false
                 if let payload = RecordingIndexCache.lookup(folder: cache, path: absolute, key: key, stale: &stale),

@@ -34,7 +34,8 @@ struct Synth: ParsableCommand {
                 to: URL(fileURLWithPath: out), sessions: sessions, seed: seed, config: config)
             for f in files { print(f.path) }
             let bytes = files.reduce(0) { total, f in
-                total + ((try? FileManager.default.attributesOfItem(atPath: f.path)[.size] as? Int) ?? nil ?? 0)
+                let size = (try? FileManager.default.attributesOfItem(atPath: f.path))?[.size] as? Int
+                return total + (size ?? 0)
             }
             FileHandle.standardError.write(
                 String(

@@ -36,9 +36,10 @@ struct StreamLatency: ParsableCommand {
         defer {
             if !over.isEmpty {
                 let counted = counting ? "" : " (allocations are not counted in this build)"
-                FileHandle.standardError.write(
-                    "stream: heap allocations per update above \(maxAllocations ?? 0)\(counted): \(over.joined(separator: ", "))\n"
-                        .data(using: .utf8)!)
+                let message =
+                    "stream: heap allocations per update above \(maxAllocations ?? 0)\(counted): "
+                    + over.joined(separator: ", ") + "\n"
+                FileHandle.standardError.write(Data(message.utf8))
                 Foundation.exit(1)
             }
         }

@@ -130,11 +130,8 @@ public enum Evaluator {
             }
         }
         let report = stitcher.r2()
-        var bySession = report.bySession(recs.map(\.sessionID))
-        if only != nil {
-            let names = Set(scoredRecordings.map { recs[$0].sessionID })
-            bySession = bySession.filter { names.contains($0.key) }
-        }
+        // Only the scored recordings' windows were stitched, so only they have an R².
+        let bySession = report.bySession(recs.map(\.sessionID))
         var samples: [String: [StitchedSample]] = [:]
         var scored: [String: Int] = [:]
         for i in scoredRecordings {

@@ -27,6 +27,20 @@ public enum RotaryTables {
         }
     }
 
+    /// cos/sin of `t·ω` for every frequency (`[P]` each, ω widened to Float64): the angles are
+    /// formed in Float64 and only cos/sin rounded. Every table row, and the streaming decoder's
+    /// rotations, come from here.
+    @inline(__always)
+    static func angles(
+        _ t: Double, omega: [Double], cos c: UnsafeMutablePointer<Float>, sin s: UnsafeMutablePointer<Float>
+    ) {
+        for k in omega.indices {
+            let a = t * omega[k]
+            c[k] = Float(Foundation.cos(a))
+            s[k] = Float(Foundation.sin(a))
+        }
+    }
+
     /// cos/sin tables `[N, P]` for times `[N]`, `repeats` times over (`[repeats·N, P]`: the latents
     /// of every window share one table). Large tables are split over the cores: an input table
     /// of a batch-32 step is over a million Float64 cos/sin pairs.
@@ -44,11 +58,7 @@ public enum RotaryTables {
                     let chunks = n * p >= 1 << 15 ? ProcessInfo.processInfo.activeProcessorCount : 1
                     DispatchQueue.concurrentPerform(iterations: max(chunks, 1)) { chunk in
                         for row in (n * chunk / chunks)..<(n * (chunk + 1) / chunks) {
-                            for k in 0..<p {
-                                let a = tb[row] * w[k]
-                                cp?[row * p + k] = Float(Foundation.cos(a))
-                                sp?[row * p + k] = Float(Foundation.sin(a))
-                            }
+                            angles(tb[row], omega: w, cos: cp! + row * p, sin: sp! + row * p)
                         }
                     }
                 }

@@ -219,13 +219,9 @@ public final class StreamingDecoder {
         }
     }
 
-    /// cos/sin of `t·ω` (`[P]` each, the angles formed in Float64 as `RotaryTables` does).
+    /// cos/sin of `t·ω` (`[P]` each), as every rotary table row is made.
     private func angles(at t: Double, cos c: UnsafeMutablePointer<Float>, sin s: UnsafeMutablePointer<Float>) {
-        for k in 0..<omega.count {
-            let a = t * omega[k]
-            c[k] = Float(Foundation.cos(a))
-            s[k] = Float(Foundation.sin(a))
-        }
+        RotaryTables.angles(t, omega: omega, cos: c, sin: s)
     }
 
     /// Writes the kept spikes not yet on the device (both copies of each), in runs of consecutive slots.
