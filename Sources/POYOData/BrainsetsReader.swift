@@ -77,7 +77,7 @@ public enum BrainsetsReader {
         var recording = Recording(
             sessionID: sessionID, subjectID: subjectID, heldOut: heldOut, domain: domain,
             spikeTimes: spikeTimes, spikeUnit: spikeUnit, unitIDs: unitIDs,
-            behaviourTimes: b.times, behaviour: b.values, behaviourDim: b.dim, position: b.position,
+            behaviourTimes: b.times, behaviour: b.values, behaviourDim: b.dim,
             normalizationMean: norm.mean, normalizationStd: norm.std,
             trials: trials, movementPhases: phases,
             trainDomain: train, validDomain: valid, testDomain: test,
@@ -340,7 +340,7 @@ public enum BrainsetsReader {
     // MARK: - Behaviour
 
     struct Behaviour {
-        var times: [Double], values: [Float], dim: Int, position: [Float]
+        var times: [Double], values: [Float], dim: Int
         var column: String, derivedFrom: String?, nonFinite: Int
     }
 
@@ -413,12 +413,10 @@ public enum BrainsetsReader {
             derivedNote: derivedFrom == nil
                 ? nil : "no '\(g)/vel'; velocity derived from position by central differences",
             file: file, field: field, warnings: &warnings)
-        var position: [Float] = []
-        if f.exists("\(g)/pos"), try f.shape("\(g)/pos") == [count, 2] {
-            position = try f.readFloats("\(g)/pos")
-        }
+        // `pos` beside `vel` is not read: nothing trains or scores on it, and at a thousand sessions
+        // its copy was 300 MB of a run's memory (issue 24).
         return Behaviour(
-            times: times, values: values, dim: dim, position: position, column: derivedFrom == nil ? column : "vel",
+            times: times, values: values, dim: dim, column: derivedFrom == nil ? column : "vel",
             derivedFrom: derivedFrom, nonFinite: nonFinite)
     }
 

@@ -31,12 +31,12 @@ public struct Dataset: Sendable {
         self.presetNotes = presetNotes
         // Sessions first: a recording given twice is then reported as such, not as its first unit.
         do {
-            sessionVocabulary = try Vocabulary(words: recordings.map(\.sessionID).sorted(by: codePointOrder))
+            sessionVocabulary = try Vocabulary(words: recordings.map(\.sessionID).sortedByCodePoint())
         } catch let VocabularyError.duplicate(word) {
             throw Dataset.duplicateSession(word, recordings: recordings, files: files)
         }
         do {
-            unitVocabulary = try Vocabulary(words: recordings.flatMap(\.unitIDs).sorted(by: codePointOrder))
+            unitVocabulary = try Vocabulary(words: recordings.flatMap(\.unitIDs).sortedByCodePoint())
         } catch let VocabularyError.duplicate(word) {
             throw Dataset.duplicateUnit(word, recordings: recordings, files: files)
         }
@@ -173,4 +173,15 @@ public struct Dataset: Sendable {
 /// Orders strings by Unicode code points, as Python's `sorted` does (Swift's `<` may not).
 func codePointOrder(_ a: String, _ b: String) -> Bool {
     a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
+}
+
+extension Sequence where Element == String {
+    /// Sorted by Unicode code points (`codePointOrder`, Python's order). All-ASCII words, the usual
+    /// ids, are sorted with Swift's `<`, which orders them the same way (by bytes) about ten times
+    /// faster: a thousand sessions' 100,000 unit ids took a second with `codePointOrder` (issue 24).
+    func sortedByCodePoint() -> [String] {
+        let words = Array(self)
+        if words.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) { return words.sorted() }
+        return words.sorted(by: codePointOrder)
+    }
 }

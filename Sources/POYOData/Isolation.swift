@@ -86,9 +86,12 @@ public enum Isolation {
     }
 
     /// What a reader child is asked to do.
-    enum Job: Codable {
+    indirect enum Job: Codable {
         /// Read a recording (`RecordingReader.loadInProcess`) and return `RecordingTransfer` bytes.
         case read(path: String, options: ReaderOptions)
+        /// Several jobs in turn in one child (`runBatch`), so a child's start-up (the Swift runtime
+        /// and libhdf5, about 90 ms of CPU) is paid once for all of them, not once per file.
+        case batch([Job])
         /// Behave in a set way, so tests can check every path of the protocol with a real child.
         case exercise(Exercise)
     }
@@ -103,6 +106,8 @@ public enum Isolation {
         case crash(field: String)
         /// Loop without end.
         case spin
+        /// Return the child's process id (4 bytes, little-endian): which child did a job.
+        case processID
     }
 
     /// Runs `job` in a reader child and waits up to `timeout` seconds for its result. Throws only
@@ -116,7 +121,7 @@ public enum Isolation {
                 do { outcome.result = try perform(job) } catch let e as DataError { outcome.error = e }
                 return outcome
             }
-            return try spawnAndWait(file: file, timeout: timeout, job: job, reader: reader)
+            return try spawnAndWait(files: [file], timeouts: [timeout], job: job, reader: reader)[0]
         #else
             var outcome = Outcome()
             do { outcome.result = try perform(job) } catch let e as DataError { outcome.error = e }
@@ -124,9 +129,48 @@ public enum Isolation {
         #endif
     }
 
+    /// The longest job description `runBatch` gives one child (an argument may be 128 KiB).
+    static let maxJobBytes = 100_000
+
+    /// Runs `jobs` (one per file of `files`, each with its limit in `timeouts`) in one reader child,
+    /// one after another, and returns an outcome per job, as `run` would have. When the child dies
+    /// or overruns on a job, that job gets the crash or timeout; the jobs after it run again in a
+    /// new child, so one corrupt file costs no other file its result.
+    static func runBatch(files: [String], timeouts: [Double], jobs: [Job], reader: String? = nil) throws -> [Outcome] {
+        precondition(files.count == jobs.count && timeouts.count == jobs.count, "one file and limit per job")
+        #if os(Linux)
+            // The job travels as one argument of the child (at most 128 KiB on Linux): a batch
+            // whose description is longer is halved.
+            let described = jobs.count > 1 ? try JSONEncoder().encode(Job.batch(jobs)).count : 0
+            if described > maxJobBytes {
+                let half = jobs.count / 2
+                let first = try runBatch(
+                    files: Array(files[..<half]), timeouts: Array(timeouts[..<half]), jobs: Array(jobs[..<half]),
+                    reader: reader)
+                return try first
+                    + runBatch(
+                        files: Array(files[half...]), timeouts: Array(timeouts[half...]), jobs: Array(jobs[half...]),
+                        reader: reader)
+            }
+            if jobs.count > 1 && !inProbeChild {
+                var outcomes = try spawnAndWait(files: files, timeouts: timeouts, job: .batch(jobs), reader: reader)
+                if outcomes.count < jobs.count {
+                    let rest = outcomes.count
+                    outcomes += try runBatch(
+                        files: Array(files[rest...]), timeouts: Array(timeouts[rest...]), jobs: Array(jobs[rest...]),
+                        reader: reader)
+                }
+                return outcomes
+            }
+        #endif
+        return try jobs.indices.map { try run(file: files[$0], timeout: timeouts[$0], job: jobs[$0], reader: reader) }
+    }
+
     /// Does a job where we are (in the child, or in-process).
     static func perform(_ job: Job) throws -> [UInt8] {
         switch job {
+        case .batch:
+            throw DataError.io(path: "", reason: "a batch of reads is done job by job (runBatch)")
         case .read(let path, let options):
             var ignored: RecordingFormat?
             let url = URL(fileURLWithPath: path)
@@ -144,16 +188,31 @@ public enum Isolation {
             var x = 0.0
             while x >= 0 { x += 1 }
             return []
+        case .exercise(.processID):
+            return withUnsafeBytes(of: UInt32(getpid()).littleEndian) { Array($0) }
         }
     }
 
-    /// Reads the child's frames from the pipe (tag byte, little-endian u64 length, payload) and keeps
-    /// what they said: progress (`P`, the field being read), notes (`N`), an error (`E`), the result (`R`).
-    struct FrameReader {
+    /// What a child said about one job.
+    struct JobFrames {
         var outcome = Outcome()
         var lastField = "/"
         var errorJSON: [UInt8]?
         var finished = false
+        /// Whether the job ended with its result or its error.
+        var ended: Bool { finished || errorJSON != nil }
+    }
+
+    /// Reads the child's frames from the pipe (tag byte, little-endian u64 length, payload) and keeps
+    /// what they said: progress (`P`, the field being read), notes (`N`), an error (`E`), the result
+    /// (`R`); in a batch, `B` starts the next job.
+    struct FrameReader {
+        /// The job under way (the only one outside a batch).
+        var job = JobFrames()
+        /// In a batch: the jobs that ended before it, in order.
+        var done: [JobFrames] = []
+        /// `B` frames seen: the number of jobs a batch child has started.
+        var begun = 0
         private var header: [UInt8] = []  // of the frame being read
         private var frame: [UInt8] = []
         private var frameLength = -1  // payload length, once the header is complete
@@ -165,14 +224,18 @@ public enum Isolation {
         mutating func handle(_ tag: UInt8, _ payload: [UInt8]) {
             heardAnything = true
             switch tag {
-            case UInt8(ascii: "P"): lastField = String(decoding: payload, as: UTF8.self)
-            case UInt8(ascii: "E"): errorJSON = payload
+            case UInt8(ascii: "B"):
+                if begun > 0 { done.append(job) }
+                begun += 1
+                job = JobFrames()
+            case UInt8(ascii: "P"): job.lastField = String(decoding: payload, as: UTF8.self)
+            case UInt8(ascii: "E"): job.errorJSON = payload
             case UInt8(ascii: "R"):
-                outcome.result = payload
-                finished = true
+                job.outcome.result = payload
+                job.finished = true
             case UInt8(ascii: "N"):
                 let kv = String(decoding: payload, as: UTF8.self).split(separator: "=", maxSplits: 1).map(String.init)
-                if kv.count == 2 { outcome.notes[kv[0]] = kv[1] }
+                if kv.count == 2 { job.outcome.notes[kv[0]] = kv[1] }
             default: break
             }
         }
@@ -251,6 +314,19 @@ public enum Isolation {
             send(UInt8(ascii: "E"), Array("the reader process could not decode its job".utf8))
             _exit(2)
         }
+        if case .batch(let jobs) = job {
+            for (i, each) in jobs.enumerated() {
+                send(UInt8(ascii: "B"), withUnsafeBytes(of: UInt64(i).littleEndian) { Array($0) })
+                performAndSend(each)
+            }
+        } else {
+            performAndSend(job)
+        }
+        _exit(0)
+    }
+
+    /// In a reader child: does `job` and sends its result (`R`) or error (`E`).
+    private static func performAndSend(_ job: Job) {
         do {
             send(UInt8(ascii: "R"), try perform(job))
         } catch let e as DataError {
@@ -258,13 +334,18 @@ public enum Isolation {
         } catch {
             send(UInt8(ascii: "E"), Array("\(error)".utf8))
         }
-        _exit(0)
     }
 
     #if os(Linux)
         /// Starts a reader child for `job`, collects its frames until it finishes, fails, dies
-        /// or runs out of time, and reaps it.
-        private static func spawnAndWait(file: String, timeout: Double, job: Job, reader: String?) throws -> Outcome {
+        /// or runs out of time, and reaps it. A `.batch` job has a file and a limit per job (the
+        /// limit counts from the job's start) and returns the outcomes of the jobs that ended,
+        /// plus the one the child died or overran on; others have one file and one outcome.
+        private static func spawnAndWait(files: [String], timeouts: [Double], job: Job, reader: String?) throws
+            -> [Outcome]
+        {
+            let batch = files.count
+            let file = files[0]
             let executable = try reader ?? readerExecutable(for: file)
             let jobText = String(decoding: try JSONEncoder().encode(job), as: UTF8.self)
             // Close-on-exec, so no other child (ours or another thread's) keeps the write end
@@ -282,9 +363,18 @@ public enum Isolation {
 
             _ = fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK)
             var frames = FrameReader()
-            let deadline = Date().addingTimeInterval(timeout)
+            var deadline = Date().addingTimeInterval(timeouts[0])
             var timedOut = false
-            while frames.drain(fds[0]) && !frames.finished && frames.errorJSON == nil {
+            var started = 0  // jobs begun when the deadline was last set
+            var isBatch = false
+            if case .batch = job { isBatch = true }
+            // Outside a batch the job counts as begun; in one, until every job has ended.
+            func running() -> Bool { isBatch ? !(frames.begun == batch && frames.job.ended) : !frames.job.ended }
+            while frames.drain(fds[0]) && running() {
+                if frames.begun > started {
+                    started = frames.begun
+                    deadline = Date().addingTimeInterval(timeouts[min(started, batch) - 1])
+                }
                 let remaining = deadline.timeIntervalSinceNow
                 if remaining <= 0 {
                     timedOut = true
@@ -294,7 +384,24 @@ public enum Isolation {
                 _ = poll(&pfd, 1, Int32(min(remaining, 1) * 1000) + 1)
             }
             let status = reap(pid, killNow: timedOut, deadline: deadline)
-            return verdict(frames, status: status, timedOut: timedOut, file: file, timeout: timeout)
+            guard isBatch else {
+                return [
+                    verdict(
+                        frames.job, heard: frames.heardAnything, status: status, timedOut: timedOut, file: file,
+                        timeout: timeouts[0])
+                ]
+            }
+            // The jobs that ended, then the one under way when the child stopped (or the first, when
+            // it stopped before starting any: a child that could not decode its batch).
+            var outcomes = frames.done.enumerated().map { i, job in
+                verdict(job, heard: true, status: 0, timedOut: false, file: files[i], timeout: timeouts[i])
+            }
+            let current = min(max(frames.begun, 1), batch) - 1
+            outcomes.append(
+                verdict(
+                    frames.job, heard: frames.heardAnything, status: status, timedOut: timedOut, file: files[current],
+                    timeout: timeouts[current]))
+            return outcomes
         }
 
         /// glibc's `pipe2(fds, O_CLOEXEC)` (not in Swift's Glibc module): both ends close-on-exec
@@ -365,9 +472,9 @@ public enum Isolation {
         }
 
         /// The outcome once the child is gone: its result, or the error it reported, or what stopped it.
-        private static func verdict(_ frames: FrameReader, status: Int32, timedOut: Bool, file: String, timeout: Double)
-            -> Outcome
-        {
+        private static func verdict(
+            _ frames: JobFrames, heard: Bool, status: Int32, timedOut: Bool, file: String, timeout: Double
+        ) -> Outcome {
             var outcome = frames.outcome
             let lastField = frames.lastField
             let signal = status & 0x7f
@@ -385,7 +492,7 @@ public enum Isolation {
                 outcome.error = .invalid(
                     file: file, field: lastField,
                     reason: "reading it crashed libhdf5 (signal \(signal)); the file is corrupt")
-            } else if !frames.heardAnything {
+            } else if !heard {
                 outcome.error = .io(
                     path: file,
                     reason: "the reader process exited (status \((status >> 8) & 0xff)) without a word: "

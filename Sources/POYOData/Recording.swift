@@ -44,7 +44,8 @@ public struct Recording: Equatable, Sendable {
     /// `[T, behaviourDim]` raw behaviour (cursor velocity); may hold NaN (masked in training).
     public var behaviour: [Float]
     public var behaviourDim: Int
-    /// `[T, 2]` cursor position, or empty when the source has none. Not used for training.
+    /// `[T, 2]` cursor position: what the synthetic generator writes to `cursor/pos`. Readers leave it
+    /// empty (nothing trains or scores on it).
     public var position: [Float]
     /// `[behaviourDim]` target normalisation: `(v − mean) / std`.
     public var normalizationMean: [Float]

@@ -16,7 +16,7 @@ import Foundation
 /// (`CacheFolder.root`).
 public enum RecordingIndexCache {
     /// Bumped whenever `RecordingTransfer`'s bytes or this file's layout change.
-    static let version: UInt64 = 2
+    static let version: UInt64 = 3
     private static let magic = Array("POYOIDX\n".utf8)
     /// Entries above this size (spikes of chunked or compressed files travel whole) are not kept.
     static let maxPayloadBytes = 256 << 20

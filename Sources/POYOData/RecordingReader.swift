@@ -209,58 +209,74 @@ public enum RecordingReader {
     static func load(_ url: URL, options: ReaderOptions, detected: inout RecordingFormat?, trim: Bool) throws
         -> LoadedRecording
     {
-        let path = url.path
-        if options.isolate && Isolation.isSupported && !Isolation.inProbeChild {
-            var st = stat()
-            guard stat(path, &st) == 0 else { throw DataError.unreachable(path) }
-            let timeout = options.timeout ?? Isolation.defaultTimeout(fileBytes: Int(st.st_size))
-            let cache = RecordingIndexCache.folder(options.indexCache)
-            let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
-            let key = cache == nil ? "" : RecordingIndexCache.key(options)
-            if let cache {
-                var stale = false
-                if let payload = RecordingIndexCache.lookup(folder: cache, path: absolute, key: key, stale: &stale),
-                    var loaded = try? RecordingTransfer.decode(payload, url: url)
-                {
-                    loaded.fromIndexCache = true
-                    return loaded
-                }
-            }
-            // Taken before the read: an entry is kept only if the file did not change meanwhile.
-            let identity = cache == nil ? nil : RecordingIndexCache.Identity(path: path)
-            // The child reads the file; this process only decodes the result (and later reads
-            // spike windows with pread), so libhdf5 never parses an untrusted file here.
-            var outcome = try Isolation.run(file: path, timeout: timeout, job: .read(path: path, options: options))
-            detected = outcome.notes["format"].flatMap(RecordingFormat.init(rawValue:))
-            if let e = outcome.error { throw e }
-            guard var result = outcome.result else {
-                throw DataError.io(path: path, reason: "the reader process sent no result")
-            }
-            outcome = Isolation.Outcome()
-            let loaded = try RecordingTransfer.decode(result, url: url)
-            if let cache, let identity {
-                RecordingIndexCache.store(folder: cache, path: absolute, key: key, identity: identity, payload: result)
-            }
-            result = []
-            if trim { returnFreedMemory() }  // the transfer buffers
-            return loaded
+        guard var read = try IsolatedRead(url, options) else {
+            return try loadInProcess(url, options, detected: &detected)
         }
-        return try loadInProcess(url, options, detected: &detected)
+        if let loaded = read.cached() { return loaded }
+        read.noteIdentity()
+        let outcome = try Isolation.run(file: read.path, timeout: read.timeout, job: read.job)
+        defer { if trim { returnFreedMemory() } }  // the transfer buffers
+        return try read.finish(outcome, detected: &detected)
     }
 
     /// Loads many files, `workers` at a time (default: one per core, at most 8), each as `load`
-    /// does (a reader child per file unless its index is cached). Results come in the order given;
-    /// when files fail, the first failing one (in that order) is reported, and no file after it
-    /// is started.
+    /// does: from the index cache, else in a reader child, several files to a child (a child's
+    /// start-up was most of a cold start at a thousand files). Results come in the order given;
+    /// when files fail, the first failing one (in that order) is reported, and no batch of files
+    /// after it is started.
     public static func loadAll(_ files: [(url: URL, options: ReaderOptions)], workers: Int? = nil) throws
         -> [LoadedRecording]
     {
         let count = workers ?? min(8, ProcessInfo.processInfo.activeProcessorCount)
         defer { returnFreedMemory() }
-        return try ParallelMap.run(files.count, workers: count) { i in
-            var detected: RecordingFormat?
-            return try load(files[i].url, options: files[i].options, detected: &detected, trim: false)
+        // Index-cache hits and in-process reads first; the rest wait for a child.
+        var slots = try ParallelMap.run(files.count, workers: count) { i -> Slot in
+            do {
+                guard let read = try IsolatedRead(files[i].url, files[i].options) else {
+                    var detected: RecordingFormat?
+                    return .done(.success(try loadInProcess(files[i].url, files[i].options, detected: &detected)))
+                }
+                return read.cached().map { .done(.success($0)) } ?? .pending(read)
+            } catch {
+                return .done(.failure(error))
+            }
         }
+        // Past a failure only what could fail earlier in the order is read: no later file is started.
+        let failed = slots.firstIndex { if case .done(.failure) = $0 { true } else { false } } ?? files.count
+        let pending = slots.indices.filter { i in if case .pending = slots[i] { i < failed } else { false } }
+        // Enough batches to keep every worker busy to the end, few enough to amortise start-ups.
+        let size = max(1, min(32, pending.count / max(1, 4 * count)))
+        let batches = stride(from: 0, to: pending.count, by: size).map {
+            Array(pending[$0..<min($0 + size, pending.count)])
+        }
+        let waiting = slots
+        let results = try ParallelMap.run(batches.count, workers: count) { b in
+            var reads = batches[b].map { i in
+                guard case .pending(let read) = waiting[i] else { preconditionFailure("batched a finished file") }
+                return read
+            }
+            for k in reads.indices { reads[k].noteIdentity() }
+            let outcomes = try Isolation.runBatch(
+                files: reads.map(\.path), timeouts: reads.map(\.timeout), jobs: reads.map(\.job))
+            // The batch's first failure stops later batches from starting (`ParallelMap`).
+            return try zip(reads, outcomes).map { read, outcome in
+                var detected: RecordingFormat?
+                return try read.finish(outcome, detected: &detected)
+            }
+        }
+        for (b, batch) in results.enumerated() {
+            for (i, loaded) in zip(batches[b], batch) { slots[i] = .done(.success(loaded)) }
+        }
+        return try slots.map { slot in
+            guard case .done(let result) = slot else { preconditionFailure("a file was left unread") }
+            return try result.get()
+        }
+    }
+
+    /// A file of `loadAll`: read (or failed), or waiting for a reader child.
+    private enum Slot {
+        case done(Result<LoadedRecording, Error>)
+        case pending(IsolatedRead)
     }
 
     static func loadInProcess(_ url: URL, _ options: ReaderOptions, detected: inout RecordingFormat?) throws
@@ -287,6 +303,70 @@ public enum RecordingReader {
             return .nwb
         }
         return .brainsets
+    }
+}
+
+/// One file read through a reader child (`Isolation`) with the recording index cache in front:
+/// nil from `init` when the file is read in-process (isolation off or unsupported, or we are a
+/// reader child ourselves).
+struct IsolatedRead {
+    let url: URL
+    let path: String
+    let options: ReaderOptions
+    /// Seconds the child may take (`ReaderOptions.timeout`, else `Isolation.defaultTimeout`).
+    let timeout: Double
+    let cache: URL?
+    let absolute: String
+    let key: String
+    /// Taken just before the read (`noteIdentity`): an entry is kept only if the file did not
+    /// change meanwhile.
+    private(set) var identity: RecordingIndexCache.Identity?
+
+    init?(_ url: URL, _ options: ReaderOptions) throws {
+        guard options.isolate && Isolation.isSupported && !Isolation.inProbeChild else { return nil }
+        self.url = url
+        path = url.path
+        self.options = options
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw DataError.unreachable(path) }
+        timeout = options.timeout ?? Isolation.defaultTimeout(fileBytes: Int(st.st_size))
+        cache = RecordingIndexCache.folder(options.indexCache)
+        absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+        key = cache == nil ? "" : RecordingIndexCache.key(options)
+    }
+
+    /// Takes the file's identity before the child reads it (not needed for a cache hit).
+    mutating func noteIdentity() {
+        identity = cache == nil ? nil : RecordingIndexCache.Identity(path: path)
+    }
+
+    var job: Isolation.Job { .read(path: path, options: options) }
+
+    /// The recording from a current index-cache entry, if there is one.
+    func cached() -> LoadedRecording? {
+        guard let cache else { return nil }
+        var stale = false
+        guard let payload = RecordingIndexCache.lookup(folder: cache, path: absolute, key: key, stale: &stale),
+            var loaded = try? RecordingTransfer.decode(payload, url: url)
+        else { return nil }
+        loaded.fromIndexCache = true
+        return loaded
+    }
+
+    /// The recording the child sent (kept in the index cache), or the error it reported. The
+    /// child read the file; this process only decodes the result (and later reads spike windows
+    /// with pread), so libhdf5 never parses an untrusted file here.
+    func finish(_ outcome: Isolation.Outcome, detected: inout RecordingFormat?) throws -> LoadedRecording {
+        detected = outcome.notes["format"].flatMap(RecordingFormat.init(rawValue:))
+        if let e = outcome.error { throw e }
+        guard let result = outcome.result else {
+            throw DataError.io(path: path, reason: "the reader process sent no result")
+        }
+        let loaded = try RecordingTransfer.decode(result, url: url)
+        if let cache, let identity {
+            RecordingIndexCache.store(folder: cache, path: absolute, key: key, identity: identity, payload: result)
+        }
+        return loaded
     }
 }
 

@@ -58,8 +58,9 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable {
 ///
 /// Spikes come from `Recording.windowSpikes`, so lazy recordings are read one window at a time.
 ///
-/// Per-sample targets, weights and eval flags and per-unit vocabulary rows are computed once here,
-/// so `batch` only slices arrays found by binary search.
+/// Per-sample weights and eval flags and per-unit vocabulary rows are computed once here, so `batch`
+/// only slices arrays found by binary search; targets are normalised as windows are packed (a table
+/// of them would copy every session's behaviour: 300 MB at a thousand sessions).
 public struct Tokenizer: Sendable {
     public let config: TokenizerConfig
     public let recordings: [Recording]
@@ -67,8 +68,6 @@ public struct Tokenizer: Sendable {
     let unitRows: [[Int32]]
     /// `[recording]` session-vocabulary row.
     let sessionRows: [Int32]
-    /// `[recording][T, dim]` normalised targets (0 where not finite).
-    let targets: [[Float]]
     /// `[recording][T]` loss weight (0 where the target is not finite).
     let weights: [[Float]]
     /// `[recording][T]` whether the sample lies in the eval mask.
@@ -94,7 +93,6 @@ public struct Tokenizer: Sendable {
         self.dimOut = dim
         var unitRows: [[Int32]] = []
         var sessionRows: [Int32] = []
-        var targets: [[Float]] = []
         var weights: [[Float]] = []
         var scored: [[Bool]] = []
         for r in recordings {
@@ -109,14 +107,12 @@ public struct Tokenizer: Sendable {
                 throw TokenizerError.unknownSession(r.sessionID)
             }
             sessionRows.append(Int32(s))
-            let (t, w, e) = Tokenizer.sampleTables(r)
-            targets.append(t)
+            let (w, e) = Tokenizer.sampleFlags(r)
             weights.append(w)
             scored.append(e)
         }
         self.unitRows = unitRows
         self.sessionRows = sessionRows
-        self.targets = targets
         self.weights = weights
         self.scored = scored
 
@@ -131,30 +127,44 @@ public struct Tokenizer: Sendable {
     /// sample of `r`: what training and evaluation use (the Wiener baseline fits with the same).
     public static func sampleTables(_ r: Recording) -> ([Float], [Float], [Bool]) {
         let d = r.behaviourDim
+        var target = [Float](repeating: 0, count: r.sampleCount * d)
+        for i in 0..<r.sampleCount where hasTarget(r, sample: i) {
+            for k in 0..<d { target[i * d + k] = self.target(r, sample: i, dim: k) }
+        }
+        let (weight, scored) = sampleFlags(r)
+        return (target, weight, scored)
+    }
+
+    /// Loss weights `[T]` and eval flags `[T]` of every behaviour sample of `r` (`sampleTables`).
+    static func sampleFlags(_ r: Recording) -> ([Float], [Bool]) {
         let n = r.sampleCount
-        var target = [Float](repeating: 0, count: n * d)
         var weight = [Float](repeating: 1, count: n)
         var scored = [Bool](repeating: r.evalIntervals == nil, count: n)
         // Interval by interval over the (sorted) sample times rather than a search per sample: at a
         // thousand sessions, a search per sample and set was a second of every start (issue 24).
         for w in r.lossWeights { forEachSample(of: r, in: w.intervals) { weight[$0] *= w.weight } }
         if let e = r.evalIntervals { forEachSample(of: r, in: e) { scored[$0] = true } }
-        for i in 0..<n {
-            var finite = true
-            for k in 0..<d {
-                let v = (r.behaviour[i * d + k] - r.normalizationMean[k]) / r.normalizationStd[k]
-                if v.isFinite { target[i * d + k] = v } else { finite = false }
-            }
-            // A missing (non-finite) sample counts neither in the loss nor in the metrics. A finite
-            // sample keeps its real target whatever its loss weight: a weight of 0 removes it from
-            // the loss (w · error = 0), not from scoring, as in torch_brain.
-            if !finite {
-                weight[i] = 0
-                scored[i] = false
-                for k in 0..<d { target[i * d + k] = 0 }
-            }
+        // A missing (non-finite) sample counts neither in the loss nor in the metrics. A finite
+        // sample keeps its real target whatever its loss weight: a weight of 0 removes it from
+        // the loss (w · error = 0), not from scoring, as in torch_brain.
+        for i in 0..<n where !hasTarget(r, sample: i) {
+            weight[i] = 0
+            scored[i] = false
         }
-        return (target, weight, scored)
+        return (weight, scored)
+    }
+
+    /// Sample `i`'s normalised target in dimension `k`: `(v − mean) / std`.
+    @inline(__always)
+    static func target(_ r: Recording, sample i: Int, dim k: Int) -> Float {
+        (r.behaviour[i * r.behaviourDim + k] - r.normalizationMean[k]) / r.normalizationStd[k]
+    }
+
+    /// Whether sample `i` has a finite target in every dimension (else it is missing: target 0).
+    @inline(__always)
+    static func hasTarget(_ r: Recording, sample i: Int) -> Bool {
+        for k in 0..<r.behaviourDim where !target(r, sample: i, dim: k).isFinite { return false }
+        return true
     }
 
     /// Calls `body` with the index of every behaviour sample of `r` inside `set`, once each (a
@@ -219,14 +229,14 @@ public struct Tokenizer: Sendable {
     /// weight 0 in training, and no query at all in evaluation (queries do not see each other).
     func packOutputs(_ w: WindowRequest, into p: inout PackedWindows) {
         let r = recordings[w.recording]
-        let t = targets[w.recording]
         let wt = weights[w.recording]
         let e = scored[w.recording]
         for i in r.sampleRange(from: w.start, to: w.start + config.sequenceLength) {
             let inside = w.region?.contains(r.behaviourTimes[i]) ?? true
             if p.evalKeys && !inside { continue }
             p.outTimes.append(r.behaviourTimes[i] - w.start)
-            for k in 0..<dimOut { p.targets.append(t[i * dimOut + k]) }
+            let finite = Tokenizer.hasTarget(r, sample: i)
+            for k in 0..<dimOut { p.targets.append(finite ? Tokenizer.target(r, sample: i, dim: k) : 0) }
             p.weights.append(inside ? wt[i] : 0)
             if p.evalKeys { p.keys.append(EvalKey(recording: Int32(w.recording), sample: Int32(i), scored: e[i])) }
         }

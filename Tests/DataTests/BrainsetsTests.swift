@@ -16,15 +16,19 @@ import Testing
             let url = dir.appendingPathComponent("\(r.sessionID).h5")
             try BrainsetsWriter.write(r, to: url)
             let back = try BrainsetsReader.read(url)
+            // `cursor/pos` is written (torch_brain reads it) but not read back: nothing trains on it.
+            #expect(try HDF5File(readingAt: url.path).exists("cursor/pos") == !r.position.isEmpty)
+            var expected = r
+            expected.position = []
             #expect(back.isLazy && back.spikeCount == r.spikeCount)
-            #expect(try back.materialized() == r)
+            #expect(try back.materialized() == expected)
             var o = ReaderOptions()
             o.lazySpikes = false
-            #expect(try BrainsetsReader.read(url, options: o) == r)
+            #expect(try BrainsetsReader.read(url, options: o) == expected)
             // Writing a lazy recording reads its spikes from the file first.
             let copy = dir.appendingPathComponent("copy.h5")
             try BrainsetsWriter.write(back, to: copy)
-            #expect(try BrainsetsReader.read(copy, options: o) == r)
+            #expect(try BrainsetsReader.read(copy, options: o) == expected)
         }
     }
 

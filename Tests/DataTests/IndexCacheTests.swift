@@ -134,4 +134,28 @@ import Testing
             "\(error)".contains("synth_s02_center_out.h5")
         }
     }
+
+    /// With one worker, eight uncached files go two to a reader child: each recording is what a
+    /// child of its own gives, and a broken file is reported as a read of it alone reports it.
+    @Test func filesReadSeveralToAChildMatchOneByOne() throws {
+        let dir = try makeTempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = try SyntheticDataset.write(
+            to: dir, sessions: 7, heldOut: 1, seed: 5, config: smallSyntheticConfig(trials: 3))
+        var o = ReaderOptions()
+        o.indexCache = .off
+        let together = try RecordingReader.loadAll(files.map { ($0, o) }, workers: 1)
+        #expect(try together.map(facts) == files.map { try facts(uncachedRead($0)) })
+        #expect(together.allSatisfy { !$0.fromIndexCache })
+
+        try Data(repeating: 9, count: 4096).write(to: files[3])
+        var alone = ""
+        do { _ = try uncachedRead(files[3]) } catch { alone = "\(error)" }
+        #expect(alone.contains(files[3].lastPathComponent))
+        #expect {
+            _ = try RecordingReader.loadAll(files.map { ($0, o) }, workers: 1)
+        } throws: { error in
+            "\(error)" == alone
+        }
+    }
 }

@@ -59,6 +59,46 @@ import Testing
             "\(String(describing: out.error))")
     }
 
+    /// A batch runs its jobs in one child and returns each job's outcome as `run` would; the job
+    /// a child dies or overruns on gets the crash or timeout, and the jobs after it run in a new
+    /// child.
+    @Test func aBatchGivesEachJobItsOwnOutcome() throws {
+        let jobs: [Isolation.Job] = [
+            .exercise(.processID), .exercise(.echo(bytes: 300_000)), .exercise(.fail(file: "f2.h5", field: "units")),
+            .exercise(.processID), .exercise(.crash(field: "units/spike_times")), .exercise(.processID),
+            .exercise(.spin), .exercise(.processID), .exercise(.processID),
+        ]
+        let files = jobs.indices.map { "f\($0).h5" }
+        let timeouts = jobs.indices.map { $0 == 6 ? 1.0 : 30.0 }
+        let out = try Isolation.runBatch(files: files, timeouts: timeouts, jobs: jobs)
+        #expect(out.count == jobs.count)
+        guard out.count == jobs.count else { return }
+        let pid = { (i: Int) -> UInt32? in
+            guard let r = out[i].result, r.count == 4 else { return nil }
+            return r.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+        }
+        #expect(out[1].result?.count == 300_000 && out[1].notes["format"] == "nwb")
+        #expect(out[2].error == .missing(file: "f2.h5", field: "units") && out[2].notes.isEmpty)
+        #expect(
+            out[4].error?.description.hasPrefix("f4.h5: invalid 'units/spike_times': reading it crashed") == true,
+            "\(String(describing: out[4].error))")
+        #expect(out[6].error?.description == "f6.h5: invalid '/': reading did not finish within 1 s (corrupt file?)")
+        // One child up to the crash, a second up to the timeout, a third after it.
+        let children = [pid(0), pid(3), pid(5), pid(7), pid(8)]
+        #expect(children.allSatisfy { $0 != nil && $0 != UInt32(getpid()) })
+        #expect(children[0] == children[1] && children[1] != children[2] && children[2] != children[3])
+        #expect(children[3] == children[4])
+    }
+
+    /// A batch too long for one argument of the child (128 KiB on Linux) is split, not refused.
+    @Test func aLongBatchIsSplitAcrossChildren() throws {
+        let long = String(repeating: "x", count: 40_000)
+        let jobs = (0..<4).map { Isolation.Job.exercise(.fail(file: "f\($0)\(long)", field: "units")) }
+        let out = try Isolation.runBatch(
+            files: (0..<4).map { "f\($0)" }, timeouts: Array(repeating: 30, count: 4), jobs: jobs)
+        #expect(out.map(\.error) == (0..<4).map { i -> DataError? in .missing(file: "f\(i)\(long)", field: "units") })
+    }
+
     @Test func aMissingReaderExecutableIsAClearError() throws {
         #expect(
             throws: DataError.io(

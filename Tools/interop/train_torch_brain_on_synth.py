@@ -12,17 +12,27 @@ Data settings (docs/interop.md, docs/spec.md §4.3; what poyo-swift's defaults a
   - splits: the files' `train_domain` / `valid_domain`; validation scores samples inside
     `movement_phases.reach_period`, windows of 1 s with stride 0.5 s, predictions averaged per sample.
 The model is poyo_1.3M (dim 64, depth 6, 16 latents per step, 2 cross heads), UnitDropout 30/100/300/4.
-The optimiser is plain AdamW at a fixed learning rate: a smoke test, not torch_brain's recipe (its
-examples/poyo uses SparseLamb with a one-cycle schedule).
+The optimiser (--recipe):
+  - smoke (default): plain AdamW at a fixed learning rate, a smoke test;
+  - poyo: torch_brain's POYO recipe as docs/spec.md §4.4 states it (`poyo train`'s recipe): LAMB without
+    bias correction, ‖w‖ clamped at 10, weight decay on every tensor, `unit_emb` / `session_emb` sparse,
+    under PyTorch's OneCycleLR (pct_start 0.5, div_factor 1, cosine, β1 cycling). torch_brain 0.2.1's
+    package has no SparseLamb (it lives in its examples/poyo/optim.py), so `Lamb` below implements it.
+--eval-every N validates every N steps; --log FILE writes one JSON line per step and per validation,
+with the seconds spent in training steps (data included, validation excluded) — what
+Tools/bench/time_to_accuracy.py reads.
 
 --checkpoint starts from a poyo-swift checkpoint instead (vocabularies included); with --steps 0 the
 script only validates it, so its R² can be set beside `poyo eval` on the same folder.
 
-Usage: train_torch_brain_on_synth.py DIR [--steps 20] [--batch-size 32] [--lr 1e-3] [--checkpoint PATH]"""
+Usage: train_torch_brain_on_synth.py DIR [--steps 20] [--batch-size 32] [--lr 1e-3] [--checkpoint PATH]
+       [--recipe smoke|poyo] [--eval-every N] [--log FILE] [--seed S] [--threads T]"""
 
 import argparse
+import json
 import os
 import sys
+import time
 from collections import defaultdict
 
 import h5py
@@ -55,6 +65,54 @@ class SynthRecordings(SpikingDatasetMixin, Dataset):
 
     def get_sampling_intervals(self, split):
         return {rid: getattr(self.get_recording(rid), split + "_domain") for rid in self.recording_ids}
+
+
+class Lamb(torch.optim.Optimizer):
+    """LAMB as docs/spec.md §4.4 (torch_brain's examples/poyo SparseLamb): no bias correction, per-tensor
+    trust ratio ‖w‖ (clamped at 10) / ‖s‖, weight decay on every tensor. In a `sparse` group (2-D tables) a
+    row whose gradient is all zero keeps its weights and has its moments reset; ‖s‖ still covers it."""
+
+    def __init__(self, params, lr, betas=(0.9, 0.999), eps=1e-6, weight_decay=1e-4, clamp=10.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, clamp=clamp,
+                                      sparse=False))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                state = self.state[p]
+                if not state:
+                    state["m"] = torch.zeros_like(p)
+                    state["v"] = torch.zeros_like(p)
+                m, v = state["m"], state["v"]
+                m.mul_(b1).add_(g, alpha=1 - b1)
+                v.mul_(b2).addcmul_(g, g, value=1 - b2)
+                touched = None
+                if group["sparse"]:
+                    touched = (g != 0).any(dim=1, keepdim=True).to(p.dtype)  # [rows, 1]
+                    m.mul_(touched)
+                    v.mul_(touched)
+                s = m / (v.sqrt() + group["eps"]) + group["weight_decay"] * p
+                w_norm = p.norm().clamp(0, group["clamp"])
+                s_norm = s.norm()
+                ratio = (w_norm / s_norm).item() if w_norm > 0 and s_norm > 0 else 1.0
+                if touched is not None:
+                    s = s * touched
+                p.add_(s, alpha=-group["lr"] * ratio)
+
+
+def poyo_recipe(model, lr, steps):
+    """torch_brain's examples/poyo optimiser and schedule (docs/spec.md §4.4)."""
+    sparse = [p for n, p in model.named_parameters() if n.startswith(("unit_emb", "session_emb"))]
+    dense = [p for n, p in model.named_parameters() if not n.startswith(("unit_emb", "session_emb"))]
+    optim = Lamb([dict(params=sparse, sparse=True), dict(params=dense)], lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optim, max_lr=lr, total_steps=steps, pct_start=0.5,
+                                                   anneal_strategy="cos", div_factor=1, final_div_factor=1e4)
+    return optim, schedule
 
 
 def trained_recordings(root):
@@ -123,7 +181,16 @@ def main():
     ap.add_argument("--checkpoint", help="start from this poyo-swift checkpoint (file or run folder)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--recipe", choices=["smoke", "poyo"], default="smoke")
+    ap.add_argument("--eval-every", type=int, default=0, help="validate every N steps (0: only at the end)")
+    ap.add_argument("--log", help="write JSON lines (steps, validations) to this file")
     args = ap.parse_args()
+    log = open(args.log, "w") if args.log else None
+
+    def emit(**record):
+        if log:
+            log.write(json.dumps(record) + "\n")
+            log.flush()
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
@@ -159,8 +226,13 @@ def main():
         loader = torch.utils.data.DataLoader(
             train_ds, sampler=sampler, batch_size=args.batch_size, drop_last=True,
             collate_fn=lambda samples: [make_sample(model, s, norm) for s in samples])
-        optim = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+        if args.recipe == "poyo":
+            optim, schedule = poyo_recipe(model, args.lr, args.steps)
+        else:
+            optim, schedule = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4), None
         step = 0
+        train_seconds = 0.0
+        started = time.perf_counter()  # the step's clock includes drawing its batch from the loader
         while step < args.steps:
             for items in loader:
                 model.train()
@@ -173,12 +245,31 @@ def main():
                 loss = (w * err).sum() / w.sum()
                 optim.zero_grad()
                 loss.backward()
+                lr = optim.param_groups[0]["lr"]
                 optim.step()
+                if schedule:
+                    schedule.step()
                 step += 1
-                print(f"step {step}/{args.steps} | loss {loss.item():.4f}", flush=True)
+                now = time.perf_counter()
+                train_seconds += now - started
+                emit(kind="step", step=step, loss=loss.item(), lr=lr, ms=1000 * (now - started))
+                print(f"step {step}/{args.steps} | loss {loss.item():.4f} | lr {lr:.1e} | "
+                      f"{1000 * (now - started):.0f} ms/step", flush=True)
+                if args.eval_every and step % args.eval_every == 0 and step < args.steps:
+                    t0 = time.perf_counter()
+                    r2, _ = validate(model, val_ds, norm, args.batch_size)
+                    mean = float(np.mean(list(r2.values())))
+                    emit(kind="eval", step=step, train_seconds=train_seconds, r2=mean, r2_sessions=r2,
+                         eval_seconds=time.perf_counter() - t0)
+                    print(f"step {step}: valid R² {mean:.4f}", flush=True)
                 if step == args.steps:
                     break
+                started = time.perf_counter()
+    t0 = time.perf_counter()
     r2, windows = validate(model, val_ds, norm, args.batch_size)
+    if args.steps > 0:
+        emit(kind="eval", step=args.steps, train_seconds=train_seconds, r2=float(np.mean(list(r2.values()))),
+             r2_sessions=r2, eval_seconds=time.perf_counter() - t0)
     for session, v in r2.items():
         print(f"  {session}  {v:.4f}")
     print(f"mean valid R² {np.mean(list(r2.values())):.4f} ({windows} windows)")
