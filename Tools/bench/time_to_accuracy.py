@@ -129,7 +129,7 @@ def table(records):
     sides = [s for s in ("poyo-swift", "torch_brain") if any(r["side"] == s for r in records)]
     head = ["", "runs", "ms/step"]
     for t in THRESHOLDS:
-        head += [f"steps to {t}", f"seconds to {t}"]
+        head += [f"steps to {t}", f"seconds to {t}"]  # median (range)
     head.append("final R²")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     medians = {}
@@ -142,14 +142,27 @@ def table(records):
             missing = len(hits) - len(got)
             note = f"; {missing} of {len(hits)} never" if missing else ""
             row.append(spread([h[0] for h in got], lambda v: f"{v:.0f}") + note)
-            row.append(spread([h[1] for h in got], lambda v: f"{v:.0f} s") + note)
+            row.append(spread([h[1] for h in got], lambda v: f"{v:.0f}") + note)
             medians[(side, t)] = statistics.median([h[1] for h in got]) if got else None
         row.append(spread([r["curve"][-1][2] for r in runs], lambda v: f"{v:.4f}"))
         lines.append("| " + " | ".join(row) + " |")
+    # Per seed: steps / seconds to the first threshold, and the final R².
+    seeds = sorted({r["seed"] for r in records})
+    lines += ["", "| seed | " + " | ".join(f"{s}: steps, s to {THRESHOLDS[0]}; final" for s in sides) + " |",
+              "|---|" + "---|" * len(sides)]
+    for seed in seeds:
+        cells = []
+        for side in sides:
+            run = next((r for r in records if r["side"] == side and r["seed"] == seed), None)
+            hit = reached(run["curve"], THRESHOLDS[0]) if run else None
+            cells.append("—" if not run else
+                         (f"{hit[0]}, {hit[1]:.0f}" if hit else "never") + f"; {run['curve'][-1][2]:.4f}")
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    lines.append("")
     for t in THRESHOLDS:
         ours, theirs = medians.get(("poyo-swift", t)), medians.get(("torch_brain", t))
         if ours and theirs:
-            lines.append(f"\nmedian seconds to R² {t}: torch_brain / poyo-swift = {theirs / ours:.2f}×")
+            lines.append(f"median seconds to R² {t}: torch_brain / poyo-swift = {theirs / ours:.2f}×")
     finals = {s: statistics.median([r["curve"][-1][2] for r in records if r["side"] == s]) for s in sides}
     if len(finals) == 2:
         lines.append(f"median final R²: poyo-swift − torch_brain = {finals['poyo-swift'] - finals['torch_brain']:+.4f}")
