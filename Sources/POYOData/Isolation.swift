@@ -366,8 +366,7 @@ public enum Isolation {
             var deadline = Date().addingTimeInterval(timeouts[0])
             var timedOut = false
             var started = 0  // jobs begun when the deadline was last set
-            var isBatch = false
-            if case .batch = job { isBatch = true }
+            let isBatch = if case .batch = job { true } else { false }
             // Outside a batch the job counts as begun; in one, until every job has ended.
             func running() -> Bool { isBatch ? !(frames.begun == batch && frames.job.ended) : !frames.job.ended }
             while frames.drain(fds[0]) && running() {

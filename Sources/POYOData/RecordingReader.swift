@@ -243,18 +243,17 @@ public enum RecordingReader {
         }
         // Past a failure only what could fail earlier in the order is read: no later file is started.
         let failed = slots.firstIndex { if case .done(.failure) = $0 { true } else { false } } ?? files.count
-        let pending = slots.indices.filter { i in if case .pending = slots[i] { i < failed } else { false } }
+        let pending = slots.indices.compactMap { i -> (index: Int, read: IsolatedRead)? in
+            guard i < failed, case .pending(let read) = slots[i] else { return nil }
+            return (i, read)
+        }
         // Enough batches to keep every worker busy to the end, few enough to amortise start-ups.
         let size = max(1, min(32, pending.count / max(1, 4 * count)))
         let batches = stride(from: 0, to: pending.count, by: size).map {
             Array(pending[$0..<min($0 + size, pending.count)])
         }
-        let waiting = slots
         let results = try ParallelMap.run(batches.count, workers: count) { b in
-            var reads = batches[b].map { i in
-                guard case .pending(let read) = waiting[i] else { preconditionFailure("batched a finished file") }
-                return read
-            }
+            var reads = batches[b].map(\.read)
             for k in reads.indices { reads[k].noteIdentity() }
             let outcomes = try Isolation.runBatch(
                 files: reads.map(\.path), timeouts: reads.map(\.timeout), jobs: reads.map(\.job))
@@ -265,8 +264,10 @@ public enum RecordingReader {
             }
         }
         for (b, batch) in results.enumerated() {
-            for (i, loaded) in zip(batches[b], batch) { slots[i] = .done(.success(loaded)) }
+            for (entry, loaded) in zip(batches[b], batch) { slots[entry.index] = .done(.success(loaded)) }
         }
+        // Every file before the first failure is read now, so the failure (if any) is met before
+        // a file that was never started.
         return try slots.map { slot in
             guard case .done(let result) = slot else { preconditionFailure("a file was left unread") }
             return try result.get()

@@ -165,7 +165,8 @@ def table(records):
             lines.append(f"median seconds to R² {t}: torch_brain / poyo-swift = {theirs / ours:.2f}×")
     finals = {s: statistics.median([r["curve"][-1][2] for r in records if r["side"] == s]) for s in sides}
     if len(finals) == 2:
-        lines.append(f"median final R²: poyo-swift − torch_brain = {finals['poyo-swift'] - finals['torch_brain']:+.4f}")
+        gap = finals["poyo-swift"] - finals["torch_brain"]
+        lines.append(f"median final R²: poyo-swift − torch_brain = {gap:+.4f}")
     return "\n".join(lines)
 
 
